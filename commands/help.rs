@@ -1,0 +1,73 @@
+//! Groups subcommands in `--help` like Karmada's karmadactl does.
+
+/// Every visible subcommand belongs to exactly one group (a test checks this).
+pub const GROUPS: &[(&str, &[&str])] = &[
+    ("Cluster Registration Commands", &[]),
+    ("Cluster Management Commands", &[]),
+    ("Basic Commands", &[]),
+    ("Settings Commands", &["completion"]),
+    ("Other Commands", &["version"]),
+];
+
+/// Replaces clap's flat command list with the grouped one.
+pub fn grouped(cmd: clap::Command) -> clap::Command {
+    let mut listing = String::new();
+    let width = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().len())
+        .max()
+        .unwrap_or(0);
+    for (group, names) in GROUPS {
+        let subs: Vec<_> = names
+            .iter()
+            .filter_map(|n| cmd.find_subcommand(n))
+            .filter(|s| !s.is_hide_set())
+            .collect();
+        if subs.is_empty() {
+            continue;
+        }
+        listing.push_str(&format!("{group}:\n"));
+        for s in subs {
+            let about = s.get_about().map(|a| a.to_string()).unwrap_or_default();
+            listing.push_str(&format!("  {:width$}  {about}\n", s.get_name()));
+        }
+        listing.push('\n');
+    }
+    let template = format!(
+        "{{about-with-newline}}\n{listing}{{usage-heading}} {{usage}}\n\nOptions:\n{{options}}{{after-help}}\n\n\
+         Use \"karmadactl <command> --help\" for more information about a command.\n"
+    );
+    cmd.help_template(template)
+        .subcommand_help_heading("Commands")
+        .disable_help_subcommand(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_visible_command_is_in_one_group() {
+        let cmd = <crate::Cli as clap::CommandFactory>::command();
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let n = GROUPS
+                .iter()
+                .filter(|(_, names)| names.contains(&sub.get_name()))
+                .count();
+            assert_eq!(
+                n,
+                1,
+                "subcommand {} must be listed in exactly one help group",
+                sub.get_name()
+            );
+        }
+        for (_, names) in GROUPS {
+            for name in *names {
+                assert!(
+                    cmd.find_subcommand(name).is_some(),
+                    "help group lists unknown command {name}"
+                );
+            }
+        }
+    }
+}

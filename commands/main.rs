@@ -1,0 +1,144 @@
+//! `karmadactl`: the CLI. This crate only parses arguments into typed structs, checks them
+//! without I/O and calls the library (`karmadactl::ops`). One module per subcommand.
+
+mod completion;
+mod docs;
+mod help;
+mod version;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use karmadactl::connect::Target;
+
+/// karmadactl controls a Karmada-compatible multi-cluster control plane.
+#[derive(Debug, Parser)]
+#[command(
+    name = "karmadactl",
+    bin_name = "karmadactl",
+    disable_version_flag = true
+)]
+#[command(about = "karmadactl controls a Karmada-compatible multi-cluster control plane.")]
+#[command(
+    long_about = "karmadactl controls a Karmada-compatible multi-cluster control plane.\n\n\
+    Register member clusters, steer scheduling, and inspect what was propagated where.\n\
+    Resource templates and policies are applied with kubectl against the control plane."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig of the Karmada control plane (default: $KUBECONFIG, then ~/.kube/config)
+    #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Context of the Karmada control plane in the kubeconfig (default: its current context)
+    #[arg(long, global = true, value_name = "CONTEXT")]
+    pub karmada_context: Option<String>,
+
+    /// More log output on stderr: -v info, -vv debug, -vvv trace; errors show their causes
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl GlobalArgs {
+    pub fn target(&self) -> Target {
+        Target {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.karmada_context.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Completion(completion::CompletionArgs),
+    Version(version::VersionArgs),
+    #[command(name = "generate-docs", hide = true)]
+    GenerateDocs(docs::DocsArgs),
+}
+
+/// The clap tree with the grouped help applied; used for parsing, completion and docs.
+pub fn command() -> clap::Command {
+    help::grouped(Cli::command())
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("KARMADACTL_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!(
+                "karmadactl={level},{}",
+                if verbose >= 3 { "kube=debug" } else { "warn" }
+            ))
+        });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(karmadactl::output::color_enabled())
+        .with_target(verbose >= 2)
+        .init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let global = cli.global;
+    match cli.command {
+        Command::Completion(args) => completion::run(args),
+        Command::Version(args) => version::run(args, &global).await,
+        Command::GenerateDocs(args) => docs::run(args),
+    }
+}
+
+fn main() -> ExitCode {
+    // Shell completion requests (COMPLETE=bash karmadactl -- ...) are answered before parsing.
+    completion::handle_env();
+
+    let matches = command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let verbose = cli.global.verbose;
+    init_tracing(verbose);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report_error(&err, verbose);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One clear line; with -v the chain of causes below it.
+fn report_error(err: &anyhow::Error, verbose: u8) {
+    eprintln!("error: {err}");
+    if verbose > 0 {
+        for cause in err.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Installing the control plane: PKI, rendered manifests, kind.

@@ -1,0 +1,4 @@
+//! What each `karmadactl` command does, given parsed arguments and a client. The CLI in
+//! `commands/` only parses and validates; everything that talks to a cluster lives here.
+
+pub mod version;

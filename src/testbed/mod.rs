@@ -1,0 +1,1 @@
+//! Real kube-apiservers on loopback for tests and hack/local-up.sh.
