@@ -1,0 +1,1 @@
+//! Karmada-compatible API types: cluster.karmada.io, policy.karmada.io, work.karmada.io.

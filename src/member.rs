@@ -1,0 +1,1 @@
+//! Reaching member clusters: a kube::Client built from a Cluster object and its Secret.

@@ -1,0 +1,1 @@
+//! The controllers of karmada-reconciler, one module each.
