@@ -16,7 +16,7 @@ pub fn render(root: &clap::Command) -> String {
         "# Command reference\n\n<!-- Generated from the CLI by `karmadactl generate-docs`; \
          regenerate with `UPDATE_GENERATED=1 cargo test --test generated`. -->\n\n",
     );
-    let mut root = root.clone();
+    let mut root = root.clone().term_width(100);
     root.build();
     section(&mut out, &root, "karmadactl", 2);
     out
