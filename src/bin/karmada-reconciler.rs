@@ -1,1 +1,139 @@
-fn main() {}
+//! karmada-reconciler: the one controller process of the control plane. It turns resource
+//! templates + policies into ResourceBindings and Works, applies them to member clusters and
+//! brings their status back. See docs/architecture.md.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use karmadactl::reconciler::{self, Options};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "karmada-reconciler",
+    version,
+    about = "Propagates resource templates to member clusters"
+)]
+struct Args {
+    /// Kubeconfig of the Karmada control plane (default: in-cluster config, then $KUBECONFIG, ~/.kube/config)
+    #[arg(long, env = "KARMADA_KUBECONFIG")]
+    kubeconfig: Option<PathBuf>,
+
+    /// Context in --kubeconfig (default: its current context)
+    #[arg(long)]
+    context: Option<String>,
+
+    /// Address for /healthz, /readyz and /metrics
+    #[arg(long, default_value = "127.0.0.1:10358")]
+    metrics_bind_address: SocketAddr,
+
+    /// Take a Lease before reconciling, so only one replica acts at a time
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    leader_elect: bool,
+
+    /// Namespace of the leader-election Lease
+    #[arg(long, default_value = "karmada-system")]
+    leader_elect_namespace: String,
+
+    /// How often each member's health is probed
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    cluster_status_update_frequency: Duration,
+
+    /// How long a member may fail its probes before it is marked Ready=False
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    cluster_failure_threshold: Duration,
+
+    /// Timeout of one health probe
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    cluster_probe_timeout: Duration,
+
+    /// Namespaces (regular expressions) never propagated to members, besides the reserved ones
+    #[arg(long, value_delimiter = ',', default_value = "kube-.*")]
+    skipped_propagating_namespaces: Vec<String>,
+
+    /// Concurrent reconciliations per controller
+    #[arg(long, default_value_t = 8)]
+    concurrency: u16,
+
+    /// Log as JSON lines
+    #[arg(long)]
+    log_json: bool,
+}
+
+/// Accepts "500ms", "10s", "2m", "1h", or plain seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 500ms, 10s, 2m"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => return Err(format!("{s:?}: unknown unit {unit:?}; use ms, s, m or h")),
+    })
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,kube_runtime=warn,kube_client=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder
+            .with_ansi(karmadactl::output::color_enabled())
+            .init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    init_tracing(args.log_json);
+    let client =
+        match reconciler::control_plane_client(args.kubeconfig.as_deref(), args.context.as_deref())
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("cannot build a client for the control plane: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let options = Options {
+        metrics_bind_address: args.metrics_bind_address,
+        leader_elect: args.leader_elect,
+        leader_elect_namespace: args.leader_elect_namespace,
+        cluster_status_update_frequency: args.cluster_status_update_frequency,
+        cluster_failure_threshold: args.cluster_failure_threshold,
+        cluster_probe_timeout: args.cluster_probe_timeout,
+        skipped_propagating_namespaces: args.skipped_propagating_namespaces,
+        concurrency: args.concurrency,
+    };
+    match reconciler::run(client, options, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received, shutting down"),
+    }
+}

@@ -1,1 +1,145 @@
-//! The controllers of karmada-reconciler, one module each.
+//! The controllers of `karmada-reconciler`, one module each, on kube-runtime:
+//!
+//! ```text
+//! template + policy --detector--> ResourceBinding --scheduler--> binding.spec.clusters
+//!   --binding--> Work per cluster (karmada-es-<cluster>) --execution--> member object
+//!   member status --execution--> Work status --binding--> binding status --> template status
+//! Cluster --cluster_health--> Ready, version, APIs, summaries, health taints
+//! Namespace --namespace_sync--> a Work per member cluster
+//! ```
+//! Every controller only writes when something would change.
+
+pub mod binding;
+pub mod cluster_health;
+pub mod context;
+pub mod detector;
+pub mod execution;
+pub mod leader;
+pub mod metrics;
+pub mod placement;
+pub mod render;
+pub mod scheduler;
+pub mod selector;
+pub mod server;
+pub mod status;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt as _;
+use futures::future::{BoxFuture, Shared};
+use kube::Client;
+
+pub use context::Context;
+
+/// Settings of one reconciler process (the binary's flags).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub metrics_bind_address: SocketAddr,
+    pub leader_elect: bool,
+    pub leader_elect_namespace: String,
+    pub cluster_status_update_frequency: Duration,
+    pub cluster_failure_threshold: Duration,
+    pub cluster_probe_timeout: Duration,
+    pub skipped_propagating_namespaces: Vec<String>,
+    pub concurrency: u16,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            metrics_bind_address: ([127, 0, 0, 1], 0).into(),
+            leader_elect: false,
+            leader_elect_namespace: "karmada-system".into(),
+            cluster_status_update_frequency: Duration::from_secs(10),
+            cluster_failure_threshold: Duration::from_secs(30),
+            cluster_probe_timeout: Duration::from_secs(5),
+            skipped_propagating_namespaces: vec!["kube-.*".into()],
+            concurrency: 8,
+        }
+    }
+}
+
+/// Resolves once when the process should stop; cloneable so every controller can wait on it.
+pub type Shutdown = Shared<BoxFuture<'static, ()>>;
+
+/// The reconciler's error type: what failed, for logs and Events.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Kube(#[from] kube::Error),
+    #[error("member cluster {cluster}: {message}")]
+    Member { cluster: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Lib(#[from] crate::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A client for the control plane: `--kubeconfig`/`--context` when given, else in-cluster
+/// config, else the usual kubeconfig lookup.
+pub async fn control_plane_client(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> crate::Result<Client> {
+    match kubeconfig {
+        Some(path) => crate::connect::client_for(path, context).await,
+        None => {
+            let config = kube::Config::infer().await.map_err(|e| {
+                crate::Error::Invalid(format!("no control-plane config: {e}; pass --kubeconfig"))
+            })?;
+            Client::try_from(config).map_err(crate::Error::from)
+        }
+    }
+}
+
+/// Runs every controller until `shutdown` resolves (or leadership is lost).
+pub async fn run(
+    client: Client,
+    options: Options,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> crate::Result<()> {
+    let shutdown: Shutdown = shutdown.boxed().shared();
+    let health = server::Health::default();
+    let ctx = Arc::new(Context::new(client.clone(), options.clone()));
+
+    let server = tokio::spawn(server::serve(
+        options.metrics_bind_address,
+        health.clone(),
+        ctx.metrics.clone(),
+        shutdown.clone(),
+    ));
+
+    let lost_lease = if options.leader_elect {
+        match leader::acquire(&client, &options.leader_elect_namespace, shutdown.clone()).await? {
+            Some(lost) => lost,
+            None => return Ok(()), // shut down while waiting for the lease
+        }
+    } else {
+        futures::future::pending().boxed()
+    };
+
+    health
+        .ready
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!("starting controllers");
+    let controllers = futures::future::join_all([
+        tokio::spawn(detector::run(ctx.clone(), shutdown.clone())),
+        tokio::spawn(scheduler::run(ctx.clone(), shutdown.clone())),
+        tokio::spawn(binding::run(ctx.clone(), shutdown.clone())),
+        tokio::spawn(execution::run(ctx.clone(), shutdown.clone())),
+        tokio::spawn(cluster_health::run(ctx.clone(), shutdown.clone())),
+    ]);
+    tokio::select! {
+        _ = controllers => tracing::info!("controllers stopped"),
+        _ = lost_lease => {
+            return Err(crate::Error::Invalid("lost the leader-election lease; exiting so a restart can re-acquire it".into()));
+        }
+    }
+    server.abort();
+    Ok(())
+}

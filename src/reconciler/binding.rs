@@ -1,0 +1,418 @@
+//! Binding controller: renders one Work per target cluster of a ResourceBinding (in
+//! `karmada-es-<cluster>`), removes Works of clusters no longer targeted, aggregates the Works'
+//! status into the binding, and writes the sum back to the template's status.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use kube::api::{
+    Api, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+};
+use kube::core::ApiResource;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::{Resource, ResourceExt as _};
+use serde_json::{Value, json};
+
+use super::cluster_health::set_condition;
+use super::context::MANAGER;
+use super::render::{self, Origin};
+use super::{Context, Error, Result, Shutdown, status};
+use crate::api::policy::ConflictResolution;
+use crate::api::work::{AggregatedStatusItem, ResourceHealth};
+use crate::api::{self as keys, ResourceBinding, Work, names};
+
+const CONTROLLER: &str = "binding";
+
+struct BindingCtx {
+    ctx: Arc<Context>,
+    works: Store<Work>,
+    kinds: Mutex<HashMap<(String, String), ApiResource>>,
+}
+
+pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
+    let client = ctx.client.clone();
+    let (works, writer) = reflector::store();
+    let config = watcher::Config::default().labels(keys::LABEL_RESOURCE_BINDING_PERMANENT_ID);
+    let work_events =
+        reflector::reflector(writer, watcher(Api::<Work>::all(client.clone()), config))
+            .default_backoff()
+            .touched_objects();
+    let bctx = Arc::new(BindingCtx {
+        ctx: ctx.clone(),
+        works,
+        kinds: Mutex::new(HashMap::new()),
+    });
+    Controller::new(
+        Api::<ResourceBinding>::all(client),
+        watcher::Config::default(),
+    )
+    .with_config(
+        kube::runtime::controller::Config::default()
+            .concurrency(ctx.options.concurrency)
+            .debounce(Duration::from_millis(100)),
+    )
+    .watches_stream(work_events, |work: Work| owner_of(&work))
+    .graceful_shutdown_on(shutdown)
+    .run(reconcile, error_policy, bctx)
+    .for_each(|_| async {})
+    .await;
+}
+
+fn owner_of(work: &Work) -> Option<ObjectRef<ResourceBinding>> {
+    let a = work.annotations();
+    let name = a.get(keys::ANNOTATION_RESOURCE_BINDING_NAME)?;
+    let ns = a.get(keys::ANNOTATION_RESOURCE_BINDING_NAMESPACE)?;
+    Some(ObjectRef::new(name).within(ns))
+}
+
+fn error_policy(rb: Arc<ResourceBinding>, err: &Error, bctx: Arc<BindingCtx>) -> Action {
+    bctx.ctx.metrics.error(CONTROLLER);
+    tracing::warn!(binding = %format!("{}/{}", rb.namespace().unwrap_or_default(), rb.name_any()), "{err}");
+    Action::requeue(Duration::from_secs(5))
+}
+
+fn binding_id(rb: &ResourceBinding) -> Option<&String> {
+    rb.labels().get(keys::LABEL_RESOURCE_BINDING_PERMANENT_ID)
+}
+
+/// Works of this binding, from the cache.
+fn works_of(bctx: &BindingCtx, rb: &ResourceBinding) -> Vec<Arc<Work>> {
+    let Some(id) = binding_id(rb) else {
+        return Vec::new();
+    };
+    bctx.works
+        .state()
+        .into_iter()
+        .filter(|w| w.labels().get(keys::LABEL_RESOURCE_BINDING_PERMANENT_ID) == Some(id))
+        .collect()
+}
+
+async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Action> {
+    let ctx = &bctx.ctx;
+    let _timer = ctx.metrics.start(CONTROLLER);
+    let ns = rb.namespace().unwrap_or_default();
+    let bindings: Api<ResourceBinding> = Api::namespaced(ctx.client.clone(), &ns);
+    if rb.metadata.deletion_timestamp.is_some() {
+        return finalize(&rb, &bctx, &bindings).await;
+    }
+    if bctx.works.wait_until_ready().await.is_err() {
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
+    let r = &rb.spec.resource;
+    let resource = resolve_kind(&bctx, &r.api_version, &r.kind).await?;
+    let templates: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client.clone(), &r.namespace, &resource);
+    let Some(template) = templates.get_opt(&r.name).await? else {
+        // The template is gone; the garbage collector removes this binding (ownerReference).
+        return Ok(Action::await_change());
+    };
+    let Some(id) = binding_id(&rb).cloned() else {
+        return Ok(Action::await_change()); // the detector has not finished writing it
+    };
+
+    // Render and apply one Work per target.
+    let existing = works_of(&bctx, &rb);
+    let template_json =
+        serde_json::to_value(&template).map_err(|e| Error::Invalid(e.to_string()))?;
+    let work_name = names::work_name(&r.kind, &r.name, &r.namespace);
+    for target in &rb.spec.clusters {
+        let work_ns = names::execution_namespace(&target.name);
+        let current = existing
+            .iter()
+            .find(|w| w.namespace().as_deref() == Some(&work_ns));
+        let desired = desired_work(
+            &rb,
+            &template,
+            &template_json,
+            &id,
+            &target.name,
+            target.replicas,
+            &work_name,
+            current.map(|w| &**w),
+        );
+        let live = current.map(|w| serde_json::to_value(&**w).unwrap_or_default());
+        let changed = live
+            .as_ref()
+            .is_none_or(|l| !render::is_subset(&desired, l) || l["spec"] != desired["spec"]);
+        if changed {
+            let works: Api<Work> = Api::namespaced(ctx.client.clone(), &work_ns);
+            works
+                .patch(
+                    &work_name,
+                    &PatchParams::apply(MANAGER).force(),
+                    &Patch::Apply(&desired),
+                )
+                .await?;
+        }
+    }
+    // Works for clusters that are no longer targets go (the execution controller removes
+    // their member objects).
+    for w in &existing {
+        let cluster = w
+            .namespace()
+            .as_deref()
+            .and_then(names::cluster_of_execution_namespace)
+            .map(str::to_string);
+        let targeted = cluster
+            .as_ref()
+            .is_some_and(|c| rb.spec.clusters.iter().any(|t| &t.name == c));
+        if !targeted && w.metadata.deletion_timestamp.is_none() {
+            let works: Api<Work> =
+                Api::namespaced(ctx.client.clone(), &w.namespace().unwrap_or_default());
+            works
+                .delete(&w.name_any(), &DeleteParams::background())
+                .await?;
+        }
+    }
+
+    // Aggregate status into the binding.
+    let items = aggregated_items(&rb, &existing);
+    let mut st = rb.status.clone().unwrap_or_default();
+    let before = st.clone();
+    st.aggregated_status = items.clone();
+    let all_applied = !rb.spec.clusters.is_empty()
+        && items.len() == rb.spec.clusters.len()
+        && items.iter().all(|i| i.applied);
+    if all_applied {
+        set_condition(
+            &mut st.conditions,
+            keys::CONDITION_FULLY_APPLIED,
+            "True",
+            "FullyAppliedSuccess",
+            "All works have been successfully applied",
+        );
+    } else {
+        let waiting: Vec<String> = rb
+            .spec
+            .clusters
+            .iter()
+            .filter(|t| !items.iter().any(|i| i.cluster_name == t.name && i.applied))
+            .map(|t| {
+                match items
+                    .iter()
+                    .find(|i| i.cluster_name == t.name)
+                    .filter(|i| !i.applied_message.is_empty())
+                {
+                    Some(i) => format!("{}: {}", t.name, i.applied_message),
+                    None => format!("{}: not applied yet", t.name),
+                }
+            })
+            .collect();
+        let msg = if rb.spec.clusters.is_empty() {
+            "no target cluster".to_string()
+        } else {
+            waiting.join("; ")
+        };
+        set_condition(
+            &mut st.conditions,
+            keys::CONDITION_FULLY_APPLIED,
+            "False",
+            "FullyAppliedFailed",
+            &msg,
+        );
+    }
+    if st != before {
+        bindings
+            .patch_status(
+                &rb.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": st})),
+            )
+            .await?;
+    }
+
+    // Sum member statuses onto the template.
+    let generation = template.metadata.generation.unwrap_or(0);
+    if let Some(new_status) =
+        status::aggregate(&r.kind, generation, template.data.get("status"), &items)
+        && template.data.get("status") != Some(&new_status)
+    {
+        templates
+            .patch_status(
+                &r.name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": new_status})),
+            )
+            .await?;
+    }
+    Ok(Action::await_change())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn desired_work(
+    rb: &ResourceBinding,
+    template: &DynamicObject,
+    template_json: &Value,
+    binding_id: &str,
+    cluster: &str,
+    replicas: i32,
+    work_name: &str,
+    current: Option<&Work>,
+) -> Value {
+    let work_ns = names::execution_namespace(cluster);
+    let origin = Origin {
+        template_uid: template.metadata.uid.as_deref().unwrap_or_default(),
+        template_generation: template.metadata.generation.unwrap_or(0),
+        work_namespace: &work_ns,
+        work_name,
+    };
+    let divided = rb.spec.replicas > 0
+        && rb
+            .spec
+            .clusters
+            .iter()
+            .any(|t| t.replicas != rb.spec.replicas);
+    let manifest = render::manifest(template_json, divided.then_some(replicas), &origin);
+    let work_id = current
+        .and_then(|w| w.labels().get(keys::LABEL_WORK_PERMANENT_ID).cloned())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let conflict = match rb.spec.conflict_resolution.unwrap_or_default() {
+        ConflictResolution::Overwrite => keys::CONFLICT_RESOLUTION_OVERWRITE,
+        ConflictResolution::Abort => keys::CONFLICT_RESOLUTION_ABORT,
+    };
+    let suspension = rb.spec.suspension.as_ref().map(|s| &s.policy);
+    let suspended = suspension.is_some_and(|s| {
+        s.dispatching == Some(true)
+            || s.dispatching_on_clusters
+                .as_ref()
+                .is_some_and(|c| c.cluster_names.iter().any(|n| n == cluster))
+    });
+    let mut spec = json!({"workload": {"manifests": [manifest]}});
+    if suspended {
+        spec["suspendDispatching"] = json!(true);
+    }
+    if rb.spec.preserve_resources_on_deletion == Some(true) {
+        spec["preserveResourcesOnDeletion"] = json!(true);
+    }
+    json!({
+        "apiVersion": Work::api_version(&()),
+        "kind": Work::kind(&()),
+        "metadata": {
+            "name": work_name,
+            "namespace": work_ns,
+            "labels": {
+                keys::LABEL_RESOURCE_BINDING_PERMANENT_ID: binding_id,
+                keys::LABEL_WORK_PERMANENT_ID: work_id,
+            },
+            "annotations": {
+                keys::ANNOTATION_RESOURCE_BINDING_NAMESPACE: rb.namespace().unwrap_or_default(),
+                keys::ANNOTATION_RESOURCE_BINDING_NAME: rb.name_any(),
+                keys::ANNOTATION_CONFLICT_RESOLUTION: conflict,
+            },
+            "finalizers": [keys::FINALIZER_EXECUTION_CONTROLLER],
+        },
+        "spec": spec,
+    })
+}
+
+/// One item per target cluster, sorted by cluster, from that cluster's Work.
+fn aggregated_items(rb: &ResourceBinding, works: &[Arc<Work>]) -> Vec<AggregatedStatusItem> {
+    let mut items: Vec<AggregatedStatusItem> = rb
+        .spec
+        .clusters
+        .iter()
+        .filter_map(|t| {
+            let ns = names::execution_namespace(&t.name);
+            let work = works
+                .iter()
+                .find(|w| w.namespace().as_deref() == Some(&ns))?;
+            let status = work.status.as_ref()?;
+            let applied = status
+                .conditions
+                .iter()
+                .find(|c| c.type_ == keys::CONDITION_APPLIED)?;
+            let manifest = status.manifest_statuses.first();
+            Some(AggregatedStatusItem {
+                cluster_name: t.name.clone(),
+                status: manifest.and_then(|m| m.status.clone()),
+                applied: applied.status == "True",
+                applied_message: if applied.status == "True" {
+                    String::new()
+                } else {
+                    applied.message.clone()
+                },
+                health: Some(
+                    manifest
+                        .and_then(|m| m.health)
+                        .unwrap_or(ResourceHealth::Unknown),
+                ),
+            })
+        })
+        .collect();
+    items.sort_by(|a, b| a.cluster_name.cmp(&b.cluster_name));
+    items
+}
+
+async fn resolve_kind(bctx: &BindingCtx, api_version: &str, kind: &str) -> Result<ApiResource> {
+    let key = (api_version.to_string(), kind.to_string());
+    if let Some(ar) = bctx.kinds.lock().expect("kind cache poisoned").get(&key) {
+        return Ok(ar.clone());
+    }
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let (ar, _) = kube::discovery::pinned_kind(
+        &bctx.ctx.client,
+        &GroupVersionKind::gvk(group, version, kind),
+    )
+    .await?;
+    bctx.kinds
+        .lock()
+        .expect("kind cache poisoned")
+        .insert(key, ar.clone());
+    Ok(ar)
+}
+
+/// Deletes the binding's Works and waits for them to go before releasing the binding.
+async fn finalize(
+    rb: &ResourceBinding,
+    bctx: &BindingCtx,
+    bindings: &Api<ResourceBinding>,
+) -> Result<Action> {
+    if !rb
+        .finalizers()
+        .iter()
+        .any(|f| f == keys::FINALIZER_BINDING_CONTROLLER)
+    {
+        return Ok(Action::await_change());
+    }
+    let ctx = &bctx.ctx;
+    if let Some(id) = binding_id(rb) {
+        let all: Api<Work> = Api::all(ctx.client.clone());
+        let lp = ListParams::default().labels(&format!(
+            "{}={id}",
+            keys::LABEL_RESOURCE_BINDING_PERMANENT_ID
+        ));
+        let remaining = all.list(&lp).await?.items;
+        if !remaining.is_empty() {
+            for w in remaining
+                .iter()
+                .filter(|w| w.metadata.deletion_timestamp.is_none())
+            {
+                let works: Api<Work> =
+                    Api::namespaced(ctx.client.clone(), &w.namespace().unwrap_or_default());
+                works
+                    .delete(&w.name_any(), &DeleteParams::background())
+                    .await?;
+            }
+            return Ok(Action::requeue(Duration::from_secs(1)));
+        }
+    }
+    let finalizers: Vec<&String> = rb
+        .finalizers()
+        .iter()
+        .filter(|f| *f != keys::FINALIZER_BINDING_CONTROLLER)
+        .collect();
+    let patch =
+        json!({"metadata": {"finalizers": finalizers, "resourceVersion": rb.resource_version()}});
+    bindings
+        .patch(
+            &rb.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await?;
+    Ok(Action::await_change())
+}

@@ -1,0 +1,42 @@
+//! State shared by the controllers of one reconciler process.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+
+use super::Options;
+use super::metrics::Metrics;
+use crate::member;
+
+/// Field manager of every write the reconciler makes, on the control plane and on members.
+pub const MANAGER: &str = "karmada-reconciler";
+
+pub struct Context {
+    pub client: Client,
+    pub options: Options,
+    pub metrics: Metrics,
+    pub members: member::Clients,
+    pub recorder: Recorder,
+    /// When each member's probes started failing (cleared on success); drives the grace period.
+    pub probe_failures: Mutex<HashMap<String, Instant>>,
+}
+
+impl Context {
+    pub fn new(client: Client, options: Options) -> Self {
+        let reporter = Reporter {
+            controller: MANAGER.into(),
+            instance: std::env::var("HOSTNAME").ok(),
+        };
+        Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            options,
+            metrics: Metrics::default(),
+            members: member::Clients::default(),
+            probe_failures: Mutex::new(HashMap::new()),
+        }
+    }
+}

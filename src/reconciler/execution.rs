@@ -1,0 +1,530 @@
+//! Execution controller: applies each Work's manifests to its member cluster with server-side
+//! apply (one field manager), honours conflictResolution, records what it sees in the Work's
+//! status, and deletes member objects when a Work goes. It watches the objects it applied in
+//! each member (label `karmada.io/managed=true`), so a hand edit is reverted, a hand delete is
+//! recreated, and status changes flow back, without polling.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use kube::api::{Api, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::core::ApiResource;
+use kube::discovery::Scope;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::{Client, ResourceExt as _};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::cluster_health::set_condition;
+use super::context::MANAGER;
+use super::{Context, Error, Result, Shutdown, render, status};
+use crate::api::work::{ManifestStatus, ResourceIdentifier};
+use crate::api::{self as keys, Cluster, Work, names};
+
+const CONTROLLER: &str = "execution";
+
+struct ExecCtx {
+    ctx: Arc<Context>,
+    /// (cluster, apiVersion, kind) → resource and whether it is namespaced, per member.
+    kinds: Mutex<HashMap<(String, String, String), (ApiResource, bool)>>,
+    /// Member watches already running, by (cluster, apiVersion, kind).
+    watches: Mutex<HashMap<(String, String, String), tokio::task::JoinHandle<()>>>,
+    triggers: mpsc::UnboundedSender<ObjectRef<Work>>,
+}
+
+pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let ectx = Arc::new(ExecCtx {
+        ctx: ctx.clone(),
+        kinds: Mutex::default(),
+        watches: Mutex::default(),
+        triggers: tx,
+    });
+    let member_events =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
+    Controller::new(
+        Api::<Work>::all(ctx.client.clone()),
+        watcher::Config::default(),
+    )
+    .with_config(
+        kube::runtime::controller::Config::default()
+            .concurrency(ctx.options.concurrency)
+            .debounce(Duration::from_millis(100)),
+    )
+    .reconcile_on(member_events)
+    .graceful_shutdown_on(shutdown)
+    .run(reconcile, error_policy, ectx.clone())
+    .for_each(|_| async {})
+    .await;
+    for (_, h) in ectx
+        .watches
+        .lock()
+        .expect("watch registry poisoned")
+        .drain()
+    {
+        h.abort();
+    }
+}
+
+fn error_policy(work: Arc<Work>, err: &Error, ectx: Arc<ExecCtx>) -> Action {
+    ectx.ctx.metrics.error(CONTROLLER);
+    tracing::warn!(work = %format!("{}/{}", work.namespace().unwrap_or_default(), work.name_any()), "{err}");
+    // Unreachable members are retried on their own; other Works keep flowing meanwhile.
+    Action::requeue(Duration::from_secs(5))
+}
+
+async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
+    let ctx = &ectx.ctx;
+    let ns = work.namespace().unwrap_or_default();
+    let Some(cluster_name) = names::cluster_of_execution_namespace(&ns).map(str::to_string) else {
+        return Ok(Action::await_change());
+    };
+    let _timer = ctx.metrics.start(CONTROLLER);
+    let works: Api<Work> = Api::namespaced(ctx.client.clone(), &ns);
+    let cluster = Api::<Cluster>::all(ctx.client.clone())
+        .get_opt(&cluster_name)
+        .await?;
+
+    if work.metadata.deletion_timestamp.is_some() {
+        return finalize(&work, cluster.as_ref(), &ectx, &works).await;
+    }
+    let Some(cluster) = cluster else {
+        return Ok(Action::await_change()); // the Cluster's own finalizer removes this Work
+    };
+    if work.spec.suspend_dispatching == Some(true) {
+        let mut st = work.status.clone().unwrap_or_default();
+        let before = st.clone();
+        set_condition(
+            &mut st.conditions,
+            keys::CONDITION_DISPATCHING,
+            "False",
+            "SuspendDispatching",
+            "dispatching is suspended by the policy",
+        );
+        if st != before {
+            works
+                .patch_status(
+                    &work.name_any(),
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"status": st})),
+                )
+                .await?;
+        }
+        return Ok(Action::await_change());
+    }
+    let member = ctx
+        .members
+        .get(&ctx.client, &cluster)
+        .await
+        .map_err(|e| Error::Member {
+            cluster: cluster_name.clone(),
+            message: e.to_string(),
+        })?;
+    let overwrite = work
+        .annotations()
+        .get(keys::ANNOTATION_CONFLICT_RESOLUTION)
+        .map(String::as_str)
+        == Some(keys::CONFLICT_RESOLUTION_OVERWRITE);
+
+    let mut manifest_statuses = Vec::new();
+    let mut failure: Option<String> = None;
+    for (ordinal, manifest) in work.spec.workload.manifests.iter().enumerate() {
+        let manifest = &manifest.0;
+        match apply_one(&ectx, &member, &cluster_name, manifest, overwrite).await {
+            Ok((identifier, live)) => {
+                let reflected = live.as_ref().and_then(status::reflect);
+                let replicas = manifest.pointer("/spec/replicas").and_then(Value::as_i64);
+                manifest_statuses.push(ManifestStatus {
+                    identifier: ResourceIdentifier {
+                        ordinal: ordinal as i32,
+                        ..identifier
+                    },
+                    health: Some(status::health(
+                        &manifest_kind(manifest),
+                        replicas,
+                        reflected.as_ref(),
+                    )),
+                    status: reflected,
+                });
+            }
+            Err(ApplyError::Conflict(msg)) => {
+                publish(ctx, manifest, EventType::Warning, "Conflict", &msg).await;
+                failure = Some(msg);
+            }
+            Err(ApplyError::Failed(msg)) => {
+                publish(
+                    ctx,
+                    manifest,
+                    EventType::Warning,
+                    "ApplyFailed",
+                    &format!("cluster {cluster_name}: {msg}"),
+                )
+                .await;
+                failure = Some(msg);
+            }
+            Err(ApplyError::Unreachable(e)) => {
+                return Err(Error::Member {
+                    cluster: cluster_name,
+                    message: e,
+                });
+            }
+        }
+    }
+
+    let mut st = work.status.clone().unwrap_or_default();
+    let before = st.clone();
+    match &failure {
+        None => set_condition(
+            &mut st.conditions,
+            keys::CONDITION_APPLIED,
+            "True",
+            "AppliedSuccessful",
+            "Manifest has been successfully applied",
+        ),
+        Some(msg) => set_condition(
+            &mut st.conditions,
+            keys::CONDITION_APPLIED,
+            "False",
+            "AppliedFailed",
+            msg,
+        ),
+    }
+    set_condition(
+        &mut st.conditions,
+        keys::CONDITION_DISPATCHING,
+        "True",
+        "Dispatching",
+        "dispatching is enabled",
+    );
+    st.manifest_statuses = manifest_statuses;
+    if st != before {
+        let was_applied = before
+            .conditions
+            .iter()
+            .any(|c| c.type_ == keys::CONDITION_APPLIED && c.status == "True");
+        works
+            .patch_status(
+                &work.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": st})),
+            )
+            .await?;
+        if failure.is_none() && !was_applied {
+            for m in &work.spec.workload.manifests {
+                publish(
+                    ctx,
+                    &m.0,
+                    EventType::Normal,
+                    "Applied",
+                    &format!("applied to cluster {cluster_name}"),
+                )
+                .await;
+            }
+        }
+    }
+    Ok(Action::await_change())
+}
+
+enum ApplyError {
+    /// An object we do not manage is in the way and conflictResolution is Abort.
+    Conflict(String),
+    /// The member refused the object (invalid, forbidden, missing namespace, ...).
+    Failed(String),
+    /// The member did not answer; retried with backoff.
+    Unreachable(String),
+}
+
+fn classify(e: kube::Error) -> ApplyError {
+    match e {
+        kube::Error::Api(s) => ApplyError::Failed(format!("{} ({})", s.message, s.reason)),
+        other => ApplyError::Unreachable(other.to_string()),
+    }
+}
+
+fn manifest_kind(m: &Value) -> String {
+    m["kind"].as_str().unwrap_or_default().to_string()
+}
+
+/// Applies one manifest unless the member already has it as desired; returns the live object.
+async fn apply_one(
+    ectx: &ExecCtx,
+    member: &Client,
+    cluster: &str,
+    manifest: &Value,
+    overwrite: bool,
+) -> std::result::Result<(ResourceIdentifier, Option<Value>), ApplyError> {
+    let api_version = manifest["apiVersion"].as_str().unwrap_or_default();
+    let kind = manifest_kind(manifest);
+    let name = manifest
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let ns = manifest
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let (ar, namespaced) = resolve_kind(ectx, member, cluster, api_version, &kind).await?;
+    ensure_watch(ectx, member, cluster, &ar);
+    let identifier = ResourceIdentifier {
+        ordinal: 0,
+        group: ar.group.clone(),
+        version: ar.version.clone(),
+        kind: kind.clone(),
+        resource: ar.plural.clone(),
+        namespace: ns.clone(),
+        name: name.clone(),
+    };
+    let api: Api<DynamicObject> = if namespaced {
+        Api::namespaced_with(member.clone(), &ns, &ar)
+    } else {
+        Api::all_with(member.clone(), &ar)
+    };
+    let live = api.get_opt(&name).await.map_err(classify)?;
+    if let Some(obj) = &live {
+        let ours = obj.labels().get(keys::LABEL_MANAGED).map(String::as_str) == Some("true");
+        if !ours && !overwrite {
+            let what = if ns.is_empty() {
+                format!("{kind} {name}")
+            } else {
+                format!("{kind} {ns}/{name}")
+            };
+            return Err(ApplyError::Conflict(format!(
+                "{what} already exists in cluster {cluster} and is not managed by Karmada; \
+                 set conflictResolution: Overwrite in the policy to take it over"
+            )));
+        }
+        let live_json = serde_json::to_value(obj).unwrap_or_default();
+        if ours && render::is_subset(manifest, &live_json) {
+            return Ok((identifier, Some(live_json)));
+        }
+    }
+    ectx.ctx.metrics.member_writes.inc();
+    let applied = api
+        .patch(
+            &name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(manifest),
+        )
+        .await
+        .map_err(classify)?;
+    tracing::info!(%cluster, %kind, name = %name, namespace = %ns, "applied");
+    Ok((
+        identifier,
+        Some(serde_json::to_value(&applied).unwrap_or_default()),
+    ))
+}
+
+async fn resolve_kind(
+    ectx: &ExecCtx,
+    member: &Client,
+    cluster: &str,
+    api_version: &str,
+    kind: &str,
+) -> std::result::Result<(ApiResource, bool), ApplyError> {
+    let key = (
+        cluster.to_string(),
+        api_version.to_string(),
+        kind.to_string(),
+    );
+    if let Some(hit) = ectx.kinds.lock().expect("kind cache poisoned").get(&key) {
+        return Ok(hit.clone());
+    }
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let (ar, caps) =
+        kube::discovery::pinned_kind(member, &GroupVersionKind::gvk(group, version, kind))
+            .await
+            .map_err(|e| match e {
+                kube::Error::Discovery(d) => ApplyError::Failed(format!(
+                    "cluster {cluster} does not serve {api_version} {kind}: {d}"
+                )),
+                other => classify(other),
+            })?;
+    let hit = (ar, caps.scope == Scope::Namespaced);
+    ectx.kinds
+        .lock()
+        .expect("kind cache poisoned")
+        .insert(key, hit.clone());
+    Ok(hit)
+}
+
+/// Starts (once) a watch of the objects of this kind we manage in this member; each change
+/// triggers the Work that owns the object.
+fn ensure_watch(ectx: &ExecCtx, member: &Client, cluster: &str, ar: &ApiResource) {
+    let key = (cluster.to_string(), ar.api_version.clone(), ar.kind.clone());
+    let mut watches = ectx.watches.lock().expect("watch registry poisoned");
+    if watches.get(&key).is_some_and(|h| !h.is_finished()) {
+        return;
+    }
+    let api: Api<DynamicObject> = Api::all_with(member.clone(), ar);
+    let config = watcher::Config::default().labels(&format!("{}=true", keys::LABEL_MANAGED));
+    let triggers = ectx.triggers.clone();
+    let cluster_ns = names::execution_namespace(cluster);
+    let task = async move {
+        let mut events = watcher(api, config)
+            .default_backoff()
+            .touched_objects()
+            .boxed();
+        while let Some(event) = events.next().await {
+            let Ok(obj) = event else { continue };
+            let a = obj.annotations();
+            let (Some(name), Some(ns)) = (
+                a.get(keys::ANNOTATION_WORK_NAME),
+                a.get(keys::ANNOTATION_WORK_NAMESPACE),
+            ) else {
+                continue;
+            };
+            if *ns != cluster_ns {
+                continue; // applied by another control plane or another cluster entry
+            }
+            if triggers.send(ObjectRef::new(name).within(ns)).is_err() {
+                break;
+            }
+        }
+    };
+    watches.insert(key, tokio::spawn(task));
+}
+
+/// Removes the Work's objects from the member (unless preserved), then releases the Work.
+async fn finalize(
+    work: &Work,
+    cluster: Option<&Cluster>,
+    ectx: &ExecCtx,
+    works: &Api<Work>,
+) -> Result<Action> {
+    if !work
+        .finalizers()
+        .iter()
+        .any(|f| f == keys::FINALIZER_EXECUTION_CONTROLLER)
+    {
+        return Ok(Action::await_change());
+    }
+    let preserve = work.spec.preserve_resources_on_deletion == Some(true);
+    if let Some(cluster) = cluster.filter(|_| !preserve) {
+        let name = cluster.name_any();
+        match ectx.ctx.members.get(&ectx.ctx.client, cluster).await {
+            Ok(member) => {
+                for m in &work.spec.workload.manifests {
+                    if let Err(e) = delete_one(ectx, &member, &name, &m.0).await {
+                        // A cluster on its way out that cannot be reached would block forever.
+                        if cluster.metadata.deletion_timestamp.is_some()
+                            && !super::placement::is_ready(cluster)
+                        {
+                            tracing::warn!(cluster = %name, "cannot remove {} from an unreachable cluster being removed: {e}", m.0["kind"]);
+                            break;
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            Err(e) if cluster.metadata.deletion_timestamp.is_some() => {
+                tracing::warn!(cluster = %name, "leaving member objects behind: {e}");
+            }
+            Err(e) => {
+                return Err(Error::Member {
+                    cluster: name,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    let finalizers: Vec<&String> = work
+        .finalizers()
+        .iter()
+        .filter(|f| *f != keys::FINALIZER_EXECUTION_CONTROLLER)
+        .collect();
+    let patch =
+        json!({"metadata": {"finalizers": finalizers, "resourceVersion": work.resource_version()}});
+    works
+        .patch(
+            &work.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await?;
+    Ok(Action::await_change())
+}
+
+async fn delete_one(
+    ectx: &ExecCtx,
+    member: &Client,
+    cluster: &str,
+    manifest: &Value,
+) -> Result<()> {
+    let api_version = manifest["apiVersion"].as_str().unwrap_or_default();
+    let name = manifest
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let ns = manifest
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let (ar, namespaced) =
+        match resolve_kind(ectx, member, cluster, api_version, &manifest_kind(manifest)).await {
+            Ok(k) => k,
+            Err(ApplyError::Failed(_)) => return Ok(()), // the kind is gone, so is the object
+            Err(ApplyError::Conflict(m) | ApplyError::Unreachable(m)) => {
+                return Err(Error::Member {
+                    cluster: cluster.into(),
+                    message: m,
+                });
+            }
+        };
+    let api: Api<DynamicObject> = if namespaced {
+        Api::namespaced_with(member.clone(), ns, &ar)
+    } else {
+        Api::all_with(member.clone(), &ar)
+    };
+    let Some(live) = api.get_opt(name).await.map_err(|e| Error::Member {
+        cluster: cluster.into(),
+        message: e.to_string(),
+    })?
+    else {
+        return Ok(());
+    };
+    // Objects we do not manage (conflict left alone) are never deleted.
+    if live.labels().get(keys::LABEL_MANAGED).map(String::as_str) != Some("true") {
+        return Ok(());
+    }
+    ectx.ctx.metrics.member_writes.inc();
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(Error::Member {
+            cluster: cluster.into(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// An Event on the template the manifest came from.
+async fn publish(ctx: &Context, manifest: &Value, type_: EventType, reason: &str, note: &str) {
+    let meta = &manifest["metadata"];
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: manifest["apiVersion"].as_str().map(String::from),
+        kind: manifest["kind"].as_str().map(String::from),
+        name: meta["name"].as_str().map(String::from),
+        namespace: meta["namespace"].as_str().map(String::from),
+        uid: meta["annotations"][keys::ANNOTATION_RESOURCE_TEMPLATE_UID]
+            .as_str()
+            .map(String::from),
+        ..Default::default()
+    };
+    let event = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note.chars().take(1000).collect()),
+        action: "Apply".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+        tracing::debug!("event not recorded: {e}");
+    }
+}

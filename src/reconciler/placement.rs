@@ -1,0 +1,427 @@
+//! Pure placement logic of the scheduler: which clusters fit a placement, why the others do
+//! not, and how many replicas each gets. No I/O, so `karmadactl why` can explain the same
+//! decision the scheduler made.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Taint, Toleration};
+use kube::ResourceExt as _;
+
+use crate::api::policy::{
+    ClusterAffinity, ClusterField, FieldSelectorOperator, Placement, ReplicaDivisionPreference,
+    ReplicaSchedulingType, SpreadFieldValue,
+};
+use crate::api::{self as keys, Cluster};
+
+use super::selector;
+
+/// One cluster's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub cluster: String,
+    /// `None` when the cluster fits; else why not, in words a user can act on.
+    pub rejected: Option<String>,
+}
+
+/// The outcome of scheduling one binding.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Decision {
+    /// Target clusters and their replicas, sorted by name.
+    pub targets: Vec<(String, i32)>,
+    /// Every cluster considered, fit or not.
+    pub verdicts: Vec<Verdict>,
+    /// The `clusterAffinities` term used, if the placement has such terms.
+    pub affinity_name: Option<String>,
+    /// Set when no cluster fits: the reason for the Scheduled condition.
+    pub failure: Option<String>,
+}
+
+/// What is being scheduled.
+pub struct Workload<'a> {
+    /// `apps/v1`
+    pub api_version: &'a str,
+    /// `Deployment`
+    pub kind: &'a str,
+    /// Desired replicas from the template (0 for kinds without replicas).
+    pub replicas: i32,
+    /// Clusters the binding targets now; they keep their place despite new taints or readiness.
+    pub current: &'a [String],
+}
+
+pub fn schedule(placement: &Placement, workload: &Workload<'_>, clusters: &[Cluster]) -> Decision {
+    let mut clusters: Vec<&Cluster> = clusters.iter().collect();
+    clusters.sort_by_key(|c| c.name_any());
+
+    // clusterAffinities: the first term with any fitting cluster wins; else clusterAffinity.
+    let terms: Vec<(Option<String>, Option<&ClusterAffinity>)> =
+        if placement.cluster_affinities.is_empty() {
+            vec![(None, placement.cluster_affinity.as_ref())]
+        } else {
+            placement
+                .cluster_affinities
+                .iter()
+                .map(|t| (Some(t.affinity_name.clone()), Some(&t.affinity)))
+                .collect()
+        };
+    let mut decision = Decision::default();
+    for (name, affinity) in terms {
+        let verdicts: Vec<Verdict> = clusters
+            .iter()
+            .map(|c| Verdict {
+                cluster: c.name_any(),
+                rejected: fit(c, affinity, placement, workload).err(),
+            })
+            .collect();
+        let any_fit = verdicts.iter().any(|v| v.rejected.is_none());
+        decision = Decision {
+            verdicts,
+            affinity_name: name,
+            ..Default::default()
+        };
+        if any_fit {
+            break;
+        }
+    }
+
+    let mut fitting: Vec<&Cluster> = clusters
+        .iter()
+        .copied()
+        .filter(|c| {
+            decision
+                .verdicts
+                .iter()
+                .any(|v| v.cluster == c.name_any() && v.rejected.is_none())
+        })
+        .collect();
+    if fitting.is_empty() {
+        decision.failure = Some(no_fit_message(&decision.verdicts));
+        return decision;
+    }
+
+    // spreadConstraints by cluster: at least minGroups, at most maxGroups clusters.
+    for sc in &placement.spread_constraints {
+        if sc.spread_by_field != Some(SpreadFieldValue::Cluster) {
+            continue;
+        }
+        if sc.min_groups > 0 && (fitting.len() as i32) < sc.min_groups {
+            decision.failure = Some(format!(
+                "{} cluster(s) fit but spreadConstraints (spreadByField: cluster) needs at least {}",
+                fitting.len(),
+                sc.min_groups
+            ));
+            return decision;
+        }
+        if sc.max_groups > 0 && fitting.len() as i32 > sc.max_groups {
+            // Keep current targets first so a spread does not move workloads around.
+            fitting.sort_by_key(|c| (!workload.current.contains(&c.name_any()), c.name_any()));
+            for dropped in fitting.split_off(sc.max_groups as usize) {
+                if let Some(v) = decision
+                    .verdicts
+                    .iter_mut()
+                    .find(|v| v.cluster == dropped.name_any())
+                {
+                    v.rejected = Some(format!(
+                        "left out by spreadConstraints maxGroups {}",
+                        sc.max_groups
+                    ));
+                }
+            }
+            fitting.sort_by_key(|c| c.name_any());
+        }
+    }
+
+    decision.targets = assign_replicas(placement, workload.replicas, &fitting);
+    decision
+}
+
+/// Whether `cluster` may receive the workload; `Err` says why not.
+pub fn fit(
+    cluster: &Cluster,
+    affinity: Option<&ClusterAffinity>,
+    placement: &Placement,
+    workload: &Workload<'_>,
+) -> Result<(), String> {
+    let name = cluster.name_any();
+    if cluster.metadata.deletion_timestamp.is_some() {
+        return Err("is being removed (unjoin in progress)".into());
+    }
+    if let Some(a) = affinity {
+        affinity_matches(cluster, a)?;
+    }
+    if workload.current.contains(&name) {
+        // Already placed: new taints (cordon) and readiness changes do not evict it.
+        return Ok(());
+    }
+    for taint in &cluster.spec.taints {
+        let effect = taint.effect.as_str();
+        if (effect == "NoSchedule" || effect == "NoExecute")
+            && !placement
+                .cluster_tolerations
+                .iter()
+                .any(|t| tolerates(t, taint))
+        {
+            return Err(format!("taint {} is not tolerated", describe_taint(taint)));
+        }
+    }
+    if !is_ready(cluster) {
+        return Err("is not ready".into());
+    }
+    if !serves(cluster, workload.api_version, workload.kind) {
+        return Err(format!(
+            "does not serve {} {}",
+            workload.api_version, workload.kind
+        ));
+    }
+    Ok(())
+}
+
+fn affinity_matches(cluster: &Cluster, a: &ClusterAffinity) -> Result<(), String> {
+    let name = cluster.name_any();
+    if !a.cluster_names.is_empty() && !a.cluster_names.contains(&name) {
+        return Err("not in clusterAffinity.clusterNames".into());
+    }
+    if a.exclude_clusters.contains(&name) {
+        return Err("excluded by clusterAffinity.exclude".into());
+    }
+    if let Some(sel) = &a.label_selector
+        && !selector::matches(sel, cluster.labels())
+    {
+        return Err(format!(
+            "labels do not match clusterAffinity.labelSelector ({})",
+            selector::describe(sel)
+        ));
+    }
+    if let Some(fs) = &a.field_selector {
+        for req in &fs.match_expressions {
+            let (field, values): (&str, Vec<&str>) = match req.key {
+                ClusterField::Provider => ("provider", vec![cluster.spec.provider.as_str()]),
+                ClusterField::Region => ("region", vec![cluster.spec.region.as_str()]),
+                ClusterField::Zone => (
+                    "zone",
+                    std::iter::once(&cluster.spec.zone)
+                        .chain(&cluster.spec.zones)
+                        .map(String::as_str)
+                        .collect(),
+                ),
+            };
+            let values: Vec<&str> = values.into_iter().filter(|v| !v.is_empty()).collect();
+            let hit = values.iter().any(|v| req.values.iter().any(|w| w == v));
+            let ok = match req.operator {
+                FieldSelectorOperator::In => hit,
+                FieldSelectorOperator::NotIn => !hit,
+            };
+            if !ok {
+                let shown = if values.is_empty() {
+                    "unset".to_string()
+                } else {
+                    values.join(",")
+                };
+                return Err(format!(
+                    "{field} {shown} does not satisfy fieldSelector {field} {:?} ({})",
+                    req.operator,
+                    req.values.join(",")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Kubernetes toleration semantics.
+pub fn tolerates(t: &Toleration, taint: &Taint) -> bool {
+    if let Some(effect) = t.effect.as_deref().filter(|e| !e.is_empty())
+        && effect != taint.effect
+    {
+        return false;
+    }
+    match t.operator.as_deref().unwrap_or("Equal") {
+        "Exists" => t
+            .key
+            .as_deref()
+            .is_none_or(|k| k.is_empty() || k == taint.key),
+        _ => {
+            t.key.as_deref() == Some(taint.key.as_str())
+                && t.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
+        }
+    }
+}
+
+pub fn describe_taint(t: &Taint) -> String {
+    match t.value.as_deref().filter(|v| !v.is_empty()) {
+        Some(v) => format!("{}={v}:{}", t.key, t.effect),
+        None => format!("{}:{}", t.key, t.effect),
+    }
+}
+
+pub fn is_ready(cluster: &Cluster) -> bool {
+    cluster
+        .status
+        .as_ref()
+        .and_then(|s| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == keys::CONDITION_READY)
+        })
+        .is_some_and(|c| c.status == "True")
+}
+
+/// Whether the cluster's discovered APIs include the kind. Unknown (not yet collected) counts
+/// as served, so a fresh cluster is not rejected before its first status update.
+pub fn serves(cluster: &Cluster, api_version: &str, kind: &str) -> bool {
+    let Some(status) = cluster
+        .status
+        .as_ref()
+        .filter(|s| !s.api_enablements.is_empty())
+    else {
+        return true;
+    };
+    status
+        .api_enablements
+        .iter()
+        .any(|e| e.group_version == api_version && e.resources.iter().any(|r| r.kind == kind))
+}
+
+fn no_fit_message(verdicts: &[Verdict]) -> String {
+    if verdicts.is_empty() {
+        return "no cluster has joined; join one with `karmadactl join`".into();
+    }
+    let reasons: Vec<String> = verdicts
+        .iter()
+        .filter_map(|v| v.rejected.as_ref().map(|r| format!("{} {r}", v.cluster)))
+        .collect();
+    format!("0/{} clusters fit: {}", verdicts.len(), reasons.join("; "))
+}
+
+/// Replicas per target. Duplicated: every cluster gets all. Divided: static weights (Webster /
+/// Sainte-Laguë, ties to fewer seats then name), or Aggregated onto as few clusters as the order
+/// allows (here: the first cluster, then the rest with none).
+fn assign_replicas(
+    placement: &Placement,
+    replicas: i32,
+    clusters: &[&Cluster],
+) -> Vec<(String, i32)> {
+    let names: Vec<String> = clusters.iter().map(|c| c.name_any()).collect();
+    let strategy = placement.replica_scheduling.as_ref();
+    let divided = strategy.is_some_and(|s| {
+        s.replica_scheduling_type.unwrap_or_default() == ReplicaSchedulingType::Divided
+    });
+    if !divided || replicas <= 0 {
+        return names.into_iter().map(|n| (n, replicas.max(0))).collect();
+    }
+    let strategy = strategy.expect("divided implies a strategy");
+    if strategy.replica_division_preference == Some(ReplicaDivisionPreference::Aggregated) {
+        let mut out: Vec<(String, i32)> = vec![(names[0].clone(), replicas)];
+        out.sort();
+        return out;
+    }
+    let mut weights: BTreeMap<String, i64> = BTreeMap::new();
+    if let Some(list) = strategy
+        .weight_preference
+        .as_ref()
+        .map(|w| &w.static_weight_list)
+    {
+        for c in clusters {
+            let w = list
+                .iter()
+                .filter(|rule| affinity_matches(c, &rule.target_cluster).is_ok())
+                .map(|rule| rule.weight)
+                .max()
+                .unwrap_or(0);
+            weights.insert(c.name_any(), w);
+        }
+    }
+    if weights.values().all(|w| *w == 0) {
+        weights = names.iter().map(|n| (n.clone(), 1)).collect();
+    }
+    webster(&weights, replicas)
+}
+
+/// Sainte-Laguë: each replica goes to the cluster with the highest weight / (2 * seats + 1).
+pub fn webster(weights: &BTreeMap<String, i64>, replicas: i32) -> Vec<(String, i32)> {
+    let mut seats: BTreeMap<&str, i32> = weights
+        .iter()
+        .filter(|(_, w)| **w > 0)
+        .map(|(n, _)| (n.as_str(), 0))
+        .collect();
+    for _ in 0..replicas {
+        let next = seats
+            .iter()
+            .map(|(name, s)| (*name, *s, weights[*name] as f64 / (2 * *s + 1) as f64))
+            .max_by(|a, b| {
+                a.2.partial_cmp(&b.2)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then(b.1.cmp(&a.1))
+                    .then(b.0.cmp(a.0))
+            })
+            .map(|(name, _, _)| name);
+        if let Some(name) = next {
+            *seats.get_mut(name).expect("present") += 1;
+        }
+    }
+    seats
+        .into_iter()
+        .filter(|(_, s)| *s > 0)
+        .map(|(n, s)| (n.to_string(), s))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
+        pairs.iter().map(|(n, w)| (n.to_string(), *w)).collect()
+    }
+
+    #[test]
+    fn webster_divides_like_karmada() {
+        assert_eq!(
+            webster(&w(&[("m1", 1), ("m2", 1)]), 2),
+            vec![("m1".into(), 1), ("m2".into(), 1)]
+        );
+        assert_eq!(
+            webster(&w(&[("m1", 2), ("m2", 1)]), 3),
+            vec![("m1".into(), 2), ("m2".into(), 1)]
+        );
+        // Remainder goes to the first name on a tie.
+        assert_eq!(
+            webster(&w(&[("m1", 1), ("m2", 1)]), 3),
+            vec![("m1".into(), 2), ("m2".into(), 1)]
+        );
+        assert_eq!(
+            webster(&w(&[("m1", 1), ("m2", 0)]), 3),
+            vec![("m1".into(), 3)]
+        );
+    }
+
+    #[test]
+    fn tolerations_follow_kubernetes_rules() {
+        let taint = Taint {
+            key: "cluster.karmada.io/unschedulable".into(),
+            effect: "NoSchedule".into(),
+            ..Default::default()
+        };
+        let exists = Toleration {
+            key: Some(taint.key.clone()),
+            operator: Some("Exists".into()),
+            ..Default::default()
+        };
+        assert!(tolerates(&exists, &taint));
+        let wildcard = Toleration {
+            operator: Some("Exists".into()),
+            ..Default::default()
+        };
+        assert!(tolerates(&wildcard, &taint));
+        let other_effect = Toleration {
+            effect: Some("NoExecute".into()),
+            ..exists.clone()
+        };
+        assert!(!tolerates(&other_effect, &taint));
+        let equal_wrong_value = Toleration {
+            key: Some(taint.key.clone()),
+            value: Some("x".into()),
+            ..Default::default()
+        };
+        assert!(!tolerates(&equal_wrong_value, &taint));
+    }
+}

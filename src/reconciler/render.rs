@@ -1,0 +1,205 @@
+//! Turns a resource template into the manifest a member cluster receives: the template without
+//! control-plane bookkeeping (status, uid, resourceVersion, managedFields, ...), marked as ours.
+
+use serde_json::{Map, Value, json};
+
+use crate::api as keys;
+
+/// Metadata fields that belong to the control plane's copy only.
+const DROPPED_METADATA: &[&str] = &[
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "ownerReferences",
+    "finalizers",
+    "selfLink",
+    "generateName",
+];
+
+/// Annotations that describe the control-plane object, not the workload.
+const DROPPED_ANNOTATIONS: &[&str] = &[
+    "kubectl.kubernetes.io/last-applied-configuration",
+    keys::ANNOTATION_PROPAGATION_POLICY_NAMESPACE,
+    keys::ANNOTATION_PROPAGATION_POLICY_NAME,
+    keys::ANNOTATION_CLUSTER_PROPAGATION_POLICY_NAME,
+];
+
+/// Labels that describe the claim on the control-plane object.
+const DROPPED_LABELS: &[&str] = &[
+    keys::LABEL_PROPAGATION_POLICY_PERMANENT_ID,
+    keys::LABEL_CLUSTER_PROPAGATION_POLICY_PERMANENT_ID,
+];
+
+/// Where the member copy came from, recorded on it like Karmada does.
+pub struct Origin<'a> {
+    pub template_uid: &'a str,
+    pub template_generation: i64,
+    pub work_namespace: &'a str,
+    pub work_name: &'a str,
+}
+
+/// The member manifest for `template`. `replicas`, when set, replaces `spec.replicas`
+/// (a divided share); it is left alone for kinds without replicas.
+pub fn manifest(template: &Value, replicas: Option<i32>, origin: &Origin<'_>) -> Value {
+    let mut obj = template.clone();
+    let Some(map) = obj.as_object_mut() else {
+        return obj;
+    };
+    map.remove("status");
+    let meta = map.entry("metadata").or_insert_with(|| json!({}));
+    if let Some(meta) = meta.as_object_mut() {
+        for field in DROPPED_METADATA {
+            meta.remove(*field);
+        }
+        prune(meta, "annotations", DROPPED_ANNOTATIONS);
+        prune(meta, "labels", DROPPED_LABELS);
+        insert(meta, "labels", keys::LABEL_MANAGED, "true");
+        insert(
+            meta,
+            "annotations",
+            keys::ANNOTATION_RESOURCE_TEMPLATE_UID,
+            origin.template_uid,
+        );
+        insert(
+            meta,
+            "annotations",
+            keys::ANNOTATION_RESOURCE_TEMPLATE_GENERATION,
+            &origin.template_generation.to_string(),
+        );
+        insert(
+            meta,
+            "annotations",
+            keys::ANNOTATION_WORK_NAME,
+            origin.work_name,
+        );
+        insert(
+            meta,
+            "annotations",
+            keys::ANNOTATION_WORK_NAMESPACE,
+            origin.work_namespace,
+        );
+    }
+    if let (Some(r), Some(spec)) = (replicas, map.get_mut("spec").and_then(Value::as_object_mut))
+        && spec.contains_key("replicas")
+    {
+        spec.insert("replicas".into(), json!(r));
+    }
+    obj
+}
+
+fn prune(meta: &mut Map<String, Value>, field: &str, keys: &[&str]) {
+    if let Some(m) = meta.get_mut(field).and_then(Value::as_object_mut) {
+        for k in keys {
+            m.remove(*k);
+        }
+        if m.is_empty() {
+            meta.remove(field);
+        }
+    }
+}
+
+fn insert(meta: &mut Map<String, Value>, field: &str, key: &str, value: &str) {
+    let m = meta.entry(field).or_insert_with(|| json!({}));
+    if let Some(m) = m.as_object_mut() {
+        m.insert(key.to_string(), Value::String(value.to_string()));
+    }
+}
+
+/// The replica count a template asks for (`spec.replicas`), if its kind has one.
+pub fn template_replicas(template: &Value) -> Option<i32> {
+    template
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .map(|r| r as i32)
+}
+
+/// Whether every field `desired` sets has the same value in `live` (objects compared key by
+/// key, everything else by equality). A member object that passes needs no apply: this is how
+/// the execution controller avoids writes that would change nothing, and still sees drift.
+pub fn is_subset(desired: &Value, live: &Value) -> bool {
+    match (desired, live) {
+        (Value::Object(d), Value::Object(l)) => d
+            .iter()
+            .all(|(k, dv)| l.get(k).is_some_and(|lv| is_subset(dv, lv)) || dv.is_null()),
+        (Value::Array(d), Value::Array(l)) => {
+            d.len() == l.len() && d.iter().zip(l).all(|(a, b)| is_subset(a, b))
+        }
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        _ => desired == live,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin() -> Origin<'static> {
+        Origin {
+            template_uid: "u-1",
+            template_generation: 3,
+            work_namespace: "karmada-es-member1",
+            work_name: "nginx-687f7fb96f",
+        }
+    }
+
+    #[test]
+    fn manifest_drops_control_plane_bookkeeping_and_marks_ours() {
+        let t = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "nginx", "namespace": "default", "uid": "u-1", "resourceVersion": "9",
+                "generation": 3, "managedFields": [], "labels": {"app": "nginx",
+                "propagationpolicy.karmada.io/permanent-id": "p"},
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+            "spec": {"replicas": 2},
+            "status": {"replicas": 2}
+        });
+        let m = manifest(&t, Some(1), &origin());
+        assert!(m.get("status").is_none());
+        assert!(m.pointer("/metadata/uid").is_none());
+        assert!(m.pointer("/metadata/resourceVersion").is_none());
+        assert_eq!(m.pointer("/metadata/labels/app"), Some(&json!("nginx")));
+        assert!(
+            m.pointer("/metadata/labels/propagationpolicy.karmada.io~1permanent-id")
+                .is_none()
+        );
+        assert_eq!(
+            m.pointer("/metadata/labels/karmada.io~1managed"),
+            Some(&json!("true"))
+        );
+        assert_eq!(
+            m.pointer("/metadata/annotations/resourcetemplate.karmada.io~1generation"),
+            Some(&json!("3"))
+        );
+        assert_eq!(
+            m.pointer("/metadata/annotations/work.karmada.io~1name"),
+            Some(&json!("nginx-687f7fb96f"))
+        );
+        assert!(
+            m.pointer("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration")
+                .is_none()
+        );
+        assert_eq!(m.pointer("/spec/replicas"), Some(&json!(1)));
+    }
+
+    #[test]
+    fn replicas_only_replace_an_existing_field() {
+        let t = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}});
+        let m = manifest(&t, Some(2), &origin());
+        assert!(m.get("spec").is_none());
+    }
+
+    #[test]
+    fn subset_detects_drift_but_ignores_defaults() {
+        let desired = json!({"spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "a", "image": "x"}]}}}});
+        let live_defaulted = json!({"spec": {"replicas": 1, "strategy": {}, "template": {"spec": {
+            "containers": [{"name": "a", "image": "x", "imagePullPolicy": "Always"}]}}}});
+        assert!(is_subset(&desired, &live_defaulted));
+        let drifted = json!({"spec": {"replicas": 5, "template": {"spec": {"containers": [{"name": "a", "image": "x"}]}}}});
+        assert!(!is_subset(&desired, &drifted));
+        assert!(!is_subset(&desired, &json!({})));
+    }
+}

@@ -1,0 +1,235 @@
+//! Scheduler: decides which clusters each ResourceBinding targets (`spec.clusters`) from its
+//! placement, the clusters' labels, fields, taints and readiness, and records the outcome in
+//! the `Scheduled` condition with a reason a user can act on. The decision itself is the pure
+//! function [`placement::schedule`](super::placement::schedule).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::{Resource, ResourceExt as _};
+use serde_json::json;
+
+use super::cluster_health::set_condition;
+use super::placement::{self, Workload};
+use super::{Context, Error, Result, Shutdown};
+use crate::api::work::TargetCluster;
+use crate::api::{self as keys, Cluster, ResourceBinding};
+
+const CONTROLLER: &str = "scheduler";
+
+struct SchedCtx {
+    ctx: Arc<Context>,
+    clusters: reflector::Store<Cluster>,
+}
+
+pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
+    let client = ctx.client.clone();
+    let (clusters, writer) = reflector::store();
+    // Any cluster change (join, taint, readiness, labels) may change placements.
+    let cluster_changes = reflector::reflector(
+        writer,
+        watcher(
+            Api::<Cluster>::all(client.clone()),
+            watcher::Config::default(),
+        ),
+    )
+    .default_backoff()
+    .touched_objects()
+    .filter_map(|r| async move { r.ok().map(|_| ()) });
+    let sctx = Arc::new(SchedCtx {
+        ctx: ctx.clone(),
+        clusters,
+    });
+    Controller::new(
+        Api::<ResourceBinding>::all(client),
+        watcher::Config::default(),
+    )
+    .with_config(
+        kube::runtime::controller::Config::default()
+            .concurrency(ctx.options.concurrency)
+            .debounce(Duration::from_millis(200)),
+    )
+    .reconcile_all_on(cluster_changes)
+    .graceful_shutdown_on(shutdown)
+    .run(reconcile, error_policy, sctx)
+    .for_each(|_| async {})
+    .await;
+}
+
+fn error_policy(rb: Arc<ResourceBinding>, err: &Error, sctx: Arc<SchedCtx>) -> Action {
+    sctx.ctx.metrics.error(CONTROLLER);
+    tracing::warn!(binding = %format!("{}/{}", rb.namespace().unwrap_or_default(), rb.name_any()), "{err}");
+    Action::requeue(Duration::from_secs(5))
+}
+
+async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Action> {
+    let ctx = &sctx.ctx;
+    let _timer = ctx.metrics.start(CONTROLLER);
+    if rb.metadata.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    if sctx.clusters.wait_until_ready().await.is_err() {
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
+    let clusters: Vec<Cluster> = sctx
+        .clusters
+        .state()
+        .iter()
+        .map(|c| (**c).clone())
+        .collect();
+    let current: Vec<String> = rb.spec.clusters.iter().map(|c| c.name.clone()).collect();
+    let decision = if !rb.spec.required_by.is_empty() && rb.spec.placement.is_none() {
+        // A dependency goes wherever the workloads that need it go.
+        let mut names: Vec<String> = rb
+            .spec
+            .required_by
+            .iter()
+            .flat_map(|r| r.clusters.iter().map(|c| c.name.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        placement::Decision {
+            targets: names.into_iter().map(|n| (n, 0)).collect(),
+            ..Default::default()
+        }
+    } else {
+        let Some(p) = rb.spec.placement.as_ref() else {
+            return Ok(Action::await_change());
+        };
+        let workload = Workload {
+            api_version: &rb.spec.resource.api_version,
+            kind: &rb.spec.resource.kind,
+            replicas: rb.spec.replicas,
+            current: &current,
+        };
+        placement::schedule(p, &workload, &clusters)
+    };
+
+    let api: Api<ResourceBinding> =
+        Api::namespaced(ctx.client.clone(), &rb.namespace().unwrap_or_default());
+    let targets: Vec<TargetCluster> = decision
+        .targets
+        .iter()
+        .map(|(name, replicas)| TargetCluster {
+            name: name.clone(),
+            replicas: *replicas,
+            ..Default::default()
+        })
+        .collect();
+    if decision.failure.is_none() && targets != rb.spec.clusters {
+        api.patch(
+            &rb.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"clusters": targets}})),
+        )
+        .await?;
+    }
+
+    let mut status = rb.status.clone().unwrap_or_default();
+    let before = status.clone();
+    match &decision.failure {
+        None => set_condition(
+            &mut status.conditions,
+            keys::CONDITION_SCHEDULED,
+            "True",
+            "Success",
+            "Binding has been scheduled successfully.",
+        ),
+        Some(why) => set_condition(
+            &mut status.conditions,
+            keys::CONDITION_SCHEDULED,
+            "False",
+            "NoClusterFit",
+            why,
+        ),
+    }
+    status.scheduler_observed_generation = rb.metadata.generation.unwrap_or(0);
+    status.scheduler_observed_affinity_name = decision.affinity_name.clone().unwrap_or_default();
+    if status != before {
+        if targets != rb.spec.clusters || status.last_scheduled_time.is_none() {
+            status.last_scheduled_time = Some(Time(Timestamp::now()));
+        }
+        api.patch_status(
+            &rb.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": status})),
+        )
+        .await?;
+        let scheduled_changed = before
+            .conditions
+            .iter()
+            .find(|c| c.type_ == keys::CONDITION_SCHEDULED)
+            .map(|c| (&c.status, &c.message))
+            != status
+                .conditions
+                .iter()
+                .find(|c| c.type_ == keys::CONDITION_SCHEDULED)
+                .map(|c| (&c.status, &c.message));
+        if scheduled_changed {
+            publish(ctx, &rb, &decision).await;
+        }
+    }
+    Ok(Action::await_change())
+}
+
+/// An Event on the template, so `kubectl describe deploy nginx` shows where it went, or why not.
+async fn publish(ctx: &Context, rb: &ResourceBinding, decision: &placement::Decision) {
+    let r = &rb.spec.resource;
+    let template = ObjectRef::<kube::api::DynamicObject>::new_with(
+        &r.name,
+        kube::core::ApiResource {
+            group: r
+                .api_version
+                .split_once('/')
+                .map(|(g, _)| g.to_string())
+                .unwrap_or_default(),
+            version: r
+                .api_version
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            api_version: r.api_version.clone(),
+            kind: r.kind.clone(),
+            plural: String::new(),
+        },
+    )
+    .within(&r.namespace);
+    let mut reference: k8s_openapi::api::core::v1::ObjectReference = template.into();
+    reference.uid = Some(r.uid.clone());
+    let event = match &decision.failure {
+        None => Event {
+            type_: EventType::Normal,
+            reason: "ScheduleBindingSucceed".into(),
+            note: Some(format!(
+                "scheduled to {}",
+                decision
+                    .targets
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            action: "Scheduling".into(),
+            secondary: Some(rb.object_ref(&())),
+        },
+        Some(why) => Event {
+            type_: EventType::Warning,
+            reason: "ScheduleBindingFailed".into(),
+            note: Some(why.chars().take(1000).collect()),
+            action: "Scheduling".into(),
+            secondary: Some(rb.object_ref(&())),
+        },
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+        tracing::debug!("event not recorded: {e}");
+    }
+}
