@@ -205,6 +205,8 @@ pub fn twin_crd(
 }
 
 /// Every CRD this project installs, in a stable order (by group, then plural).
+///
+/// Install these rather than `Kind::crd()`: they get the finishing touches of [`finish_crd`].
 pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![
         Cluster::crd(),
@@ -216,6 +218,39 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         ResourceBinding::crd(),
         Work::crd(),
     ]
+    .into_iter()
+    .map(finish_crd)
+    .collect()
+}
+
+/// Cosmetic fixes to a derived CRD: optional enums list `null` among their values (kube-derive
+/// allows an explicit null that way), which the API server would print in "supported values";
+/// `nullable: true` already admits null, so the entry is dropped.
+pub fn finish_crd(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    fn drop_null_enums(node: &mut serde_json::Value) {
+        match node {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::Array(values)) = map.get_mut("enum") {
+                    values.retain(|v| !v.is_null());
+                }
+                map.values_mut().for_each(drop_null_enums);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_enums),
+            _ => {}
+        }
+    }
+    for version in &mut crd.spec.versions {
+        if let Some(schema) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        {
+            let mut value = serde_json::to_value(&*schema).expect("a schema serializes");
+            drop_null_enums(&mut value);
+            *schema = serde_json::from_value(value).expect("still a schema");
+        }
+    }
+    crd
 }
 
 /// Default `schedulerName` of policies and bindings.

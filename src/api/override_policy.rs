@@ -52,7 +52,7 @@ pub struct OverrideSpec {
     pub target_cluster: Option<ClusterAffinity>,
 
     /// Deprecated: use `overrideRules[].overriders`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Overriders::is_empty")]
     pub overriders: Overriders,
 }
 
@@ -233,12 +233,11 @@ pub struct FieldOverrider {
     pub yaml: Vec<DocumentPatchOperation>,
 }
 
+// `value` is free-form JSON, which CEL cannot inspect, so "value required for add/replace,
+// forbidden for remove" (Karmada's webhook checks it) is left to the reconciler.
 /// One operation inside a document (same shape for JSON and YAML).
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("self.operator == 'remove' ? !has(self.value) : has(self.value)").message(
-    "value is required for add and replace and not allowed for remove; set or drop value to match the operator"
-).field_path(".value"))]
 pub struct DocumentPatchOperation {
     /// JSON pointer inside the document, e.g. `/db/host`.
     #[schemars(length(max = 1024), regex(pattern = r"^(/.*)?$"))]

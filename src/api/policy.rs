@@ -73,7 +73,7 @@ pub struct PropagationSpec {
     pub propagate_deps: bool,
 
     /// Which clusters receive the resources and how replicas are split among them.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Placement::is_empty")]
     pub placement: Placement,
 
     /// Higher wins when several policies match one template. Defaults to 0.
@@ -250,6 +250,11 @@ pub struct Placement {
 }
 
 impl Placement {
+    /// True when nothing is set (every cluster is a candidate, replicas duplicated).
+    pub fn is_empty(&self) -> bool {
+        *self == Placement::default()
+    }
+
     /// The effective replica scheduling type: `Duplicated` when `replicaScheduling` is unset,
     /// else its type (`Divided` when the type is unset).
     pub fn replica_scheduling_type(&self) -> ReplicaSchedulingType {

@@ -1,1 +1,3 @@
 //! Installing the control plane: PKI, rendered manifests, kind.
+
+pub mod crds;
