@@ -3,8 +3,11 @@
 /// Every visible subcommand belongs to exactly one group (a test checks this).
 pub const GROUPS: &[(&str, &[&str])] = &[
     ("Cluster Registration Commands", &[]),
-    ("Cluster Management Commands", &[]),
-    ("Basic Commands", &[]),
+    (
+        "Cluster Management Commands",
+        &["cordon", "uncordon", "taint"],
+    ),
+    ("Basic Commands", &["get", "describe"]),
     ("Settings Commands", &["completion"]),
     ("Other Commands", &["version"]),
 ];

@@ -2,8 +2,12 @@
 //! without I/O and calls the library (`karmadactl::ops`). One module per subcommand.
 
 mod completion;
+mod cordon;
+mod describe;
 mod docs;
+mod get;
 mod help;
+mod taint;
 mod version;
 
 use std::path::PathBuf;
@@ -60,6 +64,11 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Cordon(cordon::CordonArgs),
+    Uncordon(cordon::UncordonArgs),
+    Taint(taint::TaintArgs),
+    Get(get::GetArgs),
+    Describe(describe::DescribeArgs),
     Completion(completion::CompletionArgs),
     Version(version::VersionArgs),
     #[command(name = "generate-docs", hide = true)]
@@ -85,6 +94,13 @@ fn init_tracing(verbose: u8) {
                 if verbose >= 3 { "kube=debug" } else { "warn" }
             ))
         });
+    // kube-client logs every failed request at ERROR before returning the error, which the CLI
+    // then reports itself as one line: keep that duplicate for -v and KARMADACTL_LOG.
+    let filter = if verbose == 0 && std::env::var_os("KARMADACTL_LOG").is_none() {
+        filter.add_directive("kube_client=off".parse().expect("a valid directive"))
+    } else {
+        filter
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -96,6 +112,11 @@ fn init_tracing(verbose: u8) {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let global = cli.global;
     match cli.command {
+        Command::Cordon(args) => cordon::run_cordon(args, &global).await,
+        Command::Uncordon(args) => cordon::run_uncordon(args, &global).await,
+        Command::Taint(args) => taint::run(args, &global).await,
+        Command::Get(args) => get::run(args, &global).await,
+        Command::Describe(args) => describe::run(args, &global).await,
         Command::Completion(args) => completion::run(args),
         Command::Version(args) => version::run(args, &global).await,
         Command::GenerateDocs(args) => docs::run(args),

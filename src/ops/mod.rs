@@ -1,4 +1,8 @@
 //! What each `karmadactl` command does, given parsed arguments and a client. The CLI in
 //! `commands/` only parses and validates; everything that talks to a cluster lives here.
 
+pub mod cordon;
+pub mod describe;
+pub mod get;
+pub mod taint;
 pub mod version;
