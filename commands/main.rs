@@ -7,6 +7,8 @@ mod describe;
 mod docs;
 mod get;
 mod help;
+mod join;
+mod progress;
 mod taint;
 mod version;
 
@@ -69,6 +71,7 @@ pub enum Command {
     Taint(taint::TaintArgs),
     Get(get::GetArgs),
     Describe(describe::DescribeArgs),
+    Join(join::JoinArgs),
     Completion(completion::CompletionArgs),
     Version(version::VersionArgs),
     #[command(name = "generate-docs", hide = true)]
@@ -118,6 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Get(args) => get::run(args, &global).await,
         Command::Describe(args) => describe::run(args, &global).await,
         Command::Completion(args) => completion::run(args),
+        Command::Join(args) => join::run(args, &global).await,
         Command::Version(args) => version::run(args, &global).await,
         Command::GenerateDocs(args) => docs::run(args),
     }

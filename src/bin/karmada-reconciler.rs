@@ -60,6 +60,10 @@ struct Args {
     /// Log as JSON lines
     #[arg(long)]
     log_json: bool,
+
+    /// Install (server-side apply) the Karmada CRDs before starting, as `karmadactl init` does
+    #[arg(long)]
+    install_crds: bool,
 }
 
 /// Accepts "500ms", "10s", "2m", "1h", or plain seconds.
@@ -109,6 +113,13 @@ async fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+    if args.install_crds {
+        if let Err(e) = karmadactl::install::crds::install_crds(&client).await {
+            tracing::error!("installing the CRDs failed: {e}");
+            return ExitCode::FAILURE;
+        }
+        tracing::info!("CRDs installed");
+    }
     let options = Options {
         metrics_bind_address: args.metrics_bind_address,
         leader_elect: args.leader_elect,

@@ -74,6 +74,9 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     };
     let (changed, _) = broadcast::channel::<()>(16);
 
+    // The policy reflectors run on their own tasks, so their caches keep filling while the
+    // loop below waits on them; they only tell the loop that something changed.
+    let (notify, mut notified) = tokio::sync::mpsc::unbounded_channel::<()>();
     let pp = reflector::reflector(
         pp_writer,
         watcher(
@@ -82,7 +85,8 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
         ),
     )
     .default_backoff()
-    .map(|e| e.map(|_| ()).map_err(|e| e.to_string()));
+    .map(|e| e.map(|_| ()).map_err(|e| e.to_string()))
+    .boxed();
     let cpp = reflector::reflector(
         cpp_writer,
         watcher(
@@ -91,29 +95,42 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
         ),
     )
     .default_backoff()
-    .map(|e| e.map(|_| ()).map_err(|e| e.to_string()));
-    let mut events = stream::select(pp, cpp).take_until(shutdown.clone()).boxed();
+    .map(|e| e.map(|_| ()).map_err(|e| e.to_string()))
+    .boxed();
+    let forward = |events: stream::BoxStream<'static, std::result::Result<(), String>>| {
+        let notify = notify.clone();
+        tokio::spawn(events.take_until(shutdown.clone()).for_each(move |event| {
+            match event {
+                Ok(()) => {
+                    let _ = notify.send(());
+                }
+                Err(e) => tracing::warn!("policy watch: {e}"),
+            }
+            async {}
+        }))
+    };
+    let watches = [forward(pp), forward(cpp)];
+    drop(notify);
 
     let mut running: HashMap<(String, String), tokio::task::JoinHandle<()>> = HashMap::new();
     let mut pending = false;
     loop {
         // Coalesce bursts (the initial list, kubectl apply of many policies) into one pass.
         let next = if pending {
-            tokio::time::timeout(Duration::from_millis(100), events.next())
+            tokio::time::timeout(Duration::from_millis(100), notified.recv())
                 .await
                 .ok()
         } else {
-            Some(events.next().await)
+            Some(notified.recv().await)
         };
         match next {
-            Some(Some(Ok(()))) => pending = true,
-            Some(Some(Err(e))) => tracing::warn!("policy watch: {e}"),
+            Some(Some(())) => pending = true,
             Some(None) => break,
             None => {
                 pending = false;
-                if !(policies.namespaced.wait_until_ready().await.is_ok()
-                    && policies.cluster.wait_until_ready().await.is_ok())
-                {
+                let ready = policies.namespaced.wait_until_ready().await.is_ok()
+                    && policies.cluster.wait_until_ready().await.is_ok();
+                if !ready {
                     break;
                 }
                 for kind in selected_kinds(&policies) {
@@ -141,7 +158,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
             }
         }
     }
-    for (_, handle) in running {
+    for handle in running.into_values().chain(watches) {
         let _ = handle.await;
     }
 }

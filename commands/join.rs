@@ -1,0 +1,101 @@
+//! `karmadactl join`
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use karmadactl::ops::join::{self, JoinOptions};
+use karmadactl::output::{self, DocFormat};
+
+use crate::GlobalArgs;
+
+/// Register a member cluster with the control plane (push mode)
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    karmadactl join member1 --cluster-kubeconfig=$HOME/.kube/karmada.config\n  \
+    karmadactl join member2 --cluster-kubeconfig=member2.config --cluster-context=kind-member2 --cluster-region=eu-west\n  \
+    karmadactl join member1 --cluster-kubeconfig=member1.config --dry-run -o yaml")]
+pub struct JoinArgs {
+    /// Name of the member cluster in the control plane
+    pub name: String,
+
+    /// Kubeconfig of the member cluster
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub cluster_kubeconfig: PathBuf,
+
+    /// Context in --cluster-kubeconfig (default: a context named NAME, else the current one)
+    #[arg(long, value_name = "CONTEXT")]
+    pub cluster_context: Option<String>,
+
+    /// Cloud provider of the member cluster
+    #[arg(long, default_value = "")]
+    pub cluster_provider: String,
+
+    /// Region of the member cluster
+    #[arg(long, default_value = "")]
+    pub cluster_region: String,
+
+    /// Zones of the member cluster (comma-separated)
+    #[arg(long, value_delimiter = ',')]
+    pub cluster_zones: Vec<String>,
+
+    /// Check everything and print what would be created, without changing anything
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output format of --dry-run
+    #[arg(short, long, value_enum, requires = "dry_run")]
+    pub output: Option<DocFormat>,
+
+    /// How long to wait for the cluster to become Ready (0 to not wait)
+    #[arg(long, default_value = "120", value_name = "SECONDS")]
+    pub wait_timeout: u64,
+}
+
+pub async fn run(args: JoinArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    join::validate_name(&args.name)?;
+    let opts = JoinOptions {
+        name: args.name.clone(),
+        member_kubeconfig: args.cluster_kubeconfig,
+        member_context: args.cluster_context,
+        provider: args.cluster_provider,
+        region: args.cluster_region,
+        zones: args.cluster_zones,
+        dry_run: args.dry_run,
+    };
+    let target = global.target();
+    let cp = target.client().await?;
+    let (plan, member, ca) = join::plan(&cp, &target, &opts).await?;
+    if opts.dry_run {
+        let text = match args.output {
+            Some(f) => output::document(&plan, f)?,
+            None => format!(
+                "would join cluster {} (context {:?}, endpoint {}, id {})\nin the member: {}\nin the control plane: {}\n",
+                plan.cluster,
+                plan.member_context,
+                plan.api_endpoint,
+                plan.cluster_id,
+                plan.member_objects.join(", "),
+                plan.control_plane_objects.join(", ")
+            ),
+        };
+        output::print(&text);
+        return Ok(());
+    }
+    join::join(&cp, &plan, &member, ca, &opts).await?;
+    if args.wait_timeout > 0 {
+        let spinner = crate::progress::spinner(&format!(
+            "waiting for cluster {} to become Ready",
+            plan.cluster
+        ));
+        let waited =
+            join::wait_ready(&cp, &plan.cluster, Duration::from_secs(args.wait_timeout)).await;
+        spinner.finish_and_clear();
+        waited?;
+    }
+    output::print(&format!(
+        "cluster({}) is joined successfully\n",
+        plan.cluster
+    ));
+    Ok(())
+}
