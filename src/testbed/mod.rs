@@ -21,7 +21,8 @@
 //! Files: state and logs go to `<target dir>/testbed/<bed id>/` (see [`target_dir`]):
 //! `etcd/etcd.log`, `<cluster>/kube-apiserver.log`, `<cluster>/kubeconfig`, `<cluster>/pki/`,
 //! `kubeconfig` (all contexts). The directory is removed when the bed is dropped, unless
-//! `KARMADACTL_KEEP_TESTBED=1` or the drop happens while a test panics (then its path is printed).
+//! `KARMADACTL_KEEP_TESTBED=1`; after a failed start or a panicking test only the etcd data is
+//! removed and the path of the logs is printed.
 //! A caller-provided [`BedSpec::state_dir`] belongs to the caller and is never removed.
 //!
 //! Processes: every child gets `PR_SET_PDEATHSIG(SIGKILL)` and is killed when the bed drops, so
@@ -430,11 +431,25 @@ impl TestBed {
         etcd.into_iter().chain(apiservers).chain(kcm).collect()
     }
 
-    fn keep_dir(&self) -> bool {
-        !self.owns_dir
-            || self.failed
-            || std::thread::panicking()
-            || std::env::var(KEEP_ENV).is_ok_and(|v| v == "1")
+    /// Called once the processes are dead. An own directory is removed, except with
+    /// `KARMADACTL_KEEP_TESTBED=1` (kept whole) or after a failure or panic (logs, certificates
+    /// and kubeconfigs kept; etcd data, 120+ MB of preallocated WAL, removed).
+    fn clean_up_dir(&self) {
+        if !self.owns_dir {
+            return;
+        }
+        if std::env::var(KEEP_ENV).is_ok_and(|v| v == "1") {
+            eprintln!("testbed {}: kept {}", self.id, self.dir.display());
+        } else if self.failed || std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(self.dir.join("etcd").join("data"));
+            eprintln!(
+                "testbed {}: logs kept in {} (set {KEEP_ENV}=1 to keep etcd data too)",
+                self.id,
+                self.dir.display()
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -450,15 +465,7 @@ impl Drop for TestBed {
         if let Some(etcd) = &mut self.etcd {
             etcd.process.kill();
         }
-        if !self.keep_dir() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        } else if self.owns_dir {
-            eprintln!(
-                "testbed {}: state and logs kept in {}",
-                self.id,
-                self.dir.display()
-            );
-        }
+        self.clean_up_dir();
     }
 }
 
@@ -510,7 +517,5 @@ extern "C" fn stop_shared() {
             libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
         }
     }
-    if !bed.keep_dir() {
-        let _ = std::fs::remove_dir_all(&bed.dir);
-    }
+    bed.clean_up_dir();
 }
