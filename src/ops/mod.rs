@@ -4,5 +4,6 @@
 pub mod cordon;
 pub mod describe;
 pub mod get;
+pub mod join;
 pub mod taint;
 pub mod version;

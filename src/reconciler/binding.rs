@@ -169,6 +169,10 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
         }
     }
 
+    if rb.spec.propagate_deps {
+        super::dependencies::sync(&ctx.client, &rb, Some(&template)).await?;
+    }
+
     // Aggregate status into the binding.
     let items = aggregated_items(&rb, &existing);
     let mut st = rb.status.clone().unwrap_or_default();
@@ -231,6 +235,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
         status::aggregate(&r.kind, generation, template.data.get("status"), &items)
         && template.data.get("status") != Some(&new_status)
     {
+        tracing::debug!(template = %r.name, namespace = %r.namespace, old = ?template.data.get("status"), new = ?new_status, "template status updated");
         templates
             .patch_status(
                 &r.name,
@@ -399,6 +404,9 @@ async fn finalize(
             }
             return Ok(Action::requeue(Duration::from_secs(1)));
         }
+    }
+    if rb.spec.propagate_deps {
+        super::dependencies::sync(&ctx.client, rb, None).await?;
     }
     let finalizers: Vec<&String> = rb
         .finalizers()

@@ -204,11 +204,9 @@ async fn start_template_controller(
     let namespaced = caps.scope == Scope::Namespaced;
     let api: Api<DynamicObject> = Api::all_with(ctx.client.clone(), &resource);
     let triggers = stream::unfold(changed.subscribe(), |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => return Some(((), rx)),
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
+        match rx.recv().await {
+            Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => Some(((), rx)),
+            Err(broadcast::error::RecvError::Closed) => None,
         }
     });
     let tctx = Arc::new(TemplateCtx {
@@ -276,6 +274,7 @@ async fn reconcile_template(obj: Arc<DynamicObject>, tctx: Arc<TemplateCtx>) -> 
         if current.is_some() && current != Some((claim.namespace.clone(), claim.name.clone())) {
             release(&templates, &bindings, &obj, &binding_name).await?;
         }
+        tracing::debug!(template = %obj.name_any(), namespace = %ns, policy = %claim.describe(), "claiming template");
         templates
             .patch(
                 &obj.name_any(),

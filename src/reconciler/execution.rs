@@ -28,12 +28,15 @@ use crate::api::{self as keys, Cluster, Work, names};
 
 const CONTROLLER: &str = "execution";
 
+/// (cluster, apiVersion, kind).
+type KindKey = (String, String, String);
+
 struct ExecCtx {
     ctx: Arc<Context>,
     /// (cluster, apiVersion, kind) → resource and whether it is namespaced, per member.
-    kinds: Mutex<HashMap<(String, String, String), (ApiResource, bool)>>,
+    kinds: Mutex<HashMap<KindKey, (ApiResource, bool)>>,
     /// Member watches already running, by (cluster, apiVersion, kind).
-    watches: Mutex<HashMap<(String, String, String), tokio::task::JoinHandle<()>>>,
+    watches: Mutex<HashMap<KindKey, tokio::task::JoinHandle<()>>>,
     triggers: mpsc::UnboundedSender<ObjectRef<Work>>,
 }
 
@@ -227,7 +230,12 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
             }
         }
     }
-    Ok(Action::await_change())
+    // A refused apply (missing namespace, conflict) is retried: what blocks it may go away
+    // without any event this controller watches.
+    Ok(match failure {
+        Some(_) => Action::requeue(Duration::from_secs(10)),
+        None => Action::await_change(),
+    })
 }
 
 enum ApplyError {

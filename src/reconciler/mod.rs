@@ -12,10 +12,12 @@
 pub mod binding;
 pub mod cluster_health;
 pub mod context;
+pub mod dependencies;
 pub mod detector;
 pub mod execution;
 pub mod leader;
 pub mod metrics;
+pub mod namespace_sync;
 pub mod placement;
 pub mod render;
 pub mod scheduler;
@@ -133,6 +135,7 @@ pub async fn run(
         tokio::spawn(binding::run(ctx.clone(), shutdown.clone())),
         tokio::spawn(execution::run(ctx.clone(), shutdown.clone())),
         tokio::spawn(cluster_health::run(ctx.clone(), shutdown.clone())),
+        tokio::spawn(namespace_sync::run(ctx.clone(), shutdown.clone())),
     ]);
     tokio::select! {
         _ = controllers => tracing::info!("controllers stopped"),

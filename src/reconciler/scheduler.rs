@@ -86,32 +86,29 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
         .map(|c| (**c).clone())
         .collect();
     let current: Vec<String> = rb.spec.clusters.iter().map(|c| c.name.clone()).collect();
-    let decision = if !rb.spec.required_by.is_empty() && rb.spec.placement.is_none() {
-        // A dependency goes wherever the workloads that need it go.
-        let mut names: Vec<String> = rb
-            .spec
-            .required_by
-            .iter()
-            .flat_map(|r| r.clusters.iter().map(|c| c.name.clone()))
-            .collect();
-        names.sort();
-        names.dedup();
-        placement::Decision {
-            targets: names.into_iter().map(|n| (n, 0)).collect(),
-            ..Default::default()
+    let mut decision = match rb.spec.placement.as_ref() {
+        Some(p) => {
+            let workload = Workload {
+                api_version: &rb.spec.resource.api_version,
+                kind: &rb.spec.resource.kind,
+                replicas: rb.spec.replicas,
+                current: &current,
+            };
+            placement::schedule(p, &workload, &clusters)
         }
-    } else {
-        let Some(p) = rb.spec.placement.as_ref() else {
-            return Ok(Action::await_change());
-        };
-        let workload = Workload {
-            api_version: &rb.spec.resource.api_version,
-            kind: &rb.spec.resource.kind,
-            replicas: rb.spec.replicas,
-            current: &current,
-        };
-        placement::schedule(p, &workload, &clusters)
+        None if !rb.spec.required_by.is_empty() => placement::Decision::default(),
+        None => return Ok(Action::await_change()),
     };
+    // A dependency also goes wherever the workloads that need it went.
+    if rb.spec.placement.is_none() || decision.failure.is_none() {
+        decision.failure = None;
+        for c in rb.spec.required_by.iter().flat_map(|r| &r.clusters) {
+            if !decision.targets.iter().any(|(n, _)| n == &c.name) {
+                decision.targets.push((c.name.clone(), 0));
+            }
+        }
+        decision.targets.sort();
+    }
 
     let api: Api<ResourceBinding> =
         Api::namespaced(ctx.client.clone(), &rb.namespace().unwrap_or_default());
@@ -124,7 +121,22 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
             ..Default::default()
         })
         .collect();
-    if decision.failure.is_none() && targets != rb.spec.clusters {
+    // When nothing fits, existing placements stay, except on clusters that are leaving.
+    let targets = if decision.failure.is_some() {
+        rb.spec
+            .clusters
+            .iter()
+            .filter(|t| {
+                clusters
+                    .iter()
+                    .any(|c| c.name_any() == t.name && c.metadata.deletion_timestamp.is_none())
+            })
+            .cloned()
+            .collect()
+    } else {
+        targets
+    };
+    if targets != rb.spec.clusters {
         api.patch(
             &rb.name_any(),
             &PatchParams::default(),

@@ -38,11 +38,7 @@ pub fn describe(selector: &LabelSelector) -> String {
         parts.push(match e.operator.as_str() {
             "Exists" => e.key.clone(),
             "DoesNotExist" => format!("!{}", e.key),
-            op => format!(
-                "{} {} ({values})",
-                e.key,
-                op.to_lowercase().replace("notin", "notin")
-            ),
+            op => format!("{} {} ({values})", e.key, op.to_lowercase()),
         });
     }
     parts.join(",")

@@ -135,11 +135,12 @@ pub fn aggregate(
                 "Deployment has minimum availability in every member cluster.".to_string(),
             )
         } else {
-            (
-                "False",
-                "MinimumReplicasUnavailable",
-                format!("not yet available in: {}", unavailable.join(", ")),
-            )
+            let message = if items.is_empty() {
+                "not applied to any member cluster yet".to_string()
+            } else {
+                format!("not yet available in: {}", unavailable.join(", "))
+            };
+            ("False", "MinimumReplicasUnavailable", message)
         };
         let old = out
             .get("conditions")

@@ -1,0 +1,277 @@
+//! propagateDeps: the ConfigMaps, Secrets, ServiceAccount and PersistentVolumeClaims a workload
+//! references follow it to the same clusters. Each dependency gets its own ResourceBinding
+//! (`<name>-<kind>`, owned by the dependency) whose `spec.requiredBy` lists the bindings that
+//! need it and where they went; the scheduler places it on the union of those clusters.
+
+use std::collections::BTreeSet;
+
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::{Resource, ResourceExt as _};
+use serde_json::{Value, json};
+
+use super::Result;
+use super::context::MANAGER;
+use crate::api::work::BindingSnapshot;
+use crate::api::{self as keys, ResourceBinding, names};
+
+/// Kinds whose pod template we read dependencies from.
+const WORKLOADS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Pod",
+];
+
+/// (kind, name) of everything the workload's pod spec references in its own namespace.
+pub fn dependencies(kind: &str, template: &Value) -> BTreeSet<(&'static str, String)> {
+    let mut out = BTreeSet::new();
+    if !WORKLOADS.contains(&kind) {
+        return out;
+    }
+    let pod = match kind {
+        "Pod" => template.get("spec"),
+        "CronJob" => template.pointer("/spec/jobTemplate/spec/template/spec"),
+        _ => template.pointer("/spec/template/spec"),
+    };
+    let Some(pod) = pod else { return out };
+    let mut add = |kind: &'static str, name: Option<&str>| {
+        if let Some(n) = name.filter(|n| !n.is_empty()) {
+            out.insert((kind, n.to_string()));
+        }
+    };
+    for v in pod["volumes"].as_array().into_iter().flatten() {
+        add(
+            "ConfigMap",
+            v.pointer("/configMap/name").and_then(Value::as_str),
+        );
+        add(
+            "Secret",
+            v.pointer("/secret/secretName").and_then(Value::as_str),
+        );
+        add(
+            "PersistentVolumeClaim",
+            v.pointer("/persistentVolumeClaim/claimName")
+                .and_then(Value::as_str),
+        );
+        for s in v
+            .pointer("/projected/sources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            add(
+                "ConfigMap",
+                s.pointer("/configMap/name").and_then(Value::as_str),
+            );
+            add("Secret", s.pointer("/secret/name").and_then(Value::as_str));
+        }
+    }
+    let containers = ["containers", "initContainers", "ephemeralContainers"]
+        .iter()
+        .flat_map(|f| pod[*f].as_array().into_iter().flatten());
+    for c in containers {
+        for e in c["env"].as_array().into_iter().flatten() {
+            add(
+                "ConfigMap",
+                e.pointer("/valueFrom/configMapKeyRef/name")
+                    .and_then(Value::as_str),
+            );
+            add(
+                "Secret",
+                e.pointer("/valueFrom/secretKeyRef/name")
+                    .and_then(Value::as_str),
+            );
+        }
+        for e in c["envFrom"].as_array().into_iter().flatten() {
+            add(
+                "ConfigMap",
+                e.pointer("/configMapRef/name").and_then(Value::as_str),
+            );
+            add(
+                "Secret",
+                e.pointer("/secretRef/name").and_then(Value::as_str),
+            );
+        }
+    }
+    for s in pod["imagePullSecrets"].as_array().into_iter().flatten() {
+        add("Secret", s["name"].as_str());
+    }
+    let sa = pod["serviceAccountName"]
+        .as_str()
+        .filter(|s| *s != "default");
+    add("ServiceAccount", sa);
+    out
+}
+
+fn depended_by_label(parent: &ResourceBinding) -> String {
+    format!(
+        "{}{}",
+        keys::LABEL_DEPENDED_BY_PREFIX,
+        names::binding_reference_key(&parent.namespace().unwrap_or_default(), &parent.name_any())
+    )
+}
+
+/// Brings the dependency bindings of `parent` in line with what its template references now.
+pub async fn sync(
+    client: &kube::Client,
+    parent: &ResourceBinding,
+    template: Option<&DynamicObject>,
+) -> Result<()> {
+    let ns = parent.namespace().unwrap_or_default();
+    let bindings: Api<ResourceBinding> = Api::namespaced(client.clone(), &ns);
+    let label = depended_by_label(parent);
+    let wanted = match template {
+        Some(t) if parent.spec.propagate_deps && parent.metadata.deletion_timestamp.is_none() => {
+            dependencies(&parent.spec.resource.kind, &t.data)
+        }
+        _ => BTreeSet::new(),
+    };
+    let me = BindingSnapshot {
+        namespace: ns.clone(),
+        name: parent.name_any(),
+        clusters: parent.spec.clusters.clone(),
+    };
+    for (kind, name) in &wanted {
+        let ar = kube::core::ApiResource {
+            group: String::new(),
+            version: "v1".into(),
+            api_version: "v1".into(),
+            kind: (*kind).into(),
+            plural: format!("{}s", kind.to_lowercase()),
+        };
+        let objects: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
+        let Some(dep) = objects.get_opt(name).await? else {
+            continue; // not created yet; its template's next change brings us back
+        };
+        let binding_name = names::binding_name(kind, name);
+        let existing = bindings.get_opt(&binding_name).await?;
+        let mut required_by: Vec<BindingSnapshot> = existing
+            .as_ref()
+            .map(|b| b.spec.required_by.clone())
+            .unwrap_or_default();
+        required_by.retain(|r| !(r.namespace == me.namespace && r.name == me.name));
+        required_by.push(me.clone());
+        required_by.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        let unchanged = existing
+            .as_ref()
+            .is_some_and(|b| b.spec.required_by == required_by && b.labels().contains_key(&label));
+        if unchanged {
+            continue;
+        }
+        let id = existing
+            .as_ref()
+            .and_then(|b| {
+                b.labels()
+                    .get(keys::LABEL_RESOURCE_BINDING_PERMANENT_ID)
+                    .cloned()
+            })
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let owner = json!({"apiVersion": "v1", "kind": kind, "name": name, "uid": dep.uid(), "blockOwnerDeletion": true});
+        let body = json!({
+            "apiVersion": ResourceBinding::api_version(&()),
+            "kind": ResourceBinding::kind(&()),
+            "metadata": {"name": binding_name, "namespace": ns,
+                "labels": {keys::LABEL_RESOURCE_BINDING_PERMANENT_ID: id, label.as_str(): parent.labels().get(keys::LABEL_RESOURCE_BINDING_PERMANENT_ID).cloned().unwrap_or_default()},
+                "ownerReferences": if existing.is_some() { Value::Null } else { json!([owner]) },
+                "finalizers": [keys::FINALIZER_BINDING_CONTROLLER]},
+            "spec": {
+                "resource": {"apiVersion": "v1", "kind": kind, "namespace": ns, "name": name,
+                    "uid": dep.uid(), "resourceVersion": dep.resource_version()},
+                "requiredBy": required_by,
+                "conflictResolution": parent.spec.conflict_resolution,
+            },
+        });
+        let mut body = body;
+        if body["metadata"]["ownerReferences"].is_null() {
+            body["metadata"]
+                .as_object_mut()
+                .expect("object")
+                .remove("ownerReferences");
+        }
+        if body["spec"]["conflictResolution"].is_null() {
+            body["spec"]
+                .as_object_mut()
+                .expect("object")
+                .remove("conflictResolution");
+        }
+        bindings
+            .patch(
+                &binding_name,
+                &PatchParams::apply(&format!("{MANAGER}-deps")).force(),
+                &Patch::Apply(&body),
+            )
+            .await?;
+        tracing::info!(dependency = %format!("{ns}/{binding_name}"), parent = %parent.name_any(), "dependency follows its workload");
+    }
+
+    // Dependencies this parent no longer references: drop its entry; a dependency nobody
+    // needs and no policy claims goes away.
+    let previous = bindings
+        .list(&ListParams::default().labels(&label))
+        .await?
+        .items;
+    for b in previous {
+        let key = (b.spec.resource.kind.as_str(), b.spec.resource.name.clone());
+        if wanted.iter().any(|(k, n)| *k == key.0 && *n == key.1) {
+            continue;
+        }
+        let mut required_by = b.spec.required_by.clone();
+        required_by.retain(|r| !(r.namespace == me.namespace && r.name == me.name));
+        let claimed = b
+            .labels()
+            .contains_key(keys::LABEL_PROPAGATION_POLICY_PERMANENT_ID)
+            || b.labels()
+                .contains_key(keys::LABEL_CLUSTER_PROPAGATION_POLICY_PERMANENT_ID);
+        if required_by.is_empty() && !claimed {
+            bindings
+                .delete(&b.name_any(), &DeleteParams::background())
+                .await?;
+        } else {
+            let patch = json!({"metadata": {"labels": {label.as_str(): null}}, "spec": {"requiredBy": required_by}});
+            bindings
+                .patch(&b.name_any(), &PatchParams::default(), &Patch::Merge(patch))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_every_kind_of_reference() {
+        let d = json!({"spec": {"template": {"spec": {
+            "serviceAccountName": "web",
+            "imagePullSecrets": [{"name": "pull"}],
+            "volumes": [{"name": "a", "configMap": {"name": "cm-vol"}}, {"name": "b", "secret": {"secretName": "s-vol"}},
+                {"name": "c", "persistentVolumeClaim": {"claimName": "data"}},
+                {"name": "d", "projected": {"sources": [{"configMap": {"name": "cm-proj"}}]}}],
+            "containers": [{"name": "x", "env": [{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "cm-env", "key": "k"}}}],
+                "envFrom": [{"secretRef": {"name": "s-envfrom"}}]}]}}}});
+        let deps: Vec<String> = dependencies("Deployment", &d)
+            .into_iter()
+            .map(|(k, n)| format!("{k}/{n}"))
+            .collect();
+        assert_eq!(
+            deps,
+            vec![
+                "ConfigMap/cm-env",
+                "ConfigMap/cm-proj",
+                "ConfigMap/cm-vol",
+                "PersistentVolumeClaim/data",
+                "Secret/pull",
+                "Secret/s-envfrom",
+                "Secret/s-vol",
+                "ServiceAccount/web",
+            ]
+        );
+        assert!(dependencies("ConfigMap", &d).is_empty());
+        let default_sa = json!({"spec": {"template": {"spec": {"serviceAccountName": "default", "containers": []}}}});
+        assert!(dependencies("Deployment", &default_sa).is_empty());
+    }
+}

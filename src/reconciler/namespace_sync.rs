@@ -1,0 +1,146 @@
+//! Namespace sync: every namespace created on the control plane is created in every member
+//! cluster (also in clusters that join later), so `kubectl create ns shop` followed by a
+//! propagated Deployment in `shop` just works. Each is a Work (`<ns>-<hash>`) per cluster,
+//! owned by the Namespace, so deleting the namespace removes it from the members too.
+//!
+//! Skipped like Karmada: reserved namespaces (`karmada-system`, `karmada-cluster`,
+//! `karmada-es-*`), `default`, the skip patterns (`--skipped-propagating-namespaces`, default
+//! `kube-.*`) and namespaces labelled `namespace.karmada.io/skip-auto-propagation: "true"`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::{Resource, ResourceExt as _};
+use serde_json::json;
+
+use super::context::MANAGER;
+use super::render::{self, Origin};
+use super::{Context, Error, Result, Shutdown};
+use crate::api::{self as keys, Cluster, Work, names};
+
+const CONTROLLER: &str = "namespace";
+
+struct NsCtx {
+    ctx: Arc<Context>,
+    clusters: Store<Cluster>,
+}
+
+pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
+    let client = ctx.client.clone();
+    let (clusters, writer) = reflector::store();
+    // A joining (or leaving) cluster re-runs every namespace.
+    let cluster_changes = reflector::reflector(
+        writer,
+        watcher(
+            Api::<Cluster>::all(client.clone()),
+            watcher::Config::default(),
+        ),
+    )
+    .default_backoff()
+    .applied_objects()
+    .filter_map(|r| async move { r.ok().map(|_| ()) });
+    let nctx = Arc::new(NsCtx {
+        ctx: ctx.clone(),
+        clusters,
+    });
+    Controller::new(Api::<Namespace>::all(client), watcher::Config::default())
+        .with_config(
+            kube::runtime::controller::Config::default()
+                .concurrency(ctx.options.concurrency)
+                .debounce(Duration::from_millis(200)),
+        )
+        .reconcile_all_on(cluster_changes)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, nctx)
+        .for_each(|_| async {})
+        .await;
+}
+
+fn error_policy(ns: Arc<Namespace>, err: &Error, nctx: Arc<NsCtx>) -> Action {
+    nctx.ctx.metrics.error(CONTROLLER);
+    tracing::warn!(namespace = %ns.name_any(), "{err}");
+    Action::requeue(Duration::from_secs(5))
+}
+
+/// Whether a control-plane namespace is kept out of the members.
+pub fn skipped(ns: &Namespace, options: &super::Options) -> bool {
+    let name = ns.name_any();
+    name == "default"
+        || super::detector::skipped_namespace(&name, options)
+        || ns
+            .labels()
+            .get(keys::LABEL_NAMESPACE_SKIP_AUTO_PROPAGATION)
+            .map(String::as_str)
+            == Some("true")
+}
+
+async fn reconcile(ns: Arc<Namespace>, nctx: Arc<NsCtx>) -> Result<Action> {
+    let ctx = &nctx.ctx;
+    let _timer = ctx.metrics.start(CONTROLLER);
+    if ns.metadata.deletion_timestamp.is_some() || skipped(&ns, &ctx.options) {
+        return Ok(Action::await_change());
+    }
+    if nctx.clusters.wait_until_ready().await.is_err() {
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
+    let name = ns.name_any();
+    let work_name = names::work_name("Namespace", &name, "");
+    let template = json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": name, "labels": ns.labels(), "annotations": ns.annotations(),
+            "uid": ns.uid(), "resourceVersion": ns.resource_version()},
+    });
+    for cluster in nctx.clusters.state() {
+        if cluster.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let work_ns = names::execution_namespace(&cluster.name_any());
+        let origin = Origin {
+            template_uid: ns.metadata.uid.as_deref().unwrap_or_default(),
+            template_generation: ns.metadata.generation.unwrap_or(0),
+            work_namespace: &work_ns,
+            work_name: &work_name,
+        };
+        let manifest = render::manifest(&template, None, &origin);
+        let works: Api<Work> = Api::namespaced(ctx.client.clone(), &work_ns);
+        let desired = json!({
+            "apiVersion": Work::api_version(&()), "kind": Work::kind(&()),
+            "metadata": {"name": work_name, "namespace": work_ns,
+                "ownerReferences": [{"apiVersion": "v1", "kind": "Namespace", "name": name, "uid": ns.uid(), "blockOwnerDeletion": true}],
+                "finalizers": [keys::FINALIZER_EXECUTION_CONTROLLER],
+                "annotations": {keys::ANNOTATION_CONFLICT_RESOLUTION: keys::CONFLICT_RESOLUTION_OVERWRITE}},
+            "spec": {"workload": {"manifests": [manifest]}},
+        });
+        let current = match works.get_opt(&work_name).await {
+            Ok(w) => w,
+            // The execution namespace appears with the cluster's first status update.
+            Err(kube::Error::Api(s)) if s.code == 404 => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let live = current.map(|w| serde_json::to_value(w).unwrap_or_default());
+        if live
+            .as_ref()
+            .is_none_or(|l| !render::is_subset(&desired, l) || l["spec"] != desired["spec"])
+        {
+            match works
+                .patch(
+                    &work_name,
+                    &PatchParams::apply(MANAGER).force(),
+                    &Patch::Apply(&desired),
+                )
+                .await
+            {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(Action::await_change())
+}

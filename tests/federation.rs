@@ -1,0 +1,744 @@
+//! The reconciler's behaviour beyond the walkthrough, end to end on one federation (a control
+//! plane and three members, the reconciler as a process). Scenarios run in order, each in its
+//! own namespace; the namespaces themselves reach the members through namespace sync.
+
+mod support;
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::{Client, ResourceExt as _};
+use serde_json::json;
+
+use karmadactl::api::{Cluster, ResourceBinding, Work};
+use karmadactl::testbed::CONTROL_PLANE;
+use support::{Federation, apply_yaml, eventually, exists};
+
+const T: Duration = Duration::from_secs(60);
+
+fn deployment(ns: &str, name: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: {ns}, labels: {{app: {name}}}}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers: [{{name: main, image: nginx}}]
+"#
+    )
+}
+
+fn policy(ns: &str, name: &str, selector: &str, placement: &str) -> String {
+    format!(
+        r#"
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  resourceSelectors: [{selector}]
+  placement: {placement}
+"#
+    )
+}
+
+struct Env {
+    fed: Federation,
+    cp: Client,
+    members: Vec<(String, Client)>,
+}
+
+impl Env {
+    fn log(&self) -> std::path::PathBuf {
+        self.fed.bed.dir().join("reconciler.log")
+    }
+
+    fn member(&self, name: &str) -> &Client {
+        &self
+            .members
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("member")
+            .1
+    }
+
+    /// Waits until `name` (a Deployment in `ns`) is in exactly the `expected` members.
+    async fn placed(&self, ns: &str, name: &str, expected: &[&str]) {
+        let what = format!("deployment {ns}/{name} in exactly {expected:?}");
+        eventually(&what, T, &self.log(), || async {
+            for (m, c) in &self.members {
+                if exists(c, "apps/v1", "Deployment", ns, name).await
+                    != expected.contains(&m.as_str())
+                {
+                    return None;
+                }
+            }
+            Some(())
+        })
+        .await;
+    }
+
+    async fn namespace(&self, ns: &str) {
+        apply_yaml(
+            &self.cp,
+            &format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n"),
+        )
+        .await;
+        let what = format!("namespace {ns} in every member");
+        eventually(&what, T, &self.log(), || async {
+            for (_, c) in &self.members {
+                Api::<Namespace>::all(c.clone()).get_opt(ns).await.ok()??;
+            }
+            Some(())
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn federation_scenarios() {
+    let fed = support::federation(&["member1", "member2", "member3"]).await;
+    let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
+    let mut members = Vec::new();
+    for m in ["member1", "member2", "member3"] {
+        members.push((m.to_string(), fed.bed.client(m).await.unwrap()));
+    }
+    let mut env = Env { fed, cp, members };
+
+    // Labels and fields the affinity scenarios select on.
+    let clusters: Api<Cluster> = Api::all(env.cp.clone());
+    clusters
+        .patch(
+            "member1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"env": "prod"}}})),
+        )
+        .await
+        .unwrap();
+    clusters
+        .patch(
+            "member2",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"region": "eu-west", "provider": "acme"}})),
+        )
+        .await
+        .unwrap();
+
+    namespace_sync(&env).await;
+    affinity(&env).await;
+    precedence(&env).await;
+    custom_resource(&env).await;
+    dependencies_follow(&env).await;
+    conflicts(&env).await;
+    cordon(&env).await;
+    credentials_from_cluster_object(&env).await;
+    member_outage(&mut env).await;
+    cluster_removal(&env).await;
+    quiescent(&env).await;
+}
+
+/// Once everything converged, the reconciler writes nothing more: no loops between controllers.
+async fn quiescent(env: &Env) {
+    let writes = || {
+        let log = std::fs::read_to_string(env.log()).unwrap_or_default();
+        log.lines()
+            .filter(|l| {
+                l.contains("binding updated")
+                    || l.contains("template status updated")
+                    || l.contains("claiming template")
+            })
+            .count()
+    };
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let before = writes();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let after = writes();
+    assert_eq!(
+        before,
+        after,
+        "the reconciler kept writing after convergence; see {}",
+        env.log().display()
+    );
+}
+
+async fn namespace_sync(env: &Env) {
+    env.namespace("shop").await;
+    // Skipped: kube-*, default, and namespaces that opt out.
+    apply_yaml(
+        &env.cp,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-extra}\n",
+    )
+    .await;
+    apply_yaml(&env.cp, "apiVersion: v1\nkind: Namespace\nmetadata: {name: private, labels: {namespace.karmada.io/skip-auto-propagation: \"true\"}}\n").await;
+    env.namespace("marker").await; // created after the skipped ones: once it is there, they would be too
+    for (m, c) in &env.members {
+        let ns: Api<Namespace> = Api::all(c.clone());
+        assert!(
+            ns.get_opt("kube-extra").await.unwrap().is_none(),
+            "kube-extra must not reach {m}"
+        );
+        assert!(
+            ns.get_opt("private").await.unwrap().is_none(),
+            "an opted-out namespace must not reach {m}"
+        );
+    }
+    // The seed's flow in a new namespace: create it, then apply the workload and its policy.
+    apply_yaml(&env.cp, &deployment("shop", "cart")).await;
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "shop",
+            "cart",
+            "{apiVersion: apps/v1, kind: Deployment, name: cart}",
+            "{clusterAffinity: {clusterNames: [member1]}}",
+        ),
+    )
+    .await;
+    env.placed("shop", "cart", &["member1"]).await;
+
+    // Deleting the namespace on the control plane removes it from the members.
+    Api::<Namespace>::all(env.cp.clone())
+        .delete("marker", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        "namespace marker gone from members",
+        T,
+        &env.log(),
+        || async {
+            for (_, c) in &env.members {
+                let ns = Api::<Namespace>::all(c.clone())
+                    .get_opt("marker")
+                    .await
+                    .ok()?;
+                if ns.is_some_and(|n| n.metadata.deletion_timestamp.is_none()) {
+                    return None;
+                }
+            }
+            Some(())
+        },
+    )
+    .await;
+}
+
+async fn affinity(env: &Env) {
+    env.namespace("aff").await;
+    for name in ["by-label", "by-field", "by-exclude"] {
+        apply_yaml(&env.cp, &deployment("aff", name)).await;
+    }
+    let sel = |n: &str| format!("{{apiVersion: apps/v1, kind: Deployment, name: {n}}}");
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "aff",
+            "by-label",
+            &sel("by-label"),
+            "{clusterAffinity: {labelSelector: {matchLabels: {env: prod}}}}",
+        ),
+    )
+    .await;
+    apply_yaml(&env.cp, &policy("aff", "by-field", &sel("by-field"),
+        "{clusterAffinity: {fieldSelector: {matchExpressions: [{key: region, operator: In, values: [eu-west]}]}}}")).await;
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "aff",
+            "by-exclude",
+            &sel("by-exclude"),
+            "{clusterAffinity: {exclude: [member1]}}",
+        ),
+    )
+    .await;
+    env.placed("aff", "by-label", &["member1"]).await;
+    env.placed("aff", "by-field", &["member2"]).await;
+    env.placed("aff", "by-exclude", &["member2", "member3"])
+        .await;
+
+    // No cluster fits: the binding says why, per cluster.
+    apply_yaml(&env.cp, &deployment("aff", "nowhere")).await;
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "aff",
+            "nowhere",
+            &sel("nowhere"),
+            "{clusterAffinity: {labelSelector: {matchLabels: {env: moon}}}}",
+        ),
+    )
+    .await;
+    let rbs: Api<ResourceBinding> = Api::namespaced(env.cp.clone(), "aff");
+    let message = eventually(
+        "Scheduled=False on nowhere-deployment",
+        T,
+        &env.log(),
+        || async {
+            let rb = rbs.get_opt("nowhere-deployment").await.ok()??;
+            let c = rb
+                .status?
+                .conditions
+                .into_iter()
+                .find(|c| c.type_ == "Scheduled")?;
+            (c.status == "False").then_some(c.message)
+        },
+    )
+    .await;
+    assert!(message.contains("0/3 clusters fit"), "{message}");
+    assert!(
+        message.contains("member1 labels do not match clusterAffinity.labelSelector (env=moon)"),
+        "{message}"
+    );
+}
+
+async fn precedence(env: &Env) {
+    env.namespace("prec").await;
+    // Name match beats kind-only match.
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "prec",
+            "any-deployment",
+            "{apiVersion: apps/v1, kind: Deployment}",
+            "{clusterAffinity: {clusterNames: [member1]}}",
+        ),
+    )
+    .await;
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "prec",
+            "web-only",
+            "{apiVersion: apps/v1, kind: Deployment, name: web}",
+            "{clusterAffinity: {clusterNames: [member2]}}",
+        ),
+    )
+    .await;
+    // A ClusterPropagationPolicy loses to any PropagationPolicy.
+    apply_yaml(
+        &env.cp,
+        r#"
+apiVersion: policy.karmada.io/v1alpha1
+kind: ClusterPropagationPolicy
+metadata: {name: prec-cluster-wide}
+spec:
+  priority: 100
+  resourceSelectors: [{apiVersion: apps/v1, kind: Deployment, namespace: prec}]
+  placement: {clusterAffinity: {clusterNames: [member3]}}
+"#,
+    )
+    .await;
+    apply_yaml(&env.cp, &deployment("prec", "web")).await;
+    apply_yaml(&env.cp, &deployment("prec", "api")).await;
+    env.placed("prec", "web", &["member2"]).await;
+    env.placed("prec", "api", &["member1"]).await;
+    // Higher priority beats a closer match.
+    let mut high = policy(
+        "prec",
+        "vip",
+        "{apiVersion: apps/v1, kind: Deployment}",
+        "{clusterAffinity: {clusterNames: [member3]}}",
+    );
+    high = high.replace("spec:\n", "spec:\n  priority: 10\n");
+    apply_yaml(&env.cp, &high).await;
+    apply_yaml(&env.cp, &deployment("prec", "late")).await;
+    env.placed("prec", "late", &["member3"]).await;
+    // ... but a claimed template keeps its policy.
+    env.placed("prec", "web", &["member2"]).await;
+    let d: Api<Deployment> = Api::namespaced(env.cp.clone(), "prec");
+    assert_eq!(
+        d.get("web")
+            .await
+            .unwrap()
+            .annotations()
+            .get("propagationpolicy.karmada.io/name")
+            .map(String::as_str),
+        Some("web-only")
+    );
+}
+
+async fn custom_resource(env: &Env) {
+    let crd = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+"#;
+    apply_yaml(&env.cp, crd).await;
+    for (_, c) in &env.members {
+        apply_yaml(c, crd).await;
+    }
+    env.namespace("crd").await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // let discovery see the new kind
+    apply_yaml(&env.cp, "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: gizmo, namespace: crd}\nspec: {size: 3}\n").await;
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "crd",
+            "widgets",
+            "{apiVersion: example.com/v1, kind: Widget}",
+            "{clusterAffinity: {clusterNames: [member3]}}",
+        ),
+    )
+    .await;
+    eventually("widget gizmo in member3", T, &env.log(), || async {
+        exists(
+            env.member("member3"),
+            "example.com/v1",
+            "Widget",
+            "crd",
+            "gizmo",
+        )
+        .await
+        .then_some(())
+    })
+    .await;
+}
+
+async fn dependencies_follow(env: &Env) {
+    env.namespace("deps").await;
+    apply_yaml(&env.cp, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: deps}\ndata: {mode: fast}\n").await;
+    let d = deployment("deps", "worker").replace(
+        "containers: [{name: main, image: nginx}]",
+        "containers: [{name: main, image: nginx, envFrom: [{configMapRef: {name: settings}}]}]",
+    );
+    apply_yaml(&env.cp, &d).await;
+    let p = policy(
+        "deps",
+        "worker",
+        "{apiVersion: apps/v1, kind: Deployment, name: worker}",
+        "{clusterAffinity: {clusterNames: [member2]}}",
+    )
+    .replace("spec:\n", "spec:\n  propagateDeps: true\n");
+    apply_yaml(&env.cp, &p).await;
+    env.placed("deps", "worker", &["member2"]).await;
+    eventually(
+        "configmap settings follows worker to member2",
+        T,
+        &env.log(),
+        || async {
+            exists(env.member("member2"), "v1", "ConfigMap", "deps", "settings")
+                .await
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(!exists(env.member("member1"), "v1", "ConfigMap", "deps", "settings").await);
+}
+
+async fn conflicts(env: &Env) {
+    env.namespace("clash").await;
+    // Someone already runs "taken" in member1, outside Karmada.
+    let theirs = deployment("clash", "taken").replace("image: nginx", "image: theirs:1");
+    apply_yaml(env.member("member1"), &theirs).await;
+    apply_yaml(&env.cp, &deployment("clash", "taken")).await;
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "clash",
+            "taken",
+            "{apiVersion: apps/v1, kind: Deployment, name: taken}",
+            "{clusterAffinity: {clusterNames: [member1]}}",
+        ),
+    )
+    .await;
+    let rbs: Api<ResourceBinding> = Api::namespaced(env.cp.clone(), "clash");
+    let message = eventually(
+        "the conflict shows on the binding",
+        T,
+        &env.log(),
+        || async {
+            let rb = rbs.get_opt("taken-deployment").await.ok()??;
+            let c = rb
+                .status?
+                .conditions
+                .into_iter()
+                .find(|c| c.type_ == "FullyApplied")?;
+            (c.status == "False" && c.message.contains("not managed")).then_some(c.message)
+        },
+    )
+    .await;
+    assert!(
+        message.contains("conflictResolution: Overwrite"),
+        "the message names the fix: {message}"
+    );
+    let member: Api<Deployment> = Api::namespaced(env.member("member1").clone(), "clash");
+    let live = member.get("taken").await.unwrap();
+    assert!(
+        !live.labels().contains_key("karmada.io/managed"),
+        "Abort leaves their object alone"
+    );
+    assert_eq!(
+        live.spec.template.spec.unwrap().containers[0]
+            .image
+            .as_deref(),
+        Some("theirs:1")
+    );
+
+    // With Overwrite it is taken over.
+    let overwrite = policy(
+        "clash",
+        "taken",
+        "{apiVersion: apps/v1, kind: Deployment, name: taken}",
+        "{clusterAffinity: {clusterNames: [member1]}}",
+    )
+    .replace("spec:\n", "spec:\n  conflictResolution: Overwrite\n");
+    apply_yaml(&env.cp, &overwrite).await;
+    eventually("member1 copy taken over", T, &env.log(), || async {
+        let d = member.get("taken").await.ok()?;
+        let ours = d.labels().get("karmada.io/managed").map(String::as_str) == Some("true");
+        let image = d.spec.template.spec?.containers.first()?.image.clone()?;
+        (ours && image == "nginx").then_some(())
+    })
+    .await;
+}
+
+async fn cordon(env: &Env) {
+    env.namespace("cordon").await;
+    let sel = |n: &str| format!("{{apiVersion: apps/v1, kind: Deployment, name: {n}}}");
+    apply_yaml(&env.cp, &deployment("cordon", "before")).await;
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "cordon",
+            "before",
+            &sel("before"),
+            "{clusterAffinity: {clusterNames: [member1, member3]}}",
+        ),
+    )
+    .await;
+    env.placed("cordon", "before", &["member1", "member3"])
+        .await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_karmadactl"))
+        .args([
+            "--kubeconfig",
+            &env.fed.bed.kubeconfig().display().to_string(),
+            "--karmada-context",
+            CONTROL_PLANE,
+            "cordon",
+            "member3",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    apply_yaml(&env.cp, &deployment("cordon", "after")).await;
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "cordon",
+            "after",
+            &sel("after"),
+            "{clusterAffinity: {clusterNames: [member1, member3]}}",
+        ),
+    )
+    .await;
+    env.placed("cordon", "after", &["member1"]).await;
+    // Existing placements stay on the cordoned cluster.
+    env.placed("cordon", "before", &["member1", "member3"])
+        .await;
+    let clusters: Api<Cluster> = Api::all(env.cp.clone());
+    clusters
+        .patch(
+            "member3",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"taints": null}})),
+        )
+        .await
+        .unwrap();
+}
+
+async fn credentials_from_cluster_object(env: &Env) {
+    // What a tool that only knows Karmada's conventions does: Cluster → secretRef → token + caBundle.
+    let cluster = Api::<Cluster>::all(env.cp.clone())
+        .get("member2")
+        .await
+        .unwrap();
+    let secret_ref = cluster.spec.secret_ref.clone().unwrap();
+    assert_eq!(
+        (secret_ref.namespace.as_str(), secret_ref.name.as_str()),
+        ("karmada-cluster", "member2")
+    );
+    let secret =
+        Api::<k8s_openapi::api::core::v1::Secret>::namespaced(env.cp.clone(), "karmada-cluster")
+            .get("member2")
+            .await
+            .unwrap();
+    let data = secret.data.unwrap();
+    let token = String::from_utf8(data["token"].0.clone()).unwrap();
+    let ca = data["caBundle"].0.clone();
+    assert!(
+        secret
+            .metadata
+            .owner_references
+            .unwrap()
+            .iter()
+            .any(|o| o.kind == "Cluster" && o.name == "member2")
+    );
+    let mut config = kube::Config::new(cluster.spec.api_endpoint.parse().unwrap());
+    let certs = rustls_pem_certs(&ca);
+    config.root_cert = Some(certs);
+    config.auth_info.token = Some(token.into());
+    let member = Client::try_from(config).unwrap();
+    let ns = Api::<Namespace>::all(member)
+        .get("kube-system")
+        .await
+        .expect("member reachable with the Cluster's credentials");
+    assert_eq!(
+        ns.uid().unwrap(),
+        cluster.spec.id,
+        "cluster id is the member's kube-system UID"
+    );
+}
+
+fn rustls_pem_certs(pem: &[u8]) -> Vec<Vec<u8>> {
+    let text = String::from_utf8_lossy(pem);
+    let mut out = Vec::new();
+    for block in text.split("-----BEGIN CERTIFICATE-----").skip(1) {
+        let body: String = block
+            .split("-----END CERTIFICATE-----")
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        use base64::Engine as _;
+        out.push(
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .unwrap(),
+        );
+    }
+    out
+}
+
+async fn member_outage(env: &mut Env) {
+    env.namespace("outage").await;
+    env.fed.bed.stop_cluster("member3").await.unwrap();
+    let clusters: Api<Cluster> = Api::all(env.cp.clone());
+    let log = env.log();
+    let cond = eventually("member3 Ready=False", T, &log, || async {
+        let c = clusters.get("member3").await.ok()?;
+        let ready = c
+            .status?
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Ready")?;
+        (ready.status == "False").then_some(ready)
+    })
+    .await;
+    assert_eq!(cond.reason, "ClusterNotReachable");
+    let tainted = clusters.get("member3").await.unwrap().spec.taints;
+    assert!(
+        tainted
+            .iter()
+            .any(|t| t.key == "cluster.karmada.io/not-ready" && t.effect == "NoSchedule"),
+        "{tainted:?}"
+    );
+
+    // Others keep converging meanwhile.
+    apply_yaml(&env.cp, &deployment("outage", "steady")).await;
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "outage",
+            "steady",
+            "{apiVersion: apps/v1, kind: Deployment, name: steady}",
+            "{clusterAffinity: {clusterNames: [member1, member2]}}",
+        ),
+    )
+    .await;
+    let m1 = env.member("member1").clone();
+    let m2 = env.member("member2").clone();
+    eventually(
+        "steady on member1 and member2 while member3 is down",
+        T,
+        &log,
+        || async {
+            (exists(&m1, "apps/v1", "Deployment", "outage", "steady").await
+                && exists(&m2, "apps/v1", "Deployment", "outage", "steady").await)
+                .then_some(())
+        },
+    )
+    .await;
+
+    env.fed.bed.start_cluster("member3").await.unwrap();
+    eventually(
+        "member3 Ready again without the not-ready taint",
+        T,
+        &log,
+        || async {
+            let c = clusters.get("member3").await.ok()?;
+            let ready = c
+                .status
+                .as_ref()?
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True");
+            let untainted = !c
+                .spec
+                .taints
+                .iter()
+                .any(|t| t.key == "cluster.karmada.io/not-ready");
+            (ready && untainted).then_some(())
+        },
+    )
+    .await;
+    // It converges: the namespace created while it was down arrives.
+    let m3 = env.member("member3").clone();
+    eventually(
+        "namespace outage reaches member3 after restart",
+        T,
+        &log,
+        || async {
+            Api::<Namespace>::all(m3.clone())
+                .get_opt("outage")
+                .await
+                .ok()?
+                .map(|_| ())
+        },
+    )
+    .await;
+}
+
+async fn cluster_removal(env: &Env) {
+    let clusters: Api<Cluster> = Api::all(env.cp.clone());
+    clusters
+        .delete("member3", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        "Cluster member3 gone with its Works and execution namespace",
+        T,
+        &env.log(),
+        || async {
+            let gone = clusters.get_opt("member3").await.ok()?.is_none();
+            let ns = Api::<Namespace>::all(env.cp.clone())
+                .get_opt("karmada-es-member3")
+                .await
+                .ok()?;
+            let works = Api::<Work>::namespaced(env.cp.clone(), "karmada-es-member3")
+                .list(&ListParams::default())
+                .await
+                .map(|l| l.items.len())
+                .unwrap_or(0);
+            (gone && works == 0 && ns.is_none_or(|n| n.metadata.deletion_timestamp.is_some()))
+                .then_some(())
+        },
+    )
+    .await;
+}

@@ -1,0 +1,176 @@
+//! Helpers for end-to-end tests: a control plane with the CRDs, a reconciler process, and
+//! joined members.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use karmadactl::connect::Target;
+use karmadactl::ops::join::{self, JoinOptions};
+use karmadactl::testbed::{BedSpec, CONTROL_PLANE, TestBed};
+
+/// A bed with the control plane (plus kube-controller-manager for garbage collection), the
+/// CRDs, a running reconciler, and every member joined.
+pub struct Federation {
+    pub bed: TestBed,
+    pub reconciler: Child,
+}
+
+impl Drop for Federation {
+    fn drop(&mut self) {
+        let _ = self.reconciler.kill();
+        let _ = self.reconciler.wait();
+    }
+}
+
+pub async fn federation(members: &[&str]) -> Federation {
+    let bed = TestBed::start(BedSpec {
+        controller_manager: true,
+        ..BedSpec::new(members)
+    })
+    .await
+    .expect("test bed starts");
+    let cp = bed.client(CONTROL_PLANE).await.unwrap();
+    karmadactl::install::crds::install_crds(&cp)
+        .await
+        .expect("CRDs install");
+    let reconciler = start_reconciler(&bed);
+    let target = Target {
+        kubeconfig: Some(bed.kubeconfig().to_path_buf()),
+        context: Some(CONTROL_PLANE.into()),
+    };
+    for m in members {
+        let opts = JoinOptions {
+            name: m.to_string(),
+            member_kubeconfig: bed.kubeconfig().to_path_buf(),
+            ..Default::default()
+        };
+        let (plan, member, ca) = join::plan(&cp, &target, &opts).await.expect("join plan");
+        join::join(&cp, &plan, &member, ca, &opts)
+            .await
+            .expect("join");
+        join::wait_ready(&cp, m, Duration::from_secs(60))
+            .await
+            .expect("member becomes Ready");
+    }
+    Federation { bed, reconciler }
+}
+
+pub fn start_reconciler(bed: &TestBed) -> Child {
+    let log = bed.dir().join("reconciler.log");
+    let out = std::fs::File::create(&log).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_karmada-reconciler"))
+        .args([
+            "--kubeconfig",
+            &bed.kubeconfig().display().to_string(),
+            "--context",
+            CONTROL_PLANE,
+        ])
+        .args([
+            "--leader-elect=false",
+            "--metrics-bind-address",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--cluster-status-update-frequency",
+            "1s",
+            "--cluster-failure-threshold",
+            "3s",
+            "--cluster-probe-timeout",
+            "2s",
+        ])
+        .env(
+            "RUST_LOG",
+            std::env::var("KARMADACTL_TEST_RECONCILER_LOG")
+                .unwrap_or_else(|_| "info,karmadactl=debug".into()),
+        )
+        .stdout(Stdio::null())
+        .stderr(out)
+        .spawn()
+        .expect("start karmada-reconciler")
+}
+
+/// Polls `check` until it returns Some, or panics after `timeout` with `what` and the
+/// reconciler's log tail.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, log: &Path, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let tail = std::fs::read_to_string(log).unwrap_or_default();
+            let tail: Vec<&str> = tail
+                .lines()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            panic!(
+                "timed out waiting for {what}\n--- reconciler log tail ---\n{}",
+                tail.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Server-side applies every document of `yaml` (any kind) with `client`.
+pub async fn apply_yaml(client: &kube::Client, yaml: &str) {
+    use kube::api::{Api, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    use serde::Deserialize as _;
+    for doc in serde_yaml::Deserializer::from_str(yaml) {
+        let value = serde_json::Value::deserialize(doc).expect("valid YAML");
+        if value.is_null() {
+            continue;
+        }
+        let obj: DynamicObject = serde_json::from_value(value.clone()).expect("an object");
+        let types = obj.types.clone().expect("apiVersion and kind");
+        let gvk = GroupVersionKind::try_from(&types).expect("valid apiVersion");
+        let (ar, caps) = kube::discovery::pinned_kind(client, &gvk)
+            .await
+            .expect("kind is served");
+        let name = obj.metadata.name.clone().expect("a name");
+        let api: Api<DynamicObject> = match (&caps.scope, obj.metadata.namespace.as_deref()) {
+            (kube::discovery::Scope::Namespaced, ns) => {
+                Api::namespaced_with(client.clone(), ns.unwrap_or("default"), &ar)
+            }
+            (kube::discovery::Scope::Cluster, _) => Api::all_with(client.clone(), &ar),
+        };
+        api.patch(
+            &name,
+            &PatchParams::apply("e2e-test").force(),
+            &Patch::Apply(&value),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("applying {} {name}: {e}", types.kind));
+    }
+}
+
+/// Whether a namespaced object of `kind` (core/v1 or apps/v1) exists.
+pub async fn exists(
+    client: &kube::Client,
+    api_version: &str,
+    kind: &str,
+    ns: &str,
+    name: &str,
+) -> bool {
+    use kube::api::{Api, DynamicObject, GroupVersionKind};
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let (ar, _) =
+        kube::discovery::pinned_kind(client, &GroupVersionKind::gvk(group, version, kind))
+            .await
+            .expect("kind is served");
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+    api.get_opt(name)
+        .await
+        .expect("get")
+        .is_some_and(|o| o.metadata.deletion_timestamp.is_none())
+}
