@@ -38,20 +38,55 @@ running_pid() {
 }
 
 # Installs the Karmada API (CRDs) into the control plane and starts karmada-reconciler against
-# it. Intentionally empty for now: a later change fills it in.
+# it: the reconciler's --install-crds is the same code path `karmadactl init` uses.
 install_control_plane_api() {
-  :
+  local rpid
+  rpid=$(cat "$state_dir/reconciler.pid" 2>/dev/null || true)
+  if [ -n "$rpid" ] && alive "$rpid" && tr '\0' ' ' <"/proc/$rpid/cmdline" | grep -qF -- "$kubeconfig_out"; then
+    log "karmada-reconciler already running (pid $rpid)"
+    return
+  fi
+  local target_dir
+  target_dir=$(cd "$root" && cargo metadata --no-deps --format-version 1 |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+  [ -x "$target_dir/debug/karmada-reconciler" ] || (cd "$root" && cargo build --bin karmada-reconciler)
+  log "starting karmada-reconciler (log: $state_dir/reconciler.log)"
+  setsid nohup "$target_dir/debug/karmada-reconciler" --install-crds \
+    --kubeconfig "$kubeconfig_out" --context karmada-apiserver --leader-elect=false \
+    --metrics-bind-address "127.0.0.1:${RECONCILER_PORT:-10358}" \
+    >"$state_dir/reconciler.log" 2>&1 </dev/null &
+  rpid=$!
+  echo "$rpid" >"$state_dir/reconciler.pid"
+  echo "karmada-reconciler $rpid" >>"$state_dir/pids"
+  local start=$SECONDS
+  until grep -q "starting controllers" "$state_dir/reconciler.log" 2>/dev/null; do
+    if ! alive "$rpid"; then
+      log "karmada-reconciler exited; last lines of $state_dir/reconciler.log:"
+      tail -n 30 "$state_dir/reconciler.log" >&2
+      exit 1
+    fi
+    if ((SECONDS - start >= 120)); then
+      log "karmada-reconciler did not start within 120s; see $state_dir/reconciler.log"
+      exit 1
+    fi
+    sleep 0.5
+  done
+  log "CRDs installed; karmada-reconciler running (pid $rpid)"
 }
 
 print_usage() {
   cat <<EOF
 
-Local environment is up: karmada-apiserver and $members member cluster(s).
-State and logs: $state_dir
+Local environment is up: karmada-apiserver (CRDs installed, karmada-reconciler running) and
+$members member cluster(s), not joined yet. State and logs: $state_dir
 
   export KUBECONFIG=$kubeconfig_out
-  kubectl --context karmada-apiserver get ns
-  kubectl --context member1 get ns
+  karmadactl join member1 --cluster-kubeconfig=$kubeconfig_out
+  karmadactl get clusters
+  kubectl --context karmada-apiserver apply -f docs/examples/nginx.yaml
+  kubectl --context member1 get deploy
+
+(karmadactl is in $(cd "$root" && cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/.)
 
 Stop it with hack/local-down.sh
 EOF
@@ -72,8 +107,8 @@ if pid=$(running_pid); then
 else
   # Prints its bin dir on stdout; progress goes to stderr.
   "$root/hack/build-test-binaries.sh" >/dev/null
-  log "building karmada-testbed and karmadactl"
-  (cd "$root" && cargo build --bin karmada-testbed --bin karmadactl)
+  log "building karmada-testbed, karmadactl and karmada-reconciler"
+  (cd "$root" && cargo build --bin karmada-testbed --bin karmadactl --bin karmada-reconciler)
   target_dir=$(cd "$root" && cargo metadata --no-deps --format-version 1 |
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 
