@@ -25,6 +25,8 @@ pub struct Metrics {
     in_flight: Family<ControllerLabel, Gauge>,
     /// Writes to member clusters (applies and deletes), for the benchmark's cost per object.
     pub member_writes: Counter,
+    /// 1 while this process holds the leader-election lease (or runs without election).
+    pub leader: Gauge,
 }
 
 impl Default for Metrics {
@@ -37,6 +39,12 @@ impl Default for Metrics {
         });
         let in_flight = Family::<ControllerLabel, Gauge>::default();
         let member_writes = Counter::default();
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this process is the active reconciler, 0 while it waits for the lease",
+            leader.clone(),
+        );
         registry.register(
             "reconciles",
             "Reconciliations run, per controller",
@@ -69,6 +77,7 @@ impl Default for Metrics {
             duration,
             in_flight,
             member_writes,
+            leader,
         }
     }
 }
@@ -78,6 +87,8 @@ impl Metrics {
     pub fn start(&self, controller: &'static str) -> ReconcileTimer {
         let label = ControllerLabel { controller };
         self.reconciles.get_or_create(&label).inc();
+        // Publish the error counter at 0 too, so dashboards see the series before a failure.
+        let _ = self.errors.get_or_create(&label);
         self.in_flight.get_or_create(&label).inc();
         ReconcileTimer {
             metrics: self.clone(),

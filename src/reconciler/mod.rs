@@ -116,6 +116,11 @@ pub async fn run(
         shutdown.clone(),
     ));
 
+    // Ready once serving: a standby replica is healthy too; `karmada_reconciler_leader` says
+    // which replica is active.
+    health
+        .ready
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     let lost_lease = if options.leader_elect {
         match leader::acquire(&client, &options.leader_elect_namespace, shutdown.clone()).await? {
             Some(lost) => lost,
@@ -125,9 +130,7 @@ pub async fn run(
         futures::future::pending().boxed()
     };
 
-    health
-        .ready
-        .store(true, std::sync::atomic::Ordering::Relaxed);
+    ctx.metrics.leader.set(1);
     tracing::info!("starting controllers");
     let controllers = futures::future::join_all([
         tokio::spawn(detector::run(ctx.clone(), shutdown.clone())),

@@ -11,8 +11,8 @@ use axum::routing::get;
 
 use super::metrics::Metrics;
 
-/// What the probes report. `ready` turns true once the caches have synced (or, as a standby
-/// replica, once it is waiting for the lease).
+/// What the probes report. `ready` turns true once the process serves and has either started
+/// its controllers or is waiting, as a standby, for the leader-election lease.
 #[derive(Clone, Default)]
 pub struct Health {
     pub ready: Arc<AtomicBool>,
@@ -37,6 +37,7 @@ pub async fn serve(
         .route("/metrics", get(metrics_handler))
         .with_state(AppState { health, metrics });
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -47,7 +48,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     if state.health.ready.load(Ordering::Relaxed) {
         (StatusCode::OK, "ok")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "caches not synced yet")
+        (StatusCode::SERVICE_UNAVAILABLE, "starting")
     }
 }
 
