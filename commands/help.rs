@@ -2,7 +2,7 @@
 
 /// Every visible subcommand belongs to exactly one group (a test checks this).
 pub const GROUPS: &[(&str, &[&str])] = &[
-    ("Cluster Registration Commands", &["join"]),
+    ("Cluster Registration Commands", &["init", "deinit", "join"]),
     (
         "Cluster Management Commands",
         &["cordon", "uncordon", "taint"],

@@ -7,6 +7,7 @@ mod describe;
 mod docs;
 mod get;
 mod help;
+mod init;
 mod join;
 mod progress;
 mod taint;
@@ -71,6 +72,8 @@ pub enum Command {
     Taint(taint::TaintArgs),
     Get(get::GetArgs),
     Describe(describe::DescribeArgs),
+    Init(Box<init::InitArgs>),
+    Deinit(init::DeinitArgs),
     Join(join::JoinArgs),
     Completion(completion::CompletionArgs),
     Version(version::VersionArgs),
@@ -121,6 +124,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Get(args) => get::run(args, &global).await,
         Command::Describe(args) => describe::run(args, &global).await,
         Command::Completion(args) => completion::run(args),
+        Command::Init(args) => init::run_init(*args, &global).await,
+        Command::Deinit(args) => init::run_deinit(args, &global).await,
         Command::Join(args) => join::run(args, &global).await,
         Command::Version(args) => version::run(args, &global).await,
         Command::GenerateDocs(args) => docs::run(args),

@@ -1,4 +1,6 @@
 //! Installing the control plane: PKI, rendered manifests, kind.
 
 pub mod crds;
+pub mod kind;
+pub mod manifests;
 pub mod pki;

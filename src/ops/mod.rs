@@ -4,6 +4,7 @@
 pub mod cordon;
 pub mod describe;
 pub mod get;
+pub mod init;
 pub mod join;
 pub mod taint;
 pub mod version;

@@ -1,0 +1,652 @@
+//! `karmadactl init` / `deinit` where Docker cannot run. Stand-in `docker` and `kind` scripts
+//! (written into a temp dir that is the whole PATH of karmadactl) record their arguments; the
+//! "kind cluster" is a test-bed kube-apiserver (`kind get kubeconfig` prints its kubeconfig).
+//!
+//! Pods never run on a test bed, so the test plays kubelet: a background task marks the
+//! Deployments and the StatefulSet ready by patching their status, and for karmada-apiserver it
+//! first starts a real kube-apiserver with the exact flags of the Deployment (certificate paths
+//! mapped to files written from the `karmada-cert` Secret, its port to the NodePort, etcd to a
+//! local etcd with the generated etcd certificates), so init's own wait, CRD install and
+//! kubeconfig are exercised against the control plane it created.
+
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use karmadactl::install::manifests::{self, NAMESPACE};
+use karmadactl::testbed::{self, BedSpec, CONTROL_PLANE, TestBed};
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::{Client, ResourceExt as _};
+use serde_json::json;
+
+const DOCKER: &str = r#"#!/bin/sh
+PATH=/usr/bin:/bin
+echo "docker $*" >> "$STUB_DIR/calls"
+case "$1" in
+  info)
+    if [ -f "$STUB_DIR/docker-down" ]; then
+      echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
+      exit 1
+    fi
+    echo 28.0.0 ;;
+esac
+exit 0
+"#;
+
+const KIND: &str = r#"#!/bin/sh
+PATH=/usr/bin:/bin
+echo "kind $*" >> "$STUB_DIR/calls"
+case "$1 $2" in
+  "get clusters") cat "$STUB_DIR/clusters" 2>/dev/null ;;
+  "create cluster") echo "$4" >> "$STUB_DIR/clusters"; cp "$6" "$STUB_DIR/kind-config.yaml" ;;
+  "get kubeconfig") cat "$STUB_DIR/host.kubeconfig" ;;
+  "delete cluster") : > "$STUB_DIR/clusters" ;;
+esac
+exit 0
+"#;
+
+struct Stubs {
+    dir: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+impl Stubs {
+    fn new(docker: bool, kind: bool) -> Stubs {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, script, wanted) in [("docker", DOCKER, docker), ("kind", KIND, kind)] {
+            if wanted {
+                let path = dir.path().join(name);
+                std::fs::write(&path, script).unwrap();
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            }
+        }
+        Stubs {
+            dir,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn calls(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("calls")).unwrap_or_default()
+    }
+
+    fn karmada_config(&self) -> PathBuf {
+        self.home.path().join(".kube/karmada.config")
+    }
+
+    fn command(&self) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_karmadactl"));
+        cmd.env("PATH", self.dir.path())
+            .env("STUB_DIR", self.dir.path())
+            .env("HOME", self.home.path())
+            .env("KUBECONFIG", "/nonexistent/karmadactl-test-kubeconfig")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let out = self.command().args(args).output().await.unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+/// A free port in the NodePort range.
+fn free_node_port() -> u16 {
+    let start = 30000 + (std::process::id() % 2500) as u16;
+    (start..32767)
+        .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port in 30000-32767")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Child processes killed on drop.
+#[derive(Default)]
+struct Procs(Vec<Child>);
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn spawn(bin: &Path, args: &[String], log: &Path) -> Child {
+    let out = std::fs::File::create(log).unwrap();
+    Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()))
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// Starts etcd (with the generated etcd certificates) and kube-apiserver with the Deployment's
+/// own flags on `node_port`; returns once `/readyz` answers.
+async fn start_control_plane(host: &Client, work: &Path, node_port: u16, procs: &mut Procs) {
+    let pki = work.join("pki");
+    let secret = Api::<Secret>::namespaced(host.clone(), NAMESPACE)
+        .get(manifests::CERT_SECRET)
+        .await
+        .unwrap();
+    for (k, v) in secret.data.unwrap() {
+        karmadactl::kubeconfig::write_private(&pki.join(k), &v.0).unwrap();
+    }
+    let bin = testbed::binaries_dir();
+    let etcd_port = free_port();
+    let peer_port = free_port();
+    let etcd_url = format!("https://127.0.0.1:{etcd_port}");
+    let p = |f: &str| pki.join(f).display().to_string();
+    let etcd_args = vec![
+        "--name=test".to_string(),
+        format!("--data-dir={}", work.join("etcd").display()),
+        format!("--listen-client-urls={etcd_url}"),
+        format!("--advertise-client-urls={etcd_url}"),
+        format!("--listen-peer-urls=http://127.0.0.1:{peer_port}"),
+        format!("--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}"),
+        format!("--initial-cluster=test=http://127.0.0.1:{peer_port}"),
+        format!("--cert-file={}", p("etcd-server.crt")),
+        format!("--key-file={}", p("etcd-server.key")),
+        format!("--trusted-ca-file={}", p("ca.crt")),
+        "--client-cert-auth=true".into(),
+        "--unsafe-no-fsync=true".into(),
+        "--log-level=warn".into(),
+    ];
+    procs
+        .0
+        .push(spawn(&bin.join("etcd"), &etcd_args, &work.join("etcd.log")));
+
+    let deployment = Api::<Deployment>::namespaced(host.clone(), NAMESPACE)
+        .get(manifests::APISERVER)
+        .await
+        .unwrap();
+    let command = deployment.spec.template.spec.unwrap().containers[0]
+        .command
+        .clone()
+        .unwrap();
+    assert_eq!(command[0], "kube-apiserver");
+    let pki_dir = pki.display().to_string();
+    let args: Vec<String> = command[1..]
+        .iter()
+        .map(|a| {
+            let a = a
+                .replace(manifests::PKI_DIR, &pki_dir)
+                .replace("$(POD_IP)", "127.0.0.1");
+            if a.starts_with("--secure-port=") {
+                format!("--secure-port={node_port}")
+            } else if a.starts_with("--etcd-servers=") {
+                format!("--etcd-servers={etcd_url}")
+            } else if a.starts_with("--bind-address=") {
+                "--bind-address=127.0.0.1".into()
+            } else {
+                a
+            }
+        })
+        .collect();
+
+    let log = work.join("kube-apiserver.log");
+    procs
+        .0
+        .push(spawn(&bin.join("kube-apiserver"), &args, &log));
+
+    let ca_pem = std::fs::read_to_string(pki.join("ca.crt")).unwrap();
+    for _ in 0..240 {
+        if apiserver_answers(&ca_pem, node_port).await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!(
+        "kube-apiserver from the manifest did not become ready\n{}\n--- etcd ---\n{}",
+        tail(&log),
+        tail(&work.join("etcd.log"))
+    );
+}
+
+/// A readiness check through a kube client that trusts only the generated CA and names the
+/// server by 127.0.0.1 (which the serving certificate must cover). A 401 for the bogus token
+/// already proves the TLS handshake verified.
+async fn apiserver_answers(ca_pem: &str, port: u16) -> bool {
+    let entry = karmadactl::kubeconfig::Entry {
+        name: "probe".into(),
+        server: format!("https://127.0.0.1:{port}"),
+        ca_pem: ca_pem.into(),
+        credential: karmadactl::kubeconfig::Credential::Token("none".into()),
+    };
+    let Ok(client) = karmadactl::ops::init::client_for_entry(&entry).await else {
+        return false;
+    };
+    let req = http::Request::get("/readyz").body(Vec::new()).unwrap();
+    match client.request_text(req).await {
+        Ok(_) => true,
+        Err(kube::Error::Api(s)) => s.code == 401,
+        Err(_) => false,
+    }
+}
+
+async fn mark_ready(host: &Client, apiserver_up: bool) {
+    let pp = PatchParams::default();
+    let deployments = Api::<Deployment>::namespaced(host.clone(), NAMESPACE);
+    for d in deployments
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+    {
+        let name = d.name_any();
+        if name == manifests::APISERVER && !apiserver_up {
+            continue;
+        }
+        let replicas = d.spec.replicas.unwrap_or(1);
+        let st = d.status.clone().unwrap_or_default();
+        if st.ready_replicas == Some(replicas) && st.observed_generation == d.metadata.generation {
+            continue;
+        }
+        let status = json!({"status": {
+            "observedGeneration": d.metadata.generation, "replicas": replicas,
+            "updatedReplicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas,
+        }});
+        let _ = deployments
+            .patch_status(&name, &pp, &Patch::Merge(&status))
+            .await;
+    }
+    let sets = Api::<StatefulSet>::namespaced(host.clone(), NAMESPACE);
+    for s in sets
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+    {
+        let replicas = s.spec.replicas.unwrap_or(1);
+        let st = s.status.clone().unwrap_or_default();
+        if st.ready_replicas == Some(replicas) && st.observed_generation == s.metadata.generation {
+            continue;
+        }
+        let status = json!({"status": {
+            "observedGeneration": s.metadata.generation, "replicas": replicas,
+            "updatedReplicas": replicas, "readyReplicas": replicas, "currentReplicas": replicas,
+            "availableReplicas": replicas,
+        }});
+        let _ = sets
+            .patch_status(&s.name_any(), &pp, &Patch::Merge(&status))
+            .await;
+    }
+}
+
+/// Plays kubelet until dropped: see the module comment.
+fn kubelet(
+    host: Client,
+    work: PathBuf,
+    node_port: u16,
+) -> (tokio::task::JoinHandle<Procs>, Arc<AtomicBool>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let task = tokio::spawn(async move {
+        let mut procs = Procs::default();
+        let mut up = false;
+        while !stopped.load(Ordering::Relaxed) {
+            if !up {
+                let deployed = Api::<Deployment>::namespaced(host.clone(), NAMESPACE)
+                    .get_opt(manifests::APISERVER)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some();
+                if deployed {
+                    start_control_plane(&host, &work, node_port, &mut procs).await;
+                    up = true;
+                }
+            }
+            mark_ready(&host, up).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        procs
+    });
+    (task, stop)
+}
+
+async fn resource_versions(host: &Client) -> Vec<(String, String)> {
+    let lp = ListParams::default();
+    let mut out = Vec::new();
+    macro_rules! collect {
+        ($t:ty) => {
+            for o in Api::<$t>::namespaced(host.clone(), NAMESPACE)
+                .list(&lp)
+                .await
+                .unwrap()
+            {
+                out.push((
+                    format!("{}/{}", stringify!($t), o.name_any()),
+                    o.resource_version().unwrap(),
+                ));
+            }
+        };
+    }
+    collect!(Deployment);
+    collect!(StatefulSet);
+    collect!(Service);
+    collect!(Secret);
+    collect!(ServiceAccount);
+    collect!(Role);
+    collect!(RoleBinding);
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_on_kind_stand_in_then_rerun_then_deinit() {
+    let bed = TestBed::start(BedSpec::new(&[])).await.expect("test bed");
+    let host = bed.client(CONTROL_PLANE).await.unwrap();
+    let stubs = Stubs::new(true, true);
+    std::fs::copy(
+        &bed.cluster(CONTROL_PLANE).kubeconfig,
+        stubs.dir.path().join("host.kubeconfig"),
+    )
+    .unwrap();
+    let port = free_node_port();
+    let port_s = port.to_string();
+    let work = tempfile::tempdir().unwrap();
+
+    // 1. Nothing becomes ready: init times out and says what it saw and how to retry.
+    let (ok, _, err) = stubs
+        .run(&["init", "--port", &port_s, "--wait-timeout", "2"])
+        .await;
+    assert!(!ok);
+    assert!(err.contains("etcd is not ready after 2s"), "{err}");
+    assert!(err.contains("no pods of etcd exist"), "{err}");
+    assert!(err.contains("run `karmadactl init` again"), "{err}");
+    let calls = stubs.calls();
+    assert!(calls.contains("docker info"), "{calls}");
+    assert!(
+        calls.contains("kind create cluster --name karmada-host --config"),
+        "{calls}"
+    );
+    let kind_config = std::fs::read_to_string(stubs.dir.path().join("kind-config.yaml")).unwrap();
+    assert!(
+        kind_config.contains(&format!("hostPort: {port}")),
+        "{kind_config}"
+    );
+    assert!(
+        calls.contains("docker build -t karmada-reconciler:v"),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("kind load docker-image karmada-reconciler:v"),
+        "{calls}"
+    );
+    // Every rendered object was accepted by a real apiserver.
+    let first_certs = Api::<Secret>::namespaced(host.clone(), NAMESPACE)
+        .get(manifests::CERT_SECRET)
+        .await
+        .unwrap();
+
+    // 2. With a "kubelet": init completes against the kube-apiserver its manifest describes.
+    let (kubelet_task, stop) = kubelet(host.clone(), work.path().to_path_buf(), port);
+    let (ok, out, err) = stubs
+        .run(&["init", "--port", &port_s, "--wait-timeout", "120"])
+        .await;
+    assert!(ok, "init failed:\nstdout: {out}\nstderr: {err}");
+    assert!(out.contains("export KUBECONFIG="), "{out}");
+    assert!(out.contains("karmadactl join"), "{out}");
+    assert_eq!(
+        stubs.calls().matches("kind create cluster").count(),
+        1,
+        "the existing kind cluster is reused"
+    );
+    let certs = Api::<Secret>::namespaced(host.clone(), NAMESPACE)
+        .get(manifests::CERT_SECRET)
+        .await
+        .unwrap();
+    assert_eq!(
+        certs.data, first_certs.data,
+        "certificates are reused, not reissued"
+    );
+
+    // The kubeconfig: 0600, both contexts, and it reaches karmada-apiserver with TLS verified.
+    let kc_path = stubs.karmada_config();
+    let mode = std::fs::metadata(&kc_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let cp = karmadactl::connect::client_for(&kc_path, Some("karmada-apiserver"))
+        .await
+        .unwrap();
+    let crds = Api::<CustomResourceDefinition>::all(cp.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        crds.iter()
+            .any(|c| c.name_any() == "propagationpolicies.policy.karmada.io"),
+        "CRDs installed into karmada-apiserver"
+    );
+    let via_host_context = karmadactl::connect::client_for(&kc_path, Some("karmada-host"))
+        .await
+        .unwrap();
+    Api::<Deployment>::namespaced(via_host_context, NAMESPACE)
+        .get(manifests::RECONCILER)
+        .await
+        .expect("the karmada-host context reaches the host");
+
+    // 3. The reconciler runs with the kubeconfig from its Secret and the Deployment's args.
+    let secret = Api::<Secret>::namespaced(host.clone(), NAMESPACE)
+        .get(manifests::RECONCILER_KUBECONFIG_SECRET)
+        .await
+        .unwrap();
+    let kubeconfig = String::from_utf8(secret.data.unwrap()[manifests::KUBECONFIG_KEY].0.clone())
+        .unwrap()
+        .replace(
+            manifests::IN_CLUSTER_SERVER,
+            &format!("https://127.0.0.1:{port}"),
+        );
+    let rc_kubeconfig = work.path().join("reconciler.kubeconfig");
+    std::fs::write(&rc_kubeconfig, kubeconfig).unwrap();
+    let deployment = Api::<Deployment>::namespaced(host.clone(), NAMESPACE)
+        .get(manifests::RECONCILER)
+        .await
+        .unwrap();
+    let rc_args: Vec<String> = deployment.spec.template.spec.unwrap().containers[0]
+        .args
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|a| {
+            if a.starts_with("--kubeconfig=") {
+                format!("--kubeconfig={}", rc_kubeconfig.display())
+            } else if a.starts_with("--metrics-bind-address=") {
+                "--metrics-bind-address=127.0.0.1:0".into()
+            } else {
+                a
+            }
+        })
+        .collect();
+    let rc_log = work.path().join("reconciler.log");
+    let _reconciler = Procs(vec![spawn(
+        Path::new(env!("CARGO_BIN_EXE_karmada-reconciler")),
+        &rc_args,
+        &rc_log,
+    )]);
+    let leases = Api::<Lease>::namespaced(cp.clone(), NAMESPACE);
+    let mut held = false;
+    for _ in 0..120 {
+        if let Ok(Some(l)) = leases.get_opt("karmada-reconciler").await
+            && l.spec.and_then(|s| s.holder_identity).is_some()
+        {
+            held = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        held,
+        "the reconciler took its lease in karmada-apiserver\n{}",
+        tail(&rc_log)
+    );
+
+    // 4. Running init again changes nothing.
+    let before = resource_versions(&host).await;
+    let cr_before = Api::<ClusterRole>::all(cp.clone())
+        .get("karmada-reconciler")
+        .await
+        .unwrap()
+        .resource_version();
+    let kc_before = std::fs::read(&kc_path).unwrap();
+    let (ok, out, err) = stubs
+        .run(&["init", "--port", &port_s, "--wait-timeout", "60"])
+        .await;
+    assert!(ok, "second init failed:\nstdout: {out}\nstderr: {err}");
+    assert_eq!(resource_versions(&host).await, before);
+    let cr_after = Api::<ClusterRole>::all(cp.clone())
+        .get("karmada-reconciler")
+        .await
+        .unwrap()
+        .resource_version();
+    assert_eq!(cr_before, cr_after);
+    assert_eq!(std::fs::read(&kc_path).unwrap(), kc_before);
+
+    // 5. deinit: refuses without a terminal or --yes, then removes everything, twice.
+    let (ok, _, err) = stubs.run(&["deinit"]).await;
+    assert!(!ok && err.contains("--yes"), "{err}");
+    let (ok, _, err) = stubs.run(&["deinit", "--yes"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("Deployment/karmada-system/karmada-apiserver"),
+        "{err}"
+    );
+    let left = resource_versions(&host).await;
+    assert!(
+        left.iter()
+            .all(|(k, _)| k.contains("default-token") || k.starts_with("ServiceAccount/default")),
+        "left behind: {left:?}"
+    );
+    let kc = kube::config::Kubeconfig::read_from(&kc_path).unwrap();
+    assert!(
+        kc.contexts.is_empty(),
+        "contexts removed: {:?}",
+        kc.contexts
+    );
+    let (ok, _, err) = stubs
+        .run(&["deinit", "--yes", "--delete-kind-cluster"])
+        .await;
+    assert!(ok, "deinit is idempotent: {err}");
+    assert!(
+        stubs
+            .calls()
+            .contains("kind delete cluster --name karmada-host")
+    );
+
+    stop.store(true, Ordering::Relaxed);
+    drop(kubelet_task.await.unwrap());
+}
+
+#[tokio::test]
+async fn init_dry_run_prints_everything_redacted_and_touches_nothing() {
+    let stubs = Stubs::new(false, false);
+    let (ok, out, err) = stubs
+        .run(&[
+            "init",
+            "--dry-run",
+            "-o",
+            "yaml",
+            "--etcd-replicas",
+            "3",
+            "--etcd-storage-mode",
+            "pvc",
+            "--karmada-apiserver-extra-args=v=4",
+        ])
+        .await;
+    assert!(ok, "{err}");
+    assert!(stubs.calls().is_empty(), "no docker or kind call");
+    assert!(!out.contains("BEGIN"), "no PEM in the output");
+    assert!(out.contains("<redacted>"));
+    assert!(out.contains(&format!(
+        "registry.k8s.io/kube-apiserver:{}",
+        testbed::kube_version()
+    )));
+    assert!(out.contains("- --v=4"));
+    assert!(out.contains("volumeClaimTemplates"));
+    assert!(out.contains("etcd-2=https://etcd-2.etcd.karmada-system.svc.cluster.local:2380"));
+    assert!(
+        out.contains(
+            "--controllers=namespace,garbagecollector,serviceaccount-token,serviceaccount"
+        )
+    );
+    assert!(!stubs.karmada_config().exists());
+}
+
+#[tokio::test]
+async fn init_errors_are_clear() {
+    let no_docker = Stubs::new(false, true);
+    let (ok, _, err) = no_docker.run(&["init"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("docker not found") && err.contains("install Docker"),
+        "{err}"
+    );
+
+    let no_kind = Stubs::new(true, false);
+    let (ok, _, err) = no_kind.run(&["init"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("kind not found") && err.contains("install kind"),
+        "{err}"
+    );
+
+    let down = Stubs::new(true, true);
+    std::fs::write(down.dir.path().join("docker-down"), "").unwrap();
+    let (ok, _, err) = down.run(&["init"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("the Docker daemon does not answer: start it"),
+        "{err}"
+    );
+    assert!(err.contains("Is the docker daemon running?"), "{err}");
+
+    let taken = Stubs::new(true, true);
+    let port = free_node_port();
+    let _listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (ok, _, err) = taken.run(&["init", "--port", &port.to_string()]).await;
+    assert!(!ok);
+    assert!(
+        err.contains(&format!("port {port} on 127.0.0.1 is not available"))
+            && err.contains("--port"),
+        "{err}"
+    );
+    assert!(!taken.calls().contains("create cluster"), "nothing created");
+
+    let (ok, _, err) = taken
+        .run(&["init", "--kubeconfig", "/nonexistent/kc"])
+        .await;
+    assert!(!ok);
+    assert!(err.contains("--reconciler-image is required"), "{err}");
+
+    let (ok, _, err) = taken.run(&["init", "--etcd-replicas", "2"]).await;
+    assert!(!ok);
+    assert!(err.contains("--etcd-replicas must be odd"), "{err}");
+}
