@@ -20,10 +20,11 @@ use serde_json::{Value, json};
 use super::cluster_health::set_condition;
 use super::context::MANAGER;
 use super::render::{self, Origin};
-use super::{Context, Error, Result, Shutdown, status};
+use super::{Context, Error, Result, Shutdown, overrides, status};
+use crate::api::override_policy::{ClusterOverridePolicy, OverridePolicy};
 use crate::api::policy::ConflictResolution;
 use crate::api::work::{AggregatedStatusItem, ResourceHealth};
-use crate::api::{self as keys, ResourceBinding, Work, names};
+use crate::api::{self as keys, Cluster, ResourceBinding, Work, names};
 
 const CONTROLLER: &str = "binding";
 
@@ -31,6 +32,49 @@ struct BindingCtx {
     ctx: Arc<Context>,
     works: Store<Work>,
     kinds: Mutex<HashMap<(String, String), ApiResource>>,
+    /// Override rules pick clusters by name, labels and fields.
+    clusters: Store<Cluster>,
+    override_policies: Store<OverridePolicy>,
+    cluster_override_policies: Store<ClusterOverridePolicy>,
+}
+
+/// A stream of `()` each time a watched object of kind `K` changes (and its cache, `store`).
+fn changes<K>(
+    api: Api<K>,
+    predicate: Option<fn(&K) -> Option<u64>>,
+) -> (Store<K>, futures::stream::BoxStream<'static, ()>)
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store();
+    let touched = reflector::reflector(writer, watcher(api, watcher::Config::default()))
+        .default_backoff()
+        .touched_objects();
+    let stream = match predicate {
+        Some(p) => touched
+            .predicate_filter(p, kube::runtime::PredicateConfig::default())
+            .filter_map(|r| async move { r.ok().map(|_| ()) })
+            .boxed(),
+        None => touched
+            .filter_map(|r| async move { r.ok().map(|_| ()) })
+            .boxed(),
+    };
+    (store, stream)
+}
+
+/// What of a Cluster an override rule can select on: its labels and its spec (fields).
+fn cluster_selectable(c: &Cluster) -> Option<u64> {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    c.metadata.labels.hash(&mut h);
+    c.metadata.generation.hash(&mut h);
+    Some(h.finish())
 }
 
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
@@ -41,10 +85,22 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
         reflector::reflector(writer, watcher(Api::<Work>::all(client.clone()), config))
             .default_backoff()
             .touched_objects();
+    // Any override policy change re-renders every binding; only Works whose content changes
+    // are written.
+    let (override_policies, op_changes) = changes(Api::<OverridePolicy>::all(client.clone()), None);
+    let (cluster_override_policies, cop_changes) =
+        changes(Api::<ClusterOverridePolicy>::all(client.clone()), None);
+    let (clusters, cluster_changes) = changes(
+        Api::<Cluster>::all(client.clone()),
+        Some(cluster_selectable),
+    );
     let bctx = Arc::new(BindingCtx {
         ctx: ctx.clone(),
         works,
         kinds: Mutex::new(HashMap::new()),
+        clusters,
+        override_policies,
+        cluster_override_policies,
     });
     Controller::new(
         Api::<ResourceBinding>::all(client),
@@ -56,6 +112,9 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
             .debounce(Duration::from_millis(100)),
     )
     .watches_stream(work_events, |work: Work| owner_of(&work))
+    .reconcile_all_on(op_changes)
+    .reconcile_all_on(cop_changes)
+    .reconcile_all_on(cluster_changes)
     .graceful_shutdown_on(shutdown)
     .run(reconcile, error_policy, bctx)
     .for_each(|_| async {})
@@ -99,7 +158,15 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
     if rb.metadata.deletion_timestamp.is_some() {
         return finalize(&rb, &bctx, &bindings).await;
     }
-    if bctx.works.wait_until_ready().await.is_err() {
+    if bctx.works.wait_until_ready().await.is_err()
+        || bctx.clusters.wait_until_ready().await.is_err()
+        || bctx.override_policies.wait_until_ready().await.is_err()
+        || bctx
+            .cluster_override_policies
+            .wait_until_ready()
+            .await
+            .is_err()
+    {
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
     let r = &rb.spec.resource;
@@ -114,31 +181,72 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
         return Ok(Action::await_change()); // the detector has not finished writing it
     };
 
-    // Render and apply one Work per target.
+    // Render and apply one Work per target: the template, its share of replicas, then the
+    // override rules for that cluster.
     let existing = works_of(&bctx, &rb);
     let template_json =
         serde_json::to_value(&template).map_err(|e| Error::Invalid(e.to_string()))?;
     let work_name = names::work_name(&r.kind, &r.name, &r.namespace);
+    let clusters = bctx.clusters.state();
+    let cluster_policies = bctx.cluster_override_policies.state();
+    let policies = bctx.override_policies.state();
+    let divided = rb.spec.replicas > 0
+        && rb
+            .spec
+            .clusters
+            .iter()
+            .any(|t| t.replicas != rb.spec.replicas);
+    let mut override_failures: HashMap<String, String> = HashMap::new();
     for target in &rb.spec.clusters {
         let work_ns = names::execution_namespace(&target.name);
         let current = existing
             .iter()
             .find(|w| w.namespace().as_deref() == Some(&work_ns));
+        let mut workload = template_json.clone();
+        if divided {
+            render::set_replicas(&mut workload, target.replicas);
+        }
+        let matched = clusters
+            .iter()
+            .find(|c| c.name_any() == target.name)
+            .map(|c| overrides::select(&template, &resource, c, &cluster_policies, &policies))
+            .unwrap_or_default();
+        let applied = match overrides::apply_all(&mut workload, &matched) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(binding = %rb.name_any(), namespace = %ns, cluster = %target.name, "{e}; its Work is left as it was");
+                override_failures.insert(target.name.clone(), e);
+                continue;
+            }
+        };
         let desired = desired_work(
             &rb,
             &template,
-            &template_json,
+            &workload,
             &id,
             &target.name,
-            target.replicas,
             &work_name,
             current.map(|w| &**w),
+            &applied,
         );
         let live = current.map(|w| serde_json::to_value(&**w).unwrap_or_default());
-        let changed = live
-            .as_ref()
-            .is_none_or(|l| !render::is_subset(&desired, l) || l["spec"] != desired["spec"]);
+        let stale_record = live.as_ref().is_some_and(|l| {
+            [
+                overrides::ANNOTATION_APPLIED_OVERRIDES,
+                overrides::ANNOTATION_APPLIED_CLUSTER_OVERRIDES,
+            ]
+            .iter()
+            .any(|k| {
+                l["metadata"]["annotations"].get(k).is_some()
+                    && desired["metadata"]["annotations"].get(k).is_none()
+            })
+        });
+        let changed = stale_record
+            || live
+                .as_ref()
+                .is_none_or(|l| !render::is_subset(&desired, l) || l["spec"] != desired["spec"]);
         if changed {
+            tracing::debug!(work = %work_name, cluster = %target.name, overrides = matched.len(), "work updated");
             let works: Api<Work> = Api::namespaced(ctx.client.clone(), &work_ns);
             works
                 .patch(
@@ -179,6 +287,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
     let before = st.clone();
     st.aggregated_status = items.clone();
     let all_applied = !rb.spec.clusters.is_empty()
+        && override_failures.is_empty()
         && items.len() == rb.spec.clusters.len()
         && items.iter().all(|i| i.applied);
     if all_applied {
@@ -194,8 +303,14 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
             .spec
             .clusters
             .iter()
-            .filter(|t| !items.iter().any(|i| i.cluster_name == t.name && i.applied))
+            .filter(|t| {
+                override_failures.contains_key(&t.name)
+                    || !items.iter().any(|i| i.cluster_name == t.name && i.applied)
+            })
             .map(|t| {
+                if let Some(e) = override_failures.get(&t.name) {
+                    return format!("{}: {e}", t.name);
+                }
                 match items
                     .iter()
                     .find(|i| i.cluster_name == t.name)
@@ -251,12 +366,12 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
 fn desired_work(
     rb: &ResourceBinding,
     template: &DynamicObject,
-    template_json: &Value,
+    workload: &Value,
     binding_id: &str,
     cluster: &str,
-    replicas: i32,
     work_name: &str,
     current: Option<&Work>,
+    applied_overrides: &[(&str, String)],
 ) -> Value {
     let work_ns = names::execution_namespace(cluster);
     let origin = Origin {
@@ -265,13 +380,7 @@ fn desired_work(
         work_namespace: &work_ns,
         work_name,
     };
-    let divided = rb.spec.replicas > 0
-        && rb
-            .spec
-            .clusters
-            .iter()
-            .any(|t| t.replicas != rb.spec.replicas);
-    let manifest = render::manifest(template_json, divided.then_some(replicas), &origin);
+    let manifest = render::manifest(workload, None, &origin);
     let work_id = current
         .and_then(|w| w.labels().get(keys::LABEL_WORK_PERMANENT_ID).cloned())
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -293,7 +402,7 @@ fn desired_work(
     if rb.spec.preserve_resources_on_deletion == Some(true) {
         spec["preserveResourcesOnDeletion"] = json!(true);
     }
-    json!({
+    let mut work = json!({
         "apiVersion": Work::api_version(&()),
         "kind": Work::kind(&()),
         "metadata": {
@@ -311,7 +420,11 @@ fn desired_work(
             "finalizers": [keys::FINALIZER_EXECUTION_CONTROLLER],
         },
         "spec": spec,
-    })
+    });
+    for (k, v) in applied_overrides {
+        work["metadata"]["annotations"][*k] = json!(v);
+    }
+    work
 }
 
 /// One item per target cluster, sorted by cluster, from that cluster's Work.

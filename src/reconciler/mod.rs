@@ -4,6 +4,7 @@
 //! template + policy --detector--> ResourceBinding --scheduler--> binding.spec.clusters
 //!   --binding--> Work per cluster (karmada-es-<cluster>) --execution--> member object
 //!   member status --execution--> Work status --binding--> binding status --> template status
+//! (Cluster)OverridePolicy --binding--> per-cluster changes in each Work (overrides.rs)
 //! Cluster --cluster_health--> Ready, version, APIs, summaries, health taints
 //! Namespace --namespace_sync--> a Work per member cluster
 //! ```
@@ -18,6 +19,7 @@ pub mod execution;
 pub mod leader;
 pub mod metrics;
 pub mod namespace_sync;
+pub mod overrides;
 pub mod placement;
 pub mod render;
 pub mod scheduler;

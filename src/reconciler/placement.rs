@@ -175,7 +175,7 @@ pub fn fit(
     Ok(())
 }
 
-fn affinity_matches(cluster: &Cluster, a: &ClusterAffinity) -> Result<(), String> {
+pub fn affinity_matches(cluster: &Cluster, a: &ClusterAffinity) -> Result<(), String> {
     let name = cluster.name_any();
     if !a.cluster_names.is_empty() && !a.cluster_names.contains(&name) {
         return Err("not in clusterAffinity.clusterNames".into());

@@ -109,6 +109,15 @@ fn insert(meta: &mut Map<String, Value>, field: &str, key: &str, value: &str) {
     }
 }
 
+/// Sets `spec.replicas` to a cluster's divided share, for kinds that have the field.
+pub fn set_replicas(obj: &mut Value, replicas: i32) {
+    if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut)
+        && spec.contains_key("replicas")
+    {
+        spec.insert("replicas".into(), json!(replicas));
+    }
+}
+
 /// The replica count a template asks for (`spec.replicas`), if its kind has one.
 pub fn template_replicas(template: &Value) -> Option<i32> {
     template
