@@ -650,3 +650,52 @@ async fn init_errors_are_clear() {
     assert!(!ok);
     assert!(err.contains("--etcd-replicas must be odd"), "{err}");
 }
+
+#[tokio::test]
+async fn rendered_variants_are_accepted_by_a_real_apiserver() {
+    use karmadactl::install::manifests::{EtcdStorage, InitConfig, Pki, PkiRequest};
+    let bed = TestBed::start(BedSpec::new(&[])).await.expect("test bed");
+    let host = bed.client(CONTROL_PLANE).await.unwrap();
+    let pki = Pki::complete(
+        None,
+        &PkiRequest {
+            extra_sans: vec!["192.0.2.10".into(), "karmada.example.com".into()],
+            validity: Duration::from_secs(3600),
+            ca: None,
+            etcd_replicas: 3,
+        },
+    )
+    .unwrap();
+    let mut pvc = InitConfig::new(testbed::kube_version(), "example.com/karmada-reconciler:v1");
+    pvc.etcd_replicas = 3;
+    pvc.apiserver_replicas = 2;
+    pvc.reconciler_replicas = 2;
+    pvc.etcd_storage = EtcdStorage::Pvc {
+        size: "10Gi".into(),
+        storage_class: Some("standard".into()),
+    };
+    pvc.apiserver_extra_args = vec!["v=4".into(), "--authorization-mode=Node,RBAC".into()];
+    pvc.etcd_extra_args = vec!["quota-backend-bytes=8589934592".into()];
+    pvc.kcm_extra_args = vec!["v=2".into()];
+    pvc.reconciler_extra_args = vec!["concurrency=4".into()];
+    let mut empty = InitConfig::new(testbed::kube_version(), "karmada-reconciler:dev");
+    empty.etcd_storage = EtcdStorage::EmptyDir;
+    empty.image_pull_policy = "Never".into();
+
+    let host_objects = manifests::host_objects(&pvc, &pki).unwrap();
+    // The namespace for real (dry-run objects need it to exist), everything else dry-run.
+    karmadactl::ops::init::apply(&host, &host_objects[..1])
+        .await
+        .unwrap();
+    let dry = PatchParams::apply("karmadactl").force().dry_run();
+    for cfg in [&pvc, &empty] {
+        cfg.validate().unwrap();
+        let objects = manifests::host_objects(cfg, &pki).unwrap();
+        karmadactl::ops::init::apply_with(&host, &objects, &dry)
+            .await
+            .unwrap_or_else(|e| panic!("{cfg:?}: {e}"));
+    }
+    karmadactl::ops::init::apply_with(&host, &manifests::control_plane_objects(), &dry)
+        .await
+        .unwrap();
+}

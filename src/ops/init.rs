@@ -237,7 +237,11 @@ fn plural(kind: &str) -> Option<(&'static str, bool)> {
 
 /// Server-side applies each object (field manager `karmadactl`, forcing conflicts), in order.
 pub async fn apply(client: &Client, objects: &[Value]) -> Result<()> {
-    let params = PatchParams::apply(FIELD_MANAGER).force();
+    apply_with(client, objects, &PatchParams::apply(FIELD_MANAGER).force()).await
+}
+
+/// [`apply`] with other patch parameters (e.g. server-side dry run).
+pub async fn apply_with(client: &Client, objects: &[Value], params: &PatchParams) -> Result<()> {
     for object in objects {
         let what = manifests::describe(object);
         let kind = object["kind"].as_str().unwrap_or_default();
@@ -256,7 +260,7 @@ pub async fn apply(client: &Client, objects: &[Value]) -> Result<()> {
             Api::all_with(client.clone(), &ar)
         };
         let name = object["metadata"]["name"].as_str().unwrap_or_default();
-        api.patch(name, &params, &Patch::Apply(object))
+        api.patch(name, params, &Patch::Apply(object))
             .await
             .map_err(|e| Error::Other(anyhow::anyhow!("applying {what}: {e}")))?;
     }
