@@ -12,7 +12,7 @@ use crate::get::check_name;
 #[command(after_help = "Examples:\n  karmadactl cordon member1")]
 pub struct CordonArgs {
     /// Name of the member cluster
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = clap_complete::engine::ArgValueCompleter::new(crate::cluster_completer::cluster_names))]
     pub name: String,
 }
 
@@ -21,7 +21,7 @@ pub struct CordonArgs {
 #[command(after_help = "Examples:\n  karmadactl uncordon member1")]
 pub struct UncordonArgs {
     /// Name of the member cluster
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = clap_complete::engine::ArgValueCompleter::new(crate::cluster_completer::cluster_names))]
     pub name: String,
 }
 

@@ -16,7 +16,7 @@ pub struct DescribeArgs {
     pub resource: String,
 
     /// Cluster names
-    #[arg(value_name = "NAME", required = true)]
+    #[arg(value_name = "NAME", required = true, add = clap_complete::engine::ArgValueCompleter::new(crate::cluster_completer::cluster_names))]
     pub names: Vec<String>,
 }
 

@@ -1,31 +1,83 @@
-//! `karmadactl get clusters [NAME...]`
+//! `karmadactl get clusters [NAME...]` and `karmadactl get RESOURCE [NAME...]` for any kind
+//! across the control plane and the member clusters.
+
+use std::time::Duration;
 
 use clap::Args;
+use clap_complete::engine::ArgValueCompleter;
+use karmadactl::ops::get::resources::{self, Query, Scope};
 use karmadactl::ops::get::{self, GetOptions};
 use karmadactl::output::{self, Format};
 
 use crate::GlobalArgs;
 
-/// Display member clusters
+/// Display member clusters, or any resource in the control plane and member clusters
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
+#[command(
+    long_about = "Display member clusters, or any resource in the control plane and member clusters.\n\n\
+    `get clusters` lists the Cluster objects of the control plane. Any other TYPE (a plural, \
+    singular, kind or short name, optionally with its group: deployments, deploy, \
+    deployments.apps, pods, configmaps, a CRD) is resolved by discovery in every cluster asked. \
+    Like Karmada's karmadactl, --operation-scope defaults to karmada (the control plane, where \
+    templates and policies live); members or all add a CLUSTER column and query the member \
+    clusters in parallel, each bounded by --member-timeout. A member that does not answer is \
+    reported on stderr below the table (\"member3: unreachable (...)\") and does not fail the \
+    command.",
+    after_help = "Examples:\n  \
     karmadactl get clusters\n  \
     karmadactl get clusters -o wide\n  \
     karmadactl get cluster member1 -o yaml\n  \
     karmadactl get clusters -l region=eu -o name\n  \
-    karmadactl get clusters --watch")]
+    karmadactl get clusters --watch\n  \
+    karmadactl get deployments\n  \
+    karmadactl get deploy nginx --operation-scope all\n  \
+    karmadactl get pods -A -s members -C member1,member2\n  \
+    karmadactl get configmaps -n app -s members -o yaml"
+)]
 pub struct GetArgs {
-    /// Resource type: clusters (also cluster, clusters.cluster.karmada.io)
+    /// Resource type: clusters (also cluster, clusters.cluster.karmada.io), or any kind
     #[arg(value_name = "TYPE")]
     pub resource: String,
 
-    /// Cluster names; all clusters when none are given
-    #[arg(value_name = "NAME")]
+    /// Names; all objects when none are given
+    #[arg(value_name = "NAME", add = ArgValueCompleter::new(crate::cluster_completer::cluster_names))]
     pub names: Vec<String>,
 
-    /// Output format: wide adds endpoint, provider, region, zones, taints and nodes (ready/total)
+    /// Output format: wide adds columns (clusters: endpoint, provider, region, zones, taints,
+    /// nodes; deployments: containers, images, selector; pods: IP, node)
     #[arg(short, long, value_enum, value_name = "FORMAT")]
     pub output: Option<Format>,
+
+    /// Namespace (default: the namespace of the control plane's kubeconfig context)
+    #[arg(
+        short,
+        long,
+        value_name = "NAMESPACE",
+        conflicts_with = "all_namespaces"
+    )]
+    pub namespace: Option<String>,
+
+    /// List across all namespaces
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
+    /// Where to look: karmada (the control plane), members, or all
+    #[arg(
+        short = 's',
+        long,
+        value_enum,
+        default_value = "karmada",
+        value_name = "SCOPE"
+    )]
+    pub operation_scope: Scope,
+
+    /// Only these member clusters (comma-separated); with --operation-scope members or all
+    #[arg(short = 'C', long, value_delimiter = ',', value_name = "CLUSTER")]
+    pub clusters: Vec<String>,
+
+    /// How long to wait for each member cluster before reporting it unreachable
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = resources::parse_duration)]
+    pub member_timeout: Duration,
 
     /// Label selector, e.g. -l region=eu,env!=test
     #[arg(short = 'l', long, value_name = "SELECTOR")]
@@ -34,6 +86,14 @@ pub struct GetArgs {
     /// After listing, print a row for every change until interrupted (Ctrl-C)
     #[arg(short, long)]
     pub watch: bool,
+}
+
+/// Whether TYPE names the Cluster resource.
+pub fn is_cluster_resource(resource: &str) -> bool {
+    matches!(
+        resource,
+        "cluster" | "clusters" | "cluster.cluster.karmada.io" | "clusters.cluster.karmada.io"
+    )
 }
 
 /// Accepts the names kubectl accepts for the Cluster resource.
@@ -88,7 +148,73 @@ impl GetArgs {
     }
 }
 
+impl GetArgs {
+    /// The query for a resource other than clusters.
+    fn query(&self) -> anyhow::Result<Query> {
+        if self.watch {
+            anyhow::bail!(
+                "--watch is only supported for clusters (karmadactl get clusters --watch)"
+            );
+        }
+        if self.selector.is_some() && !self.names.is_empty() {
+            anyhow::bail!("name cannot be provided when a selector is specified");
+        }
+        if !self.clusters.is_empty() && self.operation_scope == Scope::Karmada {
+            anyhow::bail!(
+                "-C/--clusters selects member clusters; add --operation-scope members (or all)"
+            );
+        }
+        for c in &self.clusters {
+            check_name(c)?;
+        }
+        if self.resource.is_empty() || self.resource.contains('/') {
+            anyhow::bail!(
+                "invalid resource type {:?}; pass a type such as deployments, then names",
+                self.resource
+            );
+        }
+        Ok(Query {
+            resource: self.resource.clone(),
+            names: self.names.clone(),
+            namespace: self.namespace.clone(),
+            all_namespaces: self.all_namespaces,
+            selector: self.selector.clone(),
+            scope: self.operation_scope,
+            clusters: self.clusters.clone(),
+            member_timeout: self.member_timeout,
+            format: self.output.unwrap_or_default(),
+        })
+    }
+}
+
+async fn run_resources(args: GetArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    let query = args.query()?;
+    let gathered = resources::gather(&global.target(), &query).await?;
+    let rendered = gathered.render(&query)?;
+    output::print(&rendered.stdout);
+    for note in &rendered.stderr {
+        eprintln!("{note}");
+    }
+    let missing = gathered.missing(&query);
+    if !missing.is_empty() && gathered.failures.is_empty() {
+        return Err(gathered.not_found(&missing).into());
+    }
+    Ok(())
+}
+
 pub async fn run(args: GetArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    if !is_cluster_resource(&args.resource) {
+        return run_resources(args, global).await;
+    }
+    if args.namespace.is_some()
+        || args.all_namespaces
+        || args.operation_scope != Scope::Karmada
+        || !args.clusters.is_empty()
+    {
+        anyhow::bail!(
+            "clusters live in the control plane only; -n, -A, --operation-scope and -C do not apply to get clusters"
+        );
+    }
     let opts = args.validate()?;
     let target = global.target();
     let listing = get::list(&target, &opts).await?;
@@ -120,6 +246,11 @@ mod tests {
             output: None,
             selector: selector.map(String::from),
             watch: false,
+            namespace: None,
+            all_namespaces: false,
+            operation_scope: Scope::Karmada,
+            clusters: vec![],
+            member_timeout: Duration::from_secs(5),
         }
     }
 

@@ -2,7 +2,10 @@
 
 /// Every visible subcommand belongs to exactly one group (a test checks this).
 pub const GROUPS: &[(&str, &[&str])] = &[
-    ("Cluster Registration Commands", &["init", "deinit", "join"]),
+    (
+        "Cluster Registration Commands",
+        &["init", "deinit", "join", "unjoin"],
+    ),
     (
         "Cluster Management Commands",
         &["cordon", "uncordon", "taint"],

@@ -1,6 +1,7 @@
 //! `karmadactl`: the CLI. This crate only parses arguments into typed structs, checks them
 //! without I/O and calls the library (`karmadactl::ops`). One module per subcommand.
 
+mod cluster_completer;
 mod completion;
 mod cordon;
 mod describe;
@@ -11,6 +12,7 @@ mod init;
 mod join;
 mod progress;
 mod taint;
+mod unjoin;
 mod version;
 
 use std::path::PathBuf;
@@ -75,6 +77,7 @@ pub enum Command {
     Init(Box<init::InitArgs>),
     Deinit(init::DeinitArgs),
     Join(join::JoinArgs),
+    Unjoin(unjoin::UnjoinArgs),
     Completion(completion::CompletionArgs),
     Version(version::VersionArgs),
     #[command(name = "generate-docs", hide = true)]
@@ -127,6 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(args) => init::run_init(*args, &global).await,
         Command::Deinit(args) => init::run_deinit(args, &global).await,
         Command::Join(args) => join::run(args, &global).await,
+        Command::Unjoin(args) => unjoin::run(args, &global).await,
         Command::Version(args) => version::run(args, &global).await,
         Command::GenerateDocs(args) => docs::run(args),
     }

@@ -33,7 +33,7 @@ pub struct TaintArgs {
     pub resource: String,
 
     /// Name of the member cluster
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = clap_complete::engine::ArgValueCompleter::new(crate::cluster_completer::cluster_names))]
     pub name: String,
 
     /// Taints to add (key[=value]:Effect) or remove (key[:Effect]-)

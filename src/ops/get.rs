@@ -2,6 +2,8 @@
 //! optionally watched. Also the helpers the other cluster commands share: fetching one Cluster
 //! and turning a failed request into one line that names what was tried.
 
+pub mod resources;
+
 use std::collections::HashMap;
 
 use futures::{StreamExt as _, TryStreamExt as _};

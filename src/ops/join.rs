@@ -171,7 +171,11 @@ pub async fn plan(
     let path = &opts.member_kubeconfig;
     let kc = Kubeconfig::read_from(path).map_err(|e| Error::Kubeconfig {
         path: path.clone(),
-        message: format!("{e}; pass a readable kubeconfig with --cluster-kubeconfig"),
+        // YAML errors quote the offending lines; one line is enough to act on.
+        message: format!(
+            "{}; pass a readable kubeconfig with --cluster-kubeconfig",
+            e.to_string().lines().next().unwrap_or_default()
+        ),
     })?;
     let context = choose_context(&kc, &opts.name, opts.member_context.as_deref(), path)?;
     let (endpoint, ca) = endpoint_and_ca(&kc, &context, path)?;

@@ -7,4 +7,5 @@ pub mod get;
 pub mod init;
 pub mod join;
 pub mod taint;
+pub mod unjoin;
 pub mod version;

@@ -1,0 +1,532 @@
+//! `karmadactl unjoin`: removes a member cluster that `join` registered.
+//!
+//! Deleting the Cluster is enough for the control plane: the reconciler's finalizer
+//! (`karmada.io/cluster-controller`) deletes the Works in `karmada-es-<cluster>` (whose own
+//! finalizer removes the member objects first) and the execution namespace, and the garbage
+//! collector removes the Secrets the Cluster owns. With the member's kubeconfig, unjoin also
+//! removes what join created in the member (only objects labelled `karmada.io/system=true`).
+//! With `force`, a member that cannot be reached does not block: after a short wait the
+//! finalizers are removed by hand and what could not be cleaned is reported.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::config::Kubeconfig;
+use kube::{Client, Resource, ResourceExt as _};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::api::{self as keys, Cluster, Work, names};
+use crate::ops::get::{not_found, one_line};
+use crate::{Error, Result};
+
+/// The ServiceAccount join creates for impersonation; shared by every join of a member.
+const IMPERSONATOR: &str = "karmada-impersonator";
+
+/// How long `force` waits for the normal clean-up when the member cannot be reached.
+pub const FORCE_GRACE: Duration = Duration::from_secs(5);
+
+/// What the user asked for, already validated.
+#[derive(Debug, Clone)]
+pub struct UnjoinOptions {
+    pub name: String,
+    /// The member's kubeconfig: also remove join's objects from the member.
+    pub member_kubeconfig: Option<PathBuf>,
+    pub member_context: Option<String>,
+    /// Complete even if the member cannot be reached.
+    pub force: bool,
+    /// Wait until the Cluster is gone (implied by `force` and `member_kubeconfig`).
+    pub wait: bool,
+    pub wait_timeout: Duration,
+    /// With `force`: how long to wait before removing finalizers by hand when the member is
+    /// unreachable.
+    pub force_grace: Duration,
+}
+
+impl Default for UnjoinOptions {
+    fn default() -> Self {
+        UnjoinOptions {
+            name: String::new(),
+            member_kubeconfig: None,
+            member_context: None,
+            force: false,
+            wait: false,
+            wait_timeout: Duration::from_secs(60),
+            force_grace: FORCE_GRACE,
+        }
+    }
+}
+
+/// What unjoin did.
+#[derive(Debug, Clone, Default)]
+pub struct UnjoinReport {
+    pub cluster: String,
+    /// Whether the Cluster object existed (false: only member-side clean-up was done).
+    pub cluster_existed: bool,
+    /// Whether the Cluster is gone from the control plane (false: deletion only requested).
+    pub gone: bool,
+    /// Finalizers removed by hand (`--force`), as `kind/name`.
+    pub forced: Vec<String>,
+    /// Member-side objects of join that were removed.
+    pub member_removed: Vec<String>,
+    /// Lines saying what could not be cleaned and how to finish by hand.
+    pub leftovers: Vec<String>,
+}
+
+/// What unjoin will act on: the Cluster (if it exists) and, with a member kubeconfig, a
+/// member client checked to be the same cluster.
+pub struct UnjoinPlan {
+    pub cluster: Option<Cluster>,
+    pub member: Option<Client>,
+    /// Why the member kubeconfig could not be used (only with `force`).
+    pub member_error: Option<String>,
+}
+
+/// Checks everything before anything changes: the Cluster exists (or, with a member
+/// kubeconfig, join's objects are still in the member), the member kubeconfig is readable
+/// and names that very cluster.
+pub async fn plan(cp: &Client, opts: &UnjoinOptions) -> Result<UnjoinPlan> {
+    crate::ops::join::validate_name(&opts.name)?;
+    let clusters: Api<Cluster> = Api::all(cp.clone());
+    let cluster = clusters.get_opt(&opts.name).await.map_err(cp_error)?;
+    let mut member = None;
+    let mut member_error = None;
+    if let Some(path) = &opts.member_kubeconfig {
+        match member_client(path, &opts.name, opts.member_context.as_deref()).await {
+            Ok(client) => {
+                let id = Api::<Namespace>::all(client.clone())
+                    .get("kube-system")
+                    .await
+                    .map(|n| n.uid().unwrap_or_default());
+                match id {
+                    Ok(id) => {
+                        if let Some(c) = &cluster
+                            && !c.spec.id.is_empty()
+                            && c.spec.id != id
+                        {
+                            return Err(Error::Invalid(format!(
+                                "{} is not cluster {} (kube-system UID {id}, the Cluster has {}); pass the right --cluster-kubeconfig/--cluster-context",
+                                path.display(),
+                                opts.name,
+                                c.spec.id
+                            )));
+                        }
+                        member = Some(client);
+                    }
+                    Err(e) => {
+                        let message = format!(
+                            "cannot reach member cluster {} with {}: {}",
+                            opts.name,
+                            path.display(),
+                            one_line(&e)
+                        );
+                        if !opts.force || cluster.is_none() {
+                            return Err(Error::Invalid(format!(
+                                "{message}; pass --force to unjoin anyway"
+                            )));
+                        }
+                        member_error = Some(message);
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if cluster.is_none() {
+        let leftover = match &member {
+            Some(m) => !member_objects(m, &opts.name).await?.is_empty(),
+            None => false,
+        };
+        if !leftover {
+            return Err(not_found(&opts.name));
+        }
+    }
+    Ok(UnjoinPlan {
+        cluster,
+        member,
+        member_error,
+    })
+}
+
+async fn member_client(
+    path: &std::path::Path,
+    name: &str,
+    context: Option<&str>,
+) -> Result<Client> {
+    let kc = Kubeconfig::read_from(path).map_err(|e| Error::Kubeconfig {
+        path: path.to_path_buf(),
+        // YAML errors quote the offending lines; one line is enough to act on.
+        message: format!(
+            "{}; pass a readable kubeconfig with --cluster-kubeconfig",
+            e.to_string().lines().next().unwrap_or_default()
+        ),
+    })?;
+    let context = crate::ops::join::choose_context(&kc, name, context, path)?;
+    crate::connect::Target {
+        kubeconfig: Some(path.to_path_buf()),
+        context: Some(context),
+    }
+    .client_with_timeout(Some(Duration::from_secs(10)))
+    .await
+}
+
+fn cp_error(e: kube::Error) -> Error {
+    match e {
+        kube::Error::Api(s) => Error::Invalid(format!(
+            "the control plane refused the request: {}",
+            s.message
+        )),
+        other => Error::Unreachable {
+            target: "the control plane".into(),
+            message: one_line(&other),
+        },
+    }
+}
+
+/// Deletes the Cluster, waits as asked, forces if asked, and cleans the member side.
+pub async fn unjoin(
+    cp: &Client,
+    plan: UnjoinPlan,
+    opts: &UnjoinOptions,
+    mut progress: impl FnMut(&str),
+) -> Result<UnjoinReport> {
+    let name = opts.name.clone();
+    let mut report = UnjoinReport {
+        cluster: name.clone(),
+        cluster_existed: plan.cluster.is_some(),
+        ..Default::default()
+    };
+    let clusters: Api<Cluster> = Api::all(cp.clone());
+    let es = names::execution_namespace(&name);
+    let works: Api<Work> = Api::namespaced(cp.clone(), &es);
+
+    if let Some(cluster) = &plan.cluster {
+        // With --force, note what the Works put into the member while we can still read them.
+        let mut work_objects: Vec<String> = Vec::new();
+        let mut reachable = true;
+        if opts.force {
+            for w in works.list(&ListParams::default()).await.map_err(cp_error)? {
+                for m in &w.spec.workload.manifests {
+                    work_objects.push(manifest_key(&m.0));
+                }
+            }
+            reachable = match crate::member::client(cp, cluster, Duration::from_secs(3)).await {
+                Ok(m) => Api::<Namespace>::all(m).get("kube-system").await.is_ok(),
+                Err(_) => false,
+            };
+        }
+        if cluster.metadata.deletion_timestamp.is_none() {
+            match clusters.delete(&name, &DeleteParams::background()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(cp_error(e)),
+            }
+        }
+        let wait = opts.wait || opts.force || plan.member.is_some();
+        if wait {
+            let first_wait = if opts.force && !reachable {
+                opts.force_grace.min(opts.wait_timeout)
+            } else {
+                opts.wait_timeout
+            };
+            progress(&format!("waiting for cluster {name} to be removed"));
+            let gone = wait_gone(&clusters, &name, first_wait).await?;
+            if !gone && !opts.force {
+                return Err(Error::Timeout(format!(
+                    "cluster {name} is still being removed after {}s ({}); is karmada-reconciler running? \
+                     re-run with --force to finish without it",
+                    opts.wait_timeout.as_secs(),
+                    describe_remaining(&works).await
+                )));
+            }
+            if !gone {
+                progress(&format!("removing the finalizers of cluster {name}"));
+                report.forced = force_release(cp, &name).await?;
+                if !wait_gone(&clusters, &name, Duration::from_secs(30)).await? {
+                    return Err(Error::Timeout(format!(
+                        "cluster {name} is still there after its finalizers were removed; \
+                         check kubectl get cluster {name} -o yaml"
+                    )));
+                }
+            }
+            report.gone = true;
+            if opts.force && !reachable && !work_objects.is_empty() {
+                report.leftovers.push(format!(
+                    "member objects left in {name}: {}; remove them by hand or re-run with --cluster-kubeconfig when it is back",
+                    work_objects.join(", ")
+                ));
+            }
+        }
+    }
+
+    match (&plan.member, &plan.member_error) {
+        (Some(member), _) => {
+            progress(&format!("removing join's objects from member {name}"));
+            report.member_removed = clean_member(member, &name).await?;
+        }
+        (None, Some(e)) => report.leftovers.push(format!(
+            "{e}; join's credentials are left in {name} (namespace {}); re-run karmadactl unjoin {name} --cluster-kubeconfig=... when it is back",
+            keys::NAMESPACE_KARMADA_CLUSTER
+        )),
+        (None, None) => {}
+    }
+    Ok(report)
+}
+
+/// `kind namespace/name` of a manifest, for messages.
+fn manifest_key(m: &serde_json::Value) -> String {
+    let kind = m["kind"].as_str().unwrap_or("object").to_lowercase();
+    let name = m["metadata"]["name"].as_str().unwrap_or("?");
+    match m["metadata"]["namespace"].as_str() {
+        Some(ns) => format!("{kind}/{ns}/{name}"),
+        None => format!("{kind}/{name}"),
+    }
+}
+
+async fn describe_remaining(works: &Api<Work>) -> String {
+    match works.list(&ListParams::default()).await {
+        Ok(l) if !l.items.is_empty() => format!(
+            "{} Work(s) left in {}",
+            l.items.len(),
+            works_namespace(&l.items)
+        ),
+        _ => "its finalizer is still set".into(),
+    }
+}
+
+fn works_namespace(works: &[Work]) -> String {
+    works
+        .first()
+        .and_then(|w| w.namespace())
+        .unwrap_or_default()
+}
+
+/// Polls until the Cluster is gone; false on timeout.
+async fn wait_gone(api: &Api<Cluster>, name: &str, timeout: Duration) -> Result<bool> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if api.get_opt(name).await.map_err(cp_error)?.is_none() {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Removes the finalizers of the Works (and any other object) in the execution namespace and
+/// of the Cluster, deletes the namespace; returns what it released.
+async fn force_release(cp: &Client, name: &str) -> Result<Vec<String>> {
+    let mut released = Vec::new();
+    let es = names::execution_namespace(name);
+    let works: Api<Work> = Api::namespaced(cp.clone(), &es);
+    for w in works.list(&ListParams::default()).await.map_err(cp_error)? {
+        if strip_finalizers(&works, &w).await? {
+            released.push(format!("work/{es}/{}", w.name_any()));
+        }
+        let _ = works
+            .delete(&w.name_any(), &DeleteParams::background())
+            .await;
+    }
+    // Other objects a controller may have put there with finalizers.
+    let secrets: Api<Secret> = Api::namespaced(cp.clone(), &es);
+    if let Ok(list) = secrets.list(&ListParams::default()).await {
+        for s in list {
+            if strip_finalizers(&secrets, &s).await? {
+                released.push(format!("secret/{es}/{}", s.name_any()));
+            }
+        }
+    }
+    let namespaces: Api<Namespace> = Api::all(cp.clone());
+    if namespaces.get_opt(&es).await.map_err(cp_error)?.is_some() {
+        let _ = namespaces.delete(&es, &DeleteParams::background()).await;
+    }
+    let clusters: Api<Cluster> = Api::all(cp.clone());
+    if let Some(c) = clusters.get_opt(name).await.map_err(cp_error)?
+        && strip_finalizers(&clusters, &c).await?
+    {
+        released.push(format!("cluster/{name}"));
+    }
+    Ok(released)
+}
+
+async fn strip_finalizers<K>(api: &Api<K>, obj: &K) -> Result<bool>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    if obj.finalizers().is_empty() {
+        return Ok(false);
+    }
+    let patch = json!({"metadata": {"finalizers": null}});
+    match api
+        .patch(
+            &obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+        Err(e) => Err(cp_error(e)),
+    }
+}
+
+/// The member-side objects join created for `name` that still exist, as `kind/name`.
+async fn member_objects(member: &Client, name: &str) -> Result<Vec<String>> {
+    Ok(member_plan(member, name)
+        .await?
+        .into_iter()
+        .map(|(kind, ns, n)| match ns {
+            Some(ns) => format!("{kind}/{ns}/{n}"),
+            None => format!("{kind}/{n}"),
+        })
+        .collect())
+}
+
+fn is_system<K: Resource>(obj: &K) -> bool {
+    obj.meta()
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(keys::LABEL_KARMADA_SYSTEM))
+        .is_some_and(|v| v == "true")
+}
+
+/// (kind, namespace, name) of join's objects for `name` in the member, labelled
+/// `karmada.io/system=true`. The impersonator and the namespace are shared by every control
+/// plane the member joined: they are only listed when no other `karmada-*` account is left.
+async fn member_plan(
+    member: &Client,
+    name: &str,
+) -> Result<Vec<(&'static str, Option<String>, String)>> {
+    let ns = keys::NAMESPACE_KARMADA_CLUSTER;
+    let unreachable = |e: kube::Error| Error::Unreachable {
+        target: format!("member cluster {name}"),
+        message: one_line(&e),
+    };
+    let sa = names::member_service_account(name);
+    let role = names::member_cluster_role(&sa);
+    let mut out = Vec::new();
+    if let Some(b) = Api::<ClusterRoleBinding>::all(member.clone())
+        .get_opt(&role)
+        .await
+        .map_err(unreachable)?
+        && is_system(&b)
+    {
+        out.push(("clusterrolebinding", None, role.clone()));
+    }
+    if let Some(r) = Api::<ClusterRole>::all(member.clone())
+        .get_opt(&role)
+        .await
+        .map_err(unreachable)?
+        && is_system(&r)
+    {
+        out.push(("clusterrole", None, role.clone()));
+    }
+    let sas: Api<ServiceAccount> = Api::namespaced(member.clone(), ns);
+    let secrets: Api<Secret> = Api::namespaced(member.clone(), ns);
+    let others = sas
+        .list(&ListParams::default().labels(&format!("{}=true", keys::LABEL_KARMADA_SYSTEM)))
+        .await
+        .map_err(unreachable)?
+        .items
+        .into_iter()
+        .filter(|s| {
+            let n = s.name_any();
+            n != sa && n != IMPERSONATOR && n.starts_with("karmada-")
+        })
+        .count();
+    let mut accounts = vec![sa.clone()];
+    if others == 0 {
+        accounts.push(IMPERSONATOR.into());
+    }
+    for account in &accounts {
+        let token = format!("{account}-token");
+        if let Some(s) = secrets.get_opt(&token).await.map_err(unreachable)?
+            && is_system(&s)
+        {
+            out.push(("secret", Some(ns.to_string()), token));
+        }
+        if let Some(s) = sas.get_opt(account).await.map_err(unreachable)?
+            && is_system(&s)
+        {
+            out.push(("serviceaccount", Some(ns.to_string()), account.clone()));
+        }
+    }
+    if others == 0
+        && let Some(n) = Api::<Namespace>::all(member.clone())
+            .get_opt(ns)
+            .await
+            .map_err(unreachable)?
+        && is_system(&n)
+        && n.metadata.deletion_timestamp.is_none()
+    {
+        out.push(("namespace", None, ns.to_string()));
+    }
+    Ok(out)
+}
+
+/// Removes join's objects for `name` from the member; returns what it removed.
+pub async fn clean_member(member: &Client, name: &str) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    let dp = DeleteParams::background();
+    for (kind, ns, n) in member_plan(member, name).await? {
+        let ns_str = ns.clone().unwrap_or_default();
+        let res = match kind {
+            "clusterrolebinding" => Api::<ClusterRoleBinding>::all(member.clone())
+                .delete(&n, &dp)
+                .await
+                .map(|_| ()),
+            "clusterrole" => Api::<ClusterRole>::all(member.clone())
+                .delete(&n, &dp)
+                .await
+                .map(|_| ()),
+            "secret" => Api::<Secret>::namespaced(member.clone(), &ns_str)
+                .delete(&n, &dp)
+                .await
+                .map(|_| ()),
+            "serviceaccount" => Api::<ServiceAccount>::namespaced(member.clone(), &ns_str)
+                .delete(&n, &dp)
+                .await
+                .map(|_| ()),
+            "namespace" => Api::<Namespace>::all(member.clone())
+                .delete(&n, &dp)
+                .await
+                .map(|_| ()),
+            _ => Ok(()),
+        };
+        match res {
+            Ok(()) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => {
+                return Err(Error::Invalid(format!(
+                    "removing {kind} {n} from member {name}: {}",
+                    one_line(&e)
+                )));
+            }
+        }
+        removed.push(match ns {
+            Some(ns) => format!("{kind}/{ns}/{n}"),
+            None => format!("{kind}/{n}"),
+        });
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_keys_name_kind_namespace_and_name() {
+        let m =
+            json!({"kind": "Deployment", "metadata": {"name": "nginx", "namespace": "default"}});
+        assert_eq!(manifest_key(&m), "deployment/default/nginx");
+        let m = json!({"kind": "ClusterRole", "metadata": {"name": "r"}});
+        assert_eq!(manifest_key(&m), "clusterrole/r");
+    }
+}
