@@ -483,7 +483,7 @@ async fn service_account_token(member: &Client, ns: &str, sa: &str) -> Result<St
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    tracing::warn!(
+    tracing::info!(
         "the member's token controller did not fill secret {ns}/{sa}-token; using a one-year TokenRequest token"
     );
     let sas: Api<ServiceAccount> = Api::namespaced(member.clone(), ns);

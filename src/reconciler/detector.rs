@@ -76,7 +76,9 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
 
     // The policy reflectors run on their own tasks, so their caches keep filling while the
     // loop below waits on them; they only tell the loop that something changed.
-    let (notify, mut notified) = tokio::sync::mpsc::unbounded_channel::<()>();
+    // `true` for a policy change (every template is re-evaluated), `false` for a CRD change
+    // (only new kinds may be watched).
+    let (notify, mut notified) = tokio::sync::mpsc::unbounded_channel::<bool>();
     let pp = reflector::reflector(
         pp_writer,
         watcher(
@@ -97,23 +99,34 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     .default_backoff()
     .map(|e| e.map(|_| ()).map_err(|e| e.to_string()))
     .boxed();
-    let forward = |events: stream::BoxStream<'static, std::result::Result<(), String>>| {
+    let forward = |events: stream::BoxStream<'static, std::result::Result<(), String>>,
+                   policy: bool| {
         let notify = notify.clone();
         tokio::spawn(events.take_until(shutdown.clone()).for_each(move |event| {
             match event {
                 Ok(()) => {
-                    let _ = notify.send(());
+                    let _ = notify.send(policy);
                 }
-                Err(e) => tracing::warn!("policy watch: {e}"),
+                Err(e) => tracing::warn!("watch for the detector: {e}"),
             }
             async {}
         }))
     };
-    let watches = [forward(pp), forward(cpp)];
+    // A CRD installed after the policy that selects its kind: watch its templates once it exists.
+    let crds = watcher(
+        Api::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .applied_objects()
+    .map(|e| e.map(|_| ()).map_err(|e| e.to_string()))
+    .boxed();
+    let watches = [forward(pp, true), forward(cpp, true), forward(crds, false)];
     drop(notify);
 
     let mut running: HashMap<(String, String), tokio::task::JoinHandle<()>> = HashMap::new();
     let mut pending = false;
+    let mut policies_changed = false;
     loop {
         // Coalesce bursts (the initial list, kubectl apply of many policies) into one pass.
         let next = if pending {
@@ -124,7 +137,10 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
             Some(notified.recv().await)
         };
         match next {
-            Some(Some(())) => pending = true,
+            Some(Some(policy)) => {
+                pending = true;
+                policies_changed |= policy;
+            }
             Some(None) => break,
             None => {
                 pending = false;
@@ -154,7 +170,9 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
                         }
                     }
                 }
-                let _ = changed.send(());
+                if std::mem::take(&mut policies_changed) {
+                    let _ = changed.send(());
+                }
             }
         }
     }
