@@ -141,17 +141,12 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
         match apply_one(&ectx, &member, &cluster_name, manifest, overwrite).await {
             Ok((identifier, live)) => {
                 let reflected = live.as_ref().and_then(status::reflect);
-                let replicas = manifest.pointer("/spec/replicas").and_then(Value::as_i64);
                 manifest_statuses.push(ManifestStatus {
                     identifier: ResourceIdentifier {
                         ordinal: ordinal as i32,
                         ..identifier
                     },
-                    health: Some(status::health(
-                        &manifest_kind(manifest),
-                        replicas,
-                        reflected.as_ref(),
-                    )),
+                    health: Some(status::manifest_health(manifest, reflected.as_ref())),
                     status: reflected,
                 });
             }

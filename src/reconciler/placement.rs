@@ -9,7 +9,7 @@ use kube::ResourceExt as _;
 
 use crate::api::policy::{
     ClusterAffinity, ClusterField, FieldSelectorOperator, Placement, ReplicaDivisionPreference,
-    ReplicaSchedulingType, SpreadFieldValue,
+    ReplicaSchedulingType, SpreadConstraint, SpreadFieldValue,
 };
 use crate::api::{self as keys, Cluster};
 
@@ -52,7 +52,9 @@ pub fn schedule(placement: &Placement, workload: &Workload<'_>, clusters: &[Clus
     let mut clusters: Vec<&Cluster> = clusters.iter().collect();
     clusters.sort_by_key(|c| c.name_any());
 
-    // clusterAffinities: the first term with any fitting cluster wins; else clusterAffinity.
+    // clusterAffinities: terms are tried in order and the first that yields a placement
+    // (fitting clusters that also satisfy spreadConstraints) wins; without terms,
+    // clusterAffinity alone.
     let terms: Vec<(Option<String>, Option<&ClusterAffinity>)> =
         if placement.cluster_affinities.is_empty() {
             vec![(None, placement.cluster_affinity.as_ref())]
@@ -63,27 +65,45 @@ pub fn schedule(placement: &Placement, workload: &Workload<'_>, clusters: &[Clus
                 .map(|t| (Some(t.affinity_name.clone()), Some(&t.affinity)))
                 .collect()
         };
+    let several = terms.len() > 1;
+    let mut failures: Vec<String> = Vec::new();
     let mut decision = Decision::default();
     for (name, affinity) in terms {
-        let verdicts: Vec<Verdict> = clusters
+        decision = schedule_term(placement, workload, &clusters, affinity);
+        decision.affinity_name = name.clone();
+        match &decision.failure {
+            None => return decision,
+            Some(why) if several => failures.push(format!(
+                "clusterAffinities term {}: {why}",
+                name.as_deref().unwrap_or_default()
+            )),
+            Some(_) => {}
+        }
+    }
+    if several {
+        decision.failure = Some(failures.join(" | "));
+    }
+    decision
+}
+
+/// Scheduling with one affinity term: filters, spread constraints, replicas.
+fn schedule_term(
+    placement: &Placement,
+    workload: &Workload<'_>,
+    clusters: &[&Cluster],
+    affinity: Option<&ClusterAffinity>,
+) -> Decision {
+    let mut decision = Decision {
+        verdicts: clusters
             .iter()
             .map(|c| Verdict {
                 cluster: c.name_any(),
                 rejected: fit(c, affinity, placement, workload).err(),
             })
-            .collect();
-        let any_fit = verdicts.iter().any(|v| v.rejected.is_none());
-        decision = Decision {
-            verdicts,
-            affinity_name: name,
-            ..Default::default()
-        };
-        if any_fit {
-            break;
-        }
-    }
-
-    let mut fitting: Vec<&Cluster> = clusters
+            .collect(),
+        ..Default::default()
+    };
+    let fitting: Vec<&Cluster> = clusters
         .iter()
         .copied()
         .filter(|c| {
@@ -98,40 +118,175 @@ pub fn schedule(placement: &Placement, workload: &Workload<'_>, clusters: &[Clus
         return decision;
     }
 
-    // spreadConstraints by cluster: at least minGroups, at most maxGroups clusters.
-    for sc in &placement.spread_constraints {
-        if sc.spread_by_field != Some(SpreadFieldValue::Cluster) {
-            continue;
-        }
-        if sc.min_groups > 0 && (fitting.len() as i32) < sc.min_groups {
-            decision.failure = Some(format!(
-                "{} cluster(s) fit but spreadConstraints (spreadByField: cluster) needs at least {}",
-                fitting.len(),
-                sc.min_groups
-            ));
-            return decision;
-        }
-        if sc.max_groups > 0 && fitting.len() as i32 > sc.max_groups {
-            // Keep current targets first so a spread does not move workloads around.
-            fitting.sort_by_key(|c| (!workload.current.contains(&c.name_any()), c.name_any()));
-            for dropped in fitting.split_off(sc.max_groups as usize) {
-                if let Some(v) = decision
-                    .verdicts
-                    .iter_mut()
-                    .find(|v| v.cluster == dropped.name_any())
-                {
-                    v.rejected = Some(format!(
-                        "left out by spreadConstraints maxGroups {}",
-                        sc.max_groups
-                    ));
+    // spreadConstraints: group constraints (region, zone, provider, label) choose groups,
+    // then the cluster constraint bounds the number of clusters.
+    let fitting = match spread(placement, workload, fitting) {
+        Ok((kept, dropped)) => {
+            for (name, why) in dropped {
+                if let Some(v) = decision.verdicts.iter_mut().find(|v| v.cluster == name) {
+                    v.rejected = Some(why);
                 }
             }
-            fitting.sort_by_key(|c| c.name_any());
+            kept
         }
-    }
+        Err(why) => {
+            decision.failure = Some(why);
+            return decision;
+        }
+    };
 
     decision.targets = assign_replicas(placement, workload.replicas, &fitting);
     decision
+}
+
+/// What a spread constraint groups by, in words, and a cluster's group (`None`: no value, so
+/// the cluster belongs to no group).
+fn group_of(sc: &SpreadConstraint, c: &Cluster) -> Option<String> {
+    let v = match sc.effective_field() {
+        Some(SpreadFieldValue::Cluster) => c.name_any(),
+        Some(SpreadFieldValue::Region) => c.spec.region.clone(),
+        Some(SpreadFieldValue::Zone) => {
+            if c.spec.zone.is_empty() {
+                c.spec.zones.first().cloned().unwrap_or_default()
+            } else {
+                c.spec.zone.clone()
+            }
+        }
+        Some(SpreadFieldValue::Provider) => c.spec.provider.clone(),
+        None => c
+            .labels()
+            .get(&sc.spread_by_label)
+            .cloned()
+            .unwrap_or_default(),
+    };
+    (!v.is_empty()).then_some(v)
+}
+
+fn group_noun(sc: &SpreadConstraint) -> String {
+    match sc.effective_field() {
+        Some(SpreadFieldValue::Cluster) => "cluster".into(),
+        Some(SpreadFieldValue::Region) => "region".into(),
+        Some(SpreadFieldValue::Zone) => "zone".into(),
+        Some(SpreadFieldValue::Provider) => "provider".into(),
+        None => format!("label {}", sc.spread_by_label),
+    }
+}
+
+/// Applies `spreadConstraints` to the fitting clusters (sorted by name). Group constraints
+/// (region, zone, provider, label) go first: clusters without a value for the field drop out,
+/// at least `minGroups` groups must remain, and at most `maxGroups` are kept — groups holding
+/// current targets first, then larger groups, then by name. One cluster of every chosen group
+/// is taken first, the rest of their clusters after. Then the cluster constraint: at least
+/// `minGroups` clusters, at most `maxGroups` (current targets kept first, then by name).
+/// Returns the kept clusters and, for each dropped one, why.
+#[allow(clippy::type_complexity)]
+fn spread<'a>(
+    placement: &Placement,
+    workload: &Workload<'_>,
+    fitting: Vec<&'a Cluster>,
+) -> Result<(Vec<&'a Cluster>, Vec<(String, String)>), String> {
+    let mut kept = fitting;
+    let mut dropped: Vec<(String, String)> = Vec::new();
+    let is_current = |c: &Cluster| workload.current.contains(&c.name_any());
+    for sc in placement
+        .spread_constraints
+        .iter()
+        .filter(|sc| sc.effective_field() != Some(SpreadFieldValue::Cluster))
+    {
+        let noun = group_noun(sc);
+        let mut groups: BTreeMap<String, Vec<&Cluster>> = BTreeMap::new();
+        for c in &kept {
+            match group_of(sc, c) {
+                Some(g) => groups.entry(g).or_default().push(c),
+                None => dropped.push((
+                    c.name_any(),
+                    format!("has no {noun}, which spreadConstraints (spreadBy {noun}) needs"),
+                )),
+            }
+        }
+        let min = sc.min_groups.max(1) as usize;
+        if groups.len() < min {
+            let shown: Vec<String> = groups
+                .iter()
+                .map(|(g, cs)| {
+                    let names: Vec<String> = cs.iter().map(|c| c.name_any()).collect();
+                    format!("{g}: {}", names.join(","))
+                })
+                .collect();
+            return Err(format!(
+                "spreadConstraints (spreadBy {noun}) needs at least {min} {noun} group(s) but the fitting clusters span {}{}",
+                groups.len(),
+                if shown.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", shown.join("; "))
+                }
+            ));
+        }
+        let mut order: Vec<(String, Vec<&Cluster>)> = groups.into_iter().collect();
+        order.sort_by_key(|(g, cs)| {
+            (
+                !cs.iter().any(|c| is_current(c)),
+                std::cmp::Reverse(cs.len()),
+                g.clone(),
+            )
+        });
+        if sc.max_groups > 0 && order.len() > sc.max_groups as usize {
+            for (g, cs) in order.split_off(sc.max_groups as usize) {
+                for c in cs {
+                    dropped.push((
+                        c.name_any(),
+                        format!(
+                            "{noun} {g} left out by spreadConstraints maxGroups {}",
+                            sc.max_groups
+                        ),
+                    ));
+                }
+            }
+        }
+        // One cluster per group first (a current target if any), then the others.
+        let mut firsts = Vec::new();
+        let mut rest = Vec::new();
+        for (_, mut cs) in order {
+            cs.sort_by_key(|c| (!is_current(c), c.name_any()));
+            let mut it = cs.into_iter();
+            firsts.extend(it.next());
+            rest.extend(it);
+        }
+        kept = firsts.into_iter().chain(rest).collect();
+    }
+    if let Some(sc) = placement
+        .spread_constraints
+        .iter()
+        .find(|sc| sc.effective_field() == Some(SpreadFieldValue::Cluster))
+    {
+        if sc.min_groups > 0 && (kept.len() as i32) < sc.min_groups {
+            return Err(format!(
+                "{} cluster(s) fit but spreadConstraints (spreadByField: cluster) needs at least {}",
+                kept.len(),
+                sc.min_groups
+            ));
+        }
+        if sc.max_groups > 0 && kept.len() as i32 > sc.max_groups {
+            // Keep current targets first so a spread does not move workloads around; with
+            // group constraints, keep one cluster per chosen group before the others.
+            let grouped = placement
+                .spread_constraints
+                .iter()
+                .any(|sc| sc.effective_field() != Some(SpreadFieldValue::Cluster));
+            if !grouped {
+                kept.sort_by_key(|c| (!is_current(c), c.name_any()));
+            }
+            for c in kept.split_off(sc.max_groups as usize) {
+                dropped.push((
+                    c.name_any(),
+                    format!("left out by spreadConstraints maxGroups {}", sc.max_groups),
+                ));
+            }
+        }
+    }
+    kept.sort_by_key(|c| c.name_any());
+    Ok((kept, dropped))
 }
 
 /// Whether `cluster` may receive the workload; `Err` says why not.
@@ -391,6 +546,129 @@ mod tests {
         assert_eq!(
             webster(&w(&[("m1", 1), ("m2", 0)]), 3),
             vec![("m1".into(), 3)]
+        );
+    }
+
+    fn ready_cluster(name: &str, region: &str, provider: &str) -> Cluster {
+        let mut c: Cluster = serde_json::from_value(serde_json::json!({
+            "apiVersion": "cluster.karmada.io/v1alpha1", "kind": "Cluster",
+            "metadata": {"name": name},
+            "spec": {"syncMode": "Push", "region": region, "provider": provider},
+            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "ClusterReady",
+                "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+        }))
+        .unwrap();
+        c.metadata.name = Some(name.into());
+        c
+    }
+
+    fn placement(yaml: &str) -> Placement {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    fn targets(d: &Decision) -> Vec<&str> {
+        d.targets.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    const NONE: &[String] = &[];
+
+    fn workload(current: &[String]) -> Workload<'_> {
+        Workload {
+            api_version: "apps/v1",
+            kind: "Deployment",
+            replicas: 2,
+            current,
+        }
+    }
+
+    #[test]
+    fn spread_by_region_picks_groups_then_clusters() {
+        let clusters = vec![
+            ready_cluster("a1", "eu", "acme"),
+            ready_cluster("a2", "eu", "acme"),
+            ready_cluster("b1", "us", "acme"),
+            ready_cluster("c1", "ap", "other"),
+            ready_cluster("x", "", "acme"),
+        ];
+        // Two regions, one cluster each: the larger region first, then by name.
+        let p = placement(
+            "spreadConstraints: [{spreadByField: region, minGroups: 2, maxGroups: 2}, {spreadByField: cluster, minGroups: 2, maxGroups: 2}]",
+        );
+        let d = schedule(&p, &workload(NONE), &clusters);
+        assert_eq!(d.failure, None);
+        assert_eq!(targets(&d), vec!["a1", "c1"]);
+        let why = |n: &str| {
+            d.verdicts
+                .iter()
+                .find(|v| v.cluster == n)
+                .unwrap()
+                .rejected
+                .clone()
+                .unwrap()
+        };
+        assert!(why("x").contains("has no region"), "{}", why("x"));
+        assert!(
+            why("b1").contains("region us left out by spreadConstraints maxGroups 2"),
+            "{}",
+            why("b1")
+        );
+        // A current target keeps its region.
+        let current = vec!["b1".to_string()];
+        let d = schedule(&p, &workload(&current), &clusters);
+        assert_eq!(targets(&d), vec!["a1", "b1"]);
+        // Without a cluster constraint every cluster of the chosen regions is used.
+        let p = placement("spreadConstraints: [{spreadByField: region, maxGroups: 1}]");
+        assert_eq!(
+            targets(&schedule(&p, &workload(NONE), &clusters)),
+            vec!["a1", "a2"]
+        );
+        // Unsatisfiable: says how many groups there are.
+        let p = placement("spreadConstraints: [{spreadByField: provider, minGroups: 3}]");
+        let d = schedule(&p, &workload(NONE), &clusters);
+        let msg = d.failure.unwrap();
+        assert!(
+            msg.contains("needs at least 3 provider group(s) but the fitting clusters span 2")
+                && msg.contains("acme: a1,a2,b1,x"),
+            "{msg}"
+        );
+        // Spread by a label.
+        let mut labelled = clusters.clone();
+        labelled[2].metadata.labels = Some([("tier".to_string(), "gold".to_string())].into());
+        let p = placement("spreadConstraints: [{spreadByLabel: tier, minGroups: 1}]");
+        assert_eq!(
+            targets(&schedule(&p, &workload(NONE), &labelled)),
+            vec!["b1"]
+        );
+    }
+
+    #[test]
+    fn cluster_affinities_fall_back_in_order() {
+        let clusters = vec![
+            ready_cluster("a1", "eu", "acme"),
+            ready_cluster("b1", "us", "acme"),
+            ready_cluster("b2", "us", "acme"),
+        ];
+        let p = placement(
+            r#"
+clusterAffinities:
+  - affinityName: primary
+    clusterNames: [a1]
+  - affinityName: backup
+    clusterNames: [b1, b2]
+spreadConstraints: [{spreadByField: cluster, minGroups: 2}]
+"#,
+        );
+        // primary fits one cluster but the spread needs two: backup is used.
+        let d = schedule(&p, &workload(NONE), &clusters);
+        assert_eq!(d.affinity_name.as_deref(), Some("backup"));
+        assert_eq!(targets(&d), vec!["b1", "b2"]);
+        // Nothing works: every term says why.
+        let d = schedule(&p, &workload(NONE), &clusters[..2]);
+        let msg = d.failure.unwrap();
+        assert!(
+            msg.contains("clusterAffinities term primary: 1 cluster(s) fit")
+                && msg.contains("clusterAffinities term backup: 1 cluster(s) fit"),
+            "{msg}"
         );
     }
 

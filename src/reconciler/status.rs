@@ -31,6 +31,29 @@ pub fn reflect(live: &Value) -> Option<Value> {
     Some(Value::Object(out))
 }
 
+/// Health of a member object from the manifest sent and its reflected status (a LoadBalancer
+/// Service is healthy once it has an ingress; other kinds go by [`health`]).
+pub fn manifest_health(manifest: &Value, status: Option<&Value>) -> ResourceHealth {
+    let kind = manifest
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if kind == "Service" {
+        let lb = manifest.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer");
+        let ingress = status
+            .and_then(|s| s.pointer("/loadBalancer/ingress"))
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        return if !lb || ingress {
+            ResourceHealth::Healthy
+        } else {
+            ResourceHealth::Unhealthy
+        };
+    }
+    let replicas = manifest.pointer("/spec/replicas").and_then(Value::as_i64);
+    health(kind, replicas, status)
+}
+
 /// Health of a member object from its reflected status.
 pub fn health(kind: &str, spec_replicas: Option<i64>, status: Option<&Value>) -> ResourceHealth {
     let Some(s) = status else {
@@ -55,15 +78,205 @@ pub fn health(kind: &str, spec_replicas: Option<i64>, status: Option<&Value>) ->
                 ResourceHealth::Unhealthy
             }
         }
+        "DaemonSet" => {
+            let caught_up = s.get("observedGeneration").and_then(Value::as_i64)
+                >= s.get("generation").and_then(Value::as_i64);
+            let want = num("desiredNumberScheduled");
+            if caught_up && num("updatedNumberScheduled") >= want && num("numberAvailable") >= want
+            {
+                ResourceHealth::Healthy
+            } else {
+                ResourceHealth::Unhealthy
+            }
+        }
         "Job" => {
-            if num("failed") > 0 && s.get("succeeded").is_none() {
+            if has_condition(s, "Failed", "True")
+                || (num("failed") > 0 && s.get("succeeded").is_none())
+            {
                 ResourceHealth::Unhealthy
             } else {
                 ResourceHealth::Healthy
             }
         }
-        _ => ResourceHealth::Healthy,
+        "PersistentVolumeClaim" => match s.get("phase").and_then(Value::as_str) {
+            Some("Bound") => ResourceHealth::Healthy,
+            Some(_) => ResourceHealth::Unhealthy,
+            None => ResourceHealth::Unknown,
+        },
+        // Any other kind: unhealthy when it reports a Ready, Available or Healthy condition
+        // that is False, or has not observed its latest generation.
+        _ => {
+            let behind = matches!(
+                (s.get("observedGeneration").and_then(Value::as_i64), s.get("generation").and_then(Value::as_i64)),
+                (Some(o), Some(g)) if o < g
+            );
+            let failing = ["Ready", "Available", "Healthy"]
+                .iter()
+                .any(|t| has_condition(s, t, "False"));
+            if behind || failing {
+                ResourceHealth::Unhealthy
+            } else {
+                ResourceHealth::Healthy
+            }
+        }
     }
+}
+
+fn has_condition(status: &Value, type_: &str, value: &str) -> bool {
+    status
+        .get("conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == type_ && c["status"] == value)
+        })
+}
+
+/// The Job status summed over members: counts add up; Complete when every member completed,
+/// Failed when any failed; startTime the earliest, completionTime the latest once all are done.
+fn aggregate_job(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+    let mut out = current
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let statuses: Vec<&Value> = items.iter().filter_map(|i| i.status.as_ref()).collect();
+    for f in ["active", "succeeded", "failed", "ready", "terminating"] {
+        let sum: i64 = statuses.iter().filter_map(|s| s.get(f)?.as_i64()).sum();
+        if sum == 0 {
+            out.remove(f);
+        } else {
+            out.insert(f.into(), json!(sum));
+        }
+    }
+    let times = |f: &str| -> Vec<String> {
+        statuses
+            .iter()
+            .filter_map(|s| s.get(f)?.as_str().map(str::to_string))
+            .collect()
+    };
+    if let Some(t) = times("startTime").into_iter().min() {
+        out.insert("startTime".into(), json!(t));
+    }
+    let complete = !items.is_empty()
+        && items.len() == statuses.len()
+        && statuses
+            .iter()
+            .all(|s| has_condition(s, "Complete", "True"));
+    let failed: Vec<&str> = items
+        .iter()
+        .filter(|i| {
+            i.status
+                .as_ref()
+                .is_some_and(|s| has_condition(s, "Failed", "True"))
+        })
+        .map(|i| i.cluster_name.as_str())
+        .collect();
+    let now = || {
+        json!(
+            k8s_openapi::jiff::Timestamp::now()
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        )
+    };
+    let previous = out.get("conditions").cloned();
+    let old = |t: &str| {
+        previous
+            .as_ref()
+            .and_then(Value::as_array)
+            .and_then(|cs| cs.iter().find(|c| c["type"] == t && c["status"] == "True"))
+            .cloned()
+    };
+    let mut conditions = Vec::new();
+    if complete {
+        if let Some(t) = times("completionTime").into_iter().max() {
+            out.insert("completionTime".into(), json!(t));
+        }
+        conditions.push(old("Complete").unwrap_or_else(|| {
+            json!({"type": "Complete", "status": "True",
+            "reason": "Completed", "message": "Job completed in every member cluster",
+            "lastProbeTime": now(), "lastTransitionTime": now()})
+        }));
+    } else if !failed.is_empty() {
+        let message = format!("Job failed in: {}", failed.join(", "));
+        conditions.push(
+            old("Failed")
+                .filter(|c| c["message"] == message.as_str())
+                .unwrap_or_else(|| {
+                    json!({"type": "Failed", "status": "True", "reason": "JobFailed",
+                    "message": message, "lastProbeTime": now(), "lastTransitionTime": now()})
+                }),
+        );
+    }
+    if conditions.is_empty() {
+        out.remove("conditions");
+    } else {
+        out.insert("conditions".into(), Value::Array(conditions));
+    }
+    Value::Object(out)
+}
+
+/// A Service's status: every member's LoadBalancer ingress, deduplicated, in cluster order.
+fn aggregate_service(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+    let mut out = current
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut ingress: Vec<Value> = Vec::new();
+    for i in items {
+        for ing in i
+            .status
+            .as_ref()
+            .and_then(|s| s.pointer("/loadBalancer/ingress"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if !ingress.contains(ing) {
+                ingress.push(ing.clone());
+            }
+        }
+    }
+    if ingress.is_empty() {
+        out.insert("loadBalancer".into(), json!({}));
+    } else {
+        out.insert("loadBalancer".into(), json!({"ingress": ingress}));
+    }
+    Value::Object(out)
+}
+
+/// A PVC's phase over members: Bound when bound everywhere, Lost when lost anywhere, else Pending.
+fn aggregate_pvc(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+    let mut out = current
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let phases: Vec<&str> = items
+        .iter()
+        .map(|i| {
+            i.status
+                .as_ref()
+                .and_then(|s| s.get("phase")?.as_str())
+                .unwrap_or("Pending")
+        })
+        .collect();
+    let phase = if !phases.is_empty() && phases.iter().all(|p| *p == "Bound") {
+        "Bound"
+    } else if phases.contains(&"Lost") {
+        "Lost"
+    } else {
+        "Pending"
+    };
+    out.insert("phase".into(), json!(phase));
+    if phase == "Bound"
+        && let Some(s) = items.first().and_then(|i| i.status.as_ref())
+    {
+        for f in ["capacity", "accessModes"] {
+            if let Some(v) = s.get(f) {
+                out.insert(f.into(), v.clone());
+            }
+        }
+    }
+    Value::Object(out)
 }
 
 /// The template status that sums the members' statuses, for kinds that have one; `None`
@@ -88,9 +301,22 @@ pub fn aggregate(
         "updatedReplicas",
         "availableReplicas",
     ];
+    const DAEMONSET_FIELDS: &[&str] = &[
+        "currentNumberScheduled",
+        "numberMisscheduled",
+        "desiredNumberScheduled",
+        "numberReady",
+        "updatedNumberScheduled",
+        "numberAvailable",
+        "numberUnavailable",
+    ];
     let fields = match kind {
         "Deployment" => DEPLOYMENT_FIELDS,
         "StatefulSet" => STATEFULSET_FIELDS,
+        "DaemonSet" => DAEMONSET_FIELDS,
+        "Job" => return Some(aggregate_job(current, items)),
+        "Service" => return Some(aggregate_service(current, items)),
+        "PersistentVolumeClaim" => return Some(aggregate_pvc(current, items)),
         _ => return None,
     };
     let mut out = current
@@ -222,6 +448,163 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s["observedGeneration"], 4);
+    }
+
+    #[test]
+    fn daemonset_statefulset_sum_and_health() {
+        let ds = json!({"desiredNumberScheduled": 2, "numberReady": 2, "numberAvailable": 2,
+            "updatedNumberScheduled": 2, "observedGeneration": 1, "generation": 1});
+        assert_eq!(
+            health("DaemonSet", None, Some(&ds)),
+            ResourceHealth::Healthy
+        );
+        let behind =
+            json!({"desiredNumberScheduled": 2, "numberAvailable": 1, "updatedNumberScheduled": 2});
+        assert_eq!(
+            health("DaemonSet", None, Some(&behind)),
+            ResourceHealth::Unhealthy
+        );
+        let s = aggregate(
+            "DaemonSet",
+            1,
+            None,
+            &[item("a", ds.clone(), true), item("b", ds, true)],
+        )
+        .unwrap();
+        assert_eq!(s["numberReady"], 4);
+        assert_eq!(s["desiredNumberScheduled"], 4);
+        let sts = json!({"replicas": 3, "readyReplicas": 3, "updatedReplicas": 3});
+        let s = aggregate(
+            "StatefulSet",
+            1,
+            None,
+            &[item("a", sts.clone(), true), item("b", sts, true)],
+        )
+        .unwrap();
+        assert_eq!(s["readyReplicas"], 6);
+    }
+
+    #[test]
+    fn job_completes_when_every_member_does() {
+        let done = |t: &str| {
+            json!({"succeeded": 1, "startTime": format!("2026-01-01T00:00:0{t}Z"),
+            "completionTime": format!("2026-01-01T00:01:0{t}Z"),
+            "conditions": [{"type": "Complete", "status": "True"}]})
+        };
+        let running = json!({"active": 1, "startTime": "2026-01-01T00:00:05Z"});
+        let s = aggregate(
+            "Job",
+            1,
+            None,
+            &[item("a", done("1"), true), item("b", running, true)],
+        )
+        .unwrap();
+        assert_eq!(s["succeeded"], 1);
+        assert_eq!(s["active"], 1);
+        assert_eq!(s["startTime"], "2026-01-01T00:00:01Z");
+        assert!(s.get("conditions").is_none());
+        let s = aggregate(
+            "Job",
+            1,
+            None,
+            &[item("a", done("1"), true), item("b", done("3"), true)],
+        )
+        .unwrap();
+        assert_eq!(s["succeeded"], 2);
+        assert_eq!(s["completionTime"], "2026-01-01T00:01:03Z");
+        assert_eq!(s["conditions"][0]["type"], "Complete");
+        let failed = json!({"failed": 2, "conditions": [{"type": "Failed", "status": "True"}]});
+        assert_eq!(
+            health("Job", None, Some(&failed)),
+            ResourceHealth::Unhealthy
+        );
+        let s = aggregate(
+            "Job",
+            1,
+            None,
+            &[item("a", done("1"), true), item("b", failed, false)],
+        )
+        .unwrap();
+        assert_eq!(s["failed"], 2);
+        assert_eq!(s["conditions"][0]["type"], "Failed");
+        assert_eq!(s["conditions"][0]["message"], "Job failed in: b");
+    }
+
+    #[test]
+    fn service_ingress_and_pvc_phase() {
+        let lb = json!({"kind": "Service", "spec": {"type": "LoadBalancer"}});
+        assert_eq!(
+            manifest_health(&lb, Some(&json!({"loadBalancer": {}}))),
+            ResourceHealth::Unhealthy
+        );
+        let with_ip = json!({"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}});
+        assert_eq!(
+            manifest_health(&lb, Some(&with_ip)),
+            ResourceHealth::Healthy
+        );
+        let cip = json!({"kind": "Service", "spec": {"type": "ClusterIP"}});
+        assert_eq!(
+            manifest_health(&cip, Some(&json!({}))),
+            ResourceHealth::Healthy
+        );
+        let other = json!({"loadBalancer": {"ingress": [{"hostname": "lb.example.com"}, {"ip": "10.0.0.1"}]}});
+        let s = aggregate(
+            "Service",
+            1,
+            None,
+            &[item("a", with_ip, true), item("b", other, true)],
+        )
+        .unwrap();
+        assert_eq!(
+            s["loadBalancer"]["ingress"],
+            json!([{"ip": "10.0.0.1"}, {"hostname": "lb.example.com"}])
+        );
+
+        let bound = json!({"phase": "Bound", "capacity": {"storage": "1Gi"}});
+        let s = aggregate(
+            "PersistentVolumeClaim",
+            1,
+            None,
+            &[
+                item("a", bound.clone(), true),
+                item("b", json!({"phase": "Pending"}), false),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s["phase"], "Pending");
+        let s = aggregate(
+            "PersistentVolumeClaim",
+            1,
+            None,
+            &[
+                item("a", bound.clone(), true),
+                item("b", bound.clone(), true),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s["phase"], "Bound");
+        assert_eq!(s["capacity"]["storage"], "1Gi");
+        assert_eq!(
+            health("PersistentVolumeClaim", None, Some(&bound)),
+            ResourceHealth::Healthy
+        );
+    }
+
+    #[test]
+    fn generic_health_reads_conditions_and_generations() {
+        let ok = json!({"conditions": [{"type": "Ready", "status": "True"}]});
+        assert_eq!(health("Widget", None, Some(&ok)), ResourceHealth::Healthy);
+        let bad = json!({"conditions": [{"type": "Available", "status": "False"}]});
+        assert_eq!(
+            health("Widget", None, Some(&bad)),
+            ResourceHealth::Unhealthy
+        );
+        let behind = json!({"observedGeneration": 1, "generation": 2});
+        assert_eq!(
+            health("Widget", None, Some(&behind)),
+            ResourceHealth::Unhealthy
+        );
+        assert_eq!(health("ConfigMap", None, None), ResourceHealth::Healthy);
     }
 
     #[test]
