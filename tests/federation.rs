@@ -137,6 +137,7 @@ async fn federation_scenarios() {
     dependencies_follow(&env).await;
     conflicts(&env).await;
     cordon(&env).await;
+    suspension(&env).await;
     credentials_from_cluster_object(&env).await;
     member_outage(&mut env).await;
     cluster_removal(&env).await;
@@ -563,6 +564,55 @@ async fn cordon(env: &Env) {
         .unwrap();
 }
 
+/// `suspension.dispatching` pauses applying without losing the binding or the Work.
+async fn suspension(env: &Env) {
+    env.namespace("pause").await;
+    apply_yaml(&env.cp, &deployment("pause", "held")).await;
+    let suspended = policy(
+        "pause",
+        "held",
+        "{apiVersion: apps/v1, kind: Deployment, name: held}",
+        "{clusterAffinity: {clusterNames: [member1]}}",
+    )
+    .replace("spec:\n", "spec:\n  suspension: {dispatching: true}\n");
+    apply_yaml(&env.cp, &suspended).await;
+    let works: Api<Work> = Api::namespaced(env.cp.clone(), "karmada-es-member1");
+    let work_name = karmadactl::api::names::work_name("Deployment", "held", "pause");
+    eventually(
+        "a suspended Work, not dispatched",
+        T,
+        &env.log(),
+        || async {
+            let w = works.get_opt(&work_name).await.ok()??;
+            let dispatching = w
+                .status?
+                .conditions
+                .into_iter()
+                .find(|c| c.type_ == "Dispatching")?;
+            (w.spec.suspend_dispatching == Some(true) && dispatching.status == "False")
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(
+        !exists(
+            env.member("member1"),
+            "apps/v1",
+            "Deployment",
+            "pause",
+            "held"
+        )
+        .await,
+        "a suspended Work must not be applied"
+    );
+    let resumed = suspended.replace(
+        "suspension: {dispatching: true}",
+        "suspension: {dispatching: false}",
+    );
+    apply_yaml(&env.cp, &resumed).await;
+    env.placed("pause", "held", &["member1"]).await;
+}
+
 async fn credentials_from_cluster_object(env: &Env) {
     // What a tool that only knows Karmada's conventions does: Cluster → secretRef → token + caBundle.
     let cluster = Api::<Cluster>::all(env.cp.clone())
@@ -628,8 +678,36 @@ fn rustls_pem_certs(pem: &[u8]) -> Vec<Vec<u8>> {
 
 async fn member_outage(env: &mut Env) {
     env.namespace("outage").await;
-    env.fed.bed.stop_cluster("member3").await.unwrap();
     let clusters: Api<Cluster> = Api::all(env.cp.clone());
+    // "mover" runs on one of member2/member3; member2 is cordoned while it is placed, so it
+    // lands on member3, and stays there once member2 is uncordoned.
+    let cordon = json!({"spec": {"taints": [{"key": "cluster.karmada.io/unschedulable", "effect": "NoSchedule"}]}});
+    clusters
+        .patch("member2", &PatchParams::default(), &Patch::Merge(cordon))
+        .await
+        .unwrap();
+    apply_yaml(&env.cp, &deployment("outage", "mover")).await;
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "outage",
+            "mover",
+            "{apiVersion: apps/v1, kind: Deployment, name: mover}",
+            "{clusterAffinity: {clusterNames: [member2, member3]}, spreadConstraints: [{spreadByField: cluster, maxGroups: 1, minGroups: 1}]}",
+        ),
+    )
+    .await;
+    env.placed("outage", "mover", &["member3"]).await;
+    clusters
+        .patch(
+            "member2",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"taints": null}})),
+        )
+        .await
+        .unwrap();
+
+    env.fed.bed.stop_cluster("member3").await.unwrap();
     let log = env.log();
     // Once the process is gone the probe cannot connect: Ready=False, ClusterNotReachable, and
     // the not-ready taint (while it shuts down, /readyz may briefly answer ClusterNotReady).
@@ -683,6 +761,23 @@ async fn member_outage(env: &mut Env) {
     )
     .await;
 
+    // Failover: past the eviction timeout member3 is tainted NoExecute and mover moves to member2.
+    eventually("member3 tainted not-ready:NoExecute", T, &log, || async {
+        let c = clusters.get("member3").await.ok()?;
+        c.spec
+            .taints
+            .iter()
+            .any(|t| t.key == "cluster.karmada.io/not-ready" && t.effect == "NoExecute")
+            .then_some(())
+    })
+    .await;
+    eventually("mover fails over to member2", T, &log, || async {
+        exists(&m2, "apps/v1", "Deployment", "outage", "mover")
+            .await
+            .then_some(())
+    })
+    .await;
+
     env.fed.bed.start_cluster("member3").await.unwrap();
     eventually(
         "member3 Ready again without the not-ready taint",
@@ -717,6 +812,19 @@ async fn member_outage(env: &mut Env) {
                 .await
                 .ok()?
                 .map(|_| ())
+        },
+    )
+    .await;
+    // Back to health: the NoExecute taint goes and the evicted copy is removed from member3.
+    eventually(
+        "mover removed from member3 after it recovered",
+        T,
+        &log,
+        || async {
+            let c = clusters.get("member3").await.ok()?;
+            let untainted = !c.spec.taints.iter().any(|t| t.effect == "NoExecute");
+            (untainted && !exists(&m3, "apps/v1", "Deployment", "outage", "mover").await)
+                .then_some(())
         },
     )
     .await;

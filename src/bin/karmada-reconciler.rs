@@ -49,6 +49,11 @@ struct Args {
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     cluster_probe_timeout: Duration,
 
+    /// How long a member may stay not Ready before it is tainted NoExecute and the workloads
+    /// that do not tolerate that move to other clusters
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    failover_eviction_timeout: Duration,
+
     /// Namespaces (regular expressions) never propagated to members, besides the reserved ones
     #[arg(long, value_delimiter = ',', default_value = "kube-.*")]
     skipped_propagating_namespaces: Vec<String>,
@@ -127,6 +132,7 @@ async fn main() -> ExitCode {
         cluster_status_update_frequency: args.cluster_status_update_frequency,
         cluster_failure_threshold: args.cluster_failure_threshold,
         cluster_probe_timeout: args.cluster_probe_timeout,
+        failover_eviction_timeout: args.failover_eviction_timeout,
         skipped_propagating_namespaces: args.skipped_propagating_namespaces,
         concurrency: args.concurrency,
     };

@@ -468,7 +468,7 @@ async fn ensure(
 /// TokenRequest token instead.
 async fn service_account_token(member: &Client, ns: &str, sa: &str) -> Result<String> {
     let secrets: Api<Secret> = Api::namespaced(member.clone(), ns);
-    for _ in 0..8 {
+    for _ in 0..4 {
         if let Some(token) = secrets
             .get_opt(&format!("{sa}-token"))
             .await?

@@ -47,6 +47,8 @@ pub struct Options {
     pub cluster_status_update_frequency: Duration,
     pub cluster_failure_threshold: Duration,
     pub cluster_probe_timeout: Duration,
+    /// How long a cluster may stay not Ready before its workloads move away (NoExecute taint).
+    pub failover_eviction_timeout: Duration,
     pub skipped_propagating_namespaces: Vec<String>,
     pub concurrency: u16,
 }
@@ -60,6 +62,7 @@ impl Default for Options {
             cluster_status_update_frequency: Duration::from_secs(10),
             cluster_failure_threshold: Duration::from_secs(30),
             cluster_probe_timeout: Duration::from_secs(5),
+            failover_eviction_timeout: Duration::from_secs(300),
             skipped_propagating_namespaces: vec!["kube-.*".into()],
             concurrency: 8,
         }

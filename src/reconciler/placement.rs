@@ -304,7 +304,20 @@ pub fn fit(
         affinity_matches(cluster, a)?;
     }
     if workload.current.contains(&name) {
-        // Already placed: new taints (cordon) and readiness changes do not evict it.
+        // Already placed: NoSchedule taints (cordon, not-ready) do not evict it; an untolerated
+        // NoExecute taint (failover) does.
+        if let Some(t) = cluster.spec.taints.iter().find(|t| {
+            t.effect == "NoExecute"
+                && !placement
+                    .cluster_tolerations
+                    .iter()
+                    .any(|tol| tolerates(tol, t))
+        }) {
+            return Err(format!(
+                "evicted: taint {} is not tolerated",
+                describe_taint(t)
+            ));
+        }
         return Ok(());
     }
     for taint in &cluster.spec.taints {

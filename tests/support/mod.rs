@@ -40,20 +40,25 @@ pub async fn federation(members: &[&str]) -> Federation {
         kubeconfig: Some(bed.kubeconfig().to_path_buf()),
         context: Some(CONTROL_PLANE.into()),
     };
-    for m in members {
+    // Join every member at once: each join mostly waits on its own member.
+    let joins = members.iter().map(|m| {
+        let (cp, target) = (cp.clone(), target.clone());
         let opts = JoinOptions {
             name: m.to_string(),
             member_kubeconfig: bed.kubeconfig().to_path_buf(),
             ..Default::default()
         };
-        let (plan, member, ca) = join::plan(&cp, &target, &opts).await.expect("join plan");
-        join::join(&cp, &plan, &member, ca, &opts)
-            .await
-            .expect("join");
-        join::wait_ready(&cp, m, Duration::from_secs(60))
-            .await
-            .expect("member becomes Ready");
-    }
+        async move {
+            let (plan, member, ca) = join::plan(&cp, &target, &opts).await.expect("join plan");
+            join::join(&cp, &plan, &member, ca, &opts)
+                .await
+                .expect("join");
+            join::wait_ready(&cp, &opts.name, Duration::from_secs(60))
+                .await
+                .expect("member becomes Ready");
+        }
+    });
+    futures::future::join_all(joins).await;
     Federation { bed, reconciler }
 }
 
@@ -79,6 +84,8 @@ pub fn start_reconciler(bed: &TestBed) -> Child {
             "3s",
             "--cluster-probe-timeout",
             "2s",
+            "--failover-eviction-timeout",
+            "5s",
         ])
         .env(
             "RUST_LOG",
