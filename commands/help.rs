@@ -10,7 +10,10 @@ pub const GROUPS: &[(&str, &[&str])] = &[
         "Cluster Management Commands",
         &["cordon", "uncordon", "taint"],
     ),
-    ("Basic Commands", &["get", "describe"]),
+    (
+        "Basic Commands",
+        &["get", "describe", "why", "apply", "promote"],
+    ),
     ("Settings Commands", &["completion"]),
     ("Other Commands", &["version"]),
 ];

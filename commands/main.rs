@@ -1,6 +1,7 @@
 //! `karmadactl`: the CLI. This crate only parses arguments into typed structs, checks them
 //! without I/O and calls the library (`karmadactl::ops`). One module per subcommand.
 
+mod apply;
 mod cluster_completer;
 mod completion;
 mod cordon;
@@ -11,9 +12,11 @@ mod help;
 mod init;
 mod join;
 mod progress;
+mod promote;
 mod taint;
 mod unjoin;
 mod version;
+mod why;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,6 +77,9 @@ pub enum Command {
     Taint(taint::TaintArgs),
     Get(get::GetArgs),
     Describe(describe::DescribeArgs),
+    Why(why::WhyArgs),
+    Apply(apply::ApplyArgs),
+    Promote(promote::PromoteArgs),
     Init(Box<init::InitArgs>),
     Deinit(init::DeinitArgs),
     Join(join::JoinArgs),
@@ -126,6 +132,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Taint(args) => taint::run(args, &global).await,
         Command::Get(args) => get::run(args, &global).await,
         Command::Describe(args) => describe::run(args, &global).await,
+        Command::Why(args) => why::run(args, &global).await,
+        Command::Apply(args) => apply::run(args, &global).await,
+        Command::Promote(args) => promote::run(args, &global).await,
         Command::Completion(args) => completion::run(args),
         Command::Init(args) => init::run_init(*args, &global).await,
         Command::Deinit(args) => init::run_deinit(args, &global).await,
