@@ -138,6 +138,7 @@ async fn federation_scenarios() {
     conflicts(&env).await;
     cordon(&env).await;
     suspension(&env).await;
+    capacity(&env).await;
     credentials_from_cluster_object(&env).await;
     member_outage(&mut env).await;
     cluster_removal(&env).await;
@@ -611,6 +612,110 @@ async fn suspension(env: &Env) {
     );
     apply_yaml(&env.cp, &resumed).await;
     env.placed("pause", "held", &["member1"]).await;
+}
+
+/// Divided by free capacity: members report node allocatable (fake Nodes here, no kubelet) in
+/// their resourceSummary; dynamic weights divide by it, Aggregated packs the roomiest first.
+async fn capacity(env: &Env) {
+    use k8s_openapi::api::core::v1::Node;
+    for (member, cpu) in [("member1", "4"), ("member2", "2")] {
+        let nodes: Api<Node> = Api::all(env.member(member).clone());
+        let node = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": format!("{member}-node")}})).unwrap();
+        nodes.create(&Default::default(), &node).await.unwrap();
+        let status = json!({"status": {"allocatable": {"cpu": cpu, "memory": "8Gi", "pods": "110"}, "capacity": {"cpu": cpu, "memory": "8Gi", "pods": "110"}}});
+        nodes
+            .patch_status(
+                &format!("{member}-node"),
+                &PatchParams::default(),
+                &Patch::Merge(status),
+            )
+            .await
+            .unwrap();
+    }
+    let clusters: Api<Cluster> = Api::all(env.cp.clone());
+    eventually(
+        "members report their allocatable cpu",
+        T,
+        &env.log(),
+        || async {
+            let cpu = |c: Cluster| {
+                c.status?
+                    .resource_summary?
+                    .allocatable
+                    .get("cpu")
+                    .map(|q| q.0.clone())
+            };
+            let (a, b) = (
+                cpu(clusters.get("member1").await.ok()?)?,
+                cpu(clusters.get("member2").await.ok()?)?,
+            );
+            (a == "4" && b == "2").then_some(())
+        },
+    )
+    .await;
+
+    env.namespace("sized").await;
+    let d = deployment("sized", "web")
+        .replace("replicas: 2", "replicas: 3")
+        .replace(
+            "image: nginx}",
+            "image: nginx, resources: {requests: {cpu: \"1\"}}}",
+        );
+    apply_yaml(&env.cp, &d).await;
+    let dynamic = "{clusterAffinity: {clusterNames: [member1, member2]}, replicaScheduling: {replicaSchedulingType: Divided, \
+        replicaDivisionPreference: Weighted, weightPreference: {dynamicWeight: AvailableReplicas}}}";
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "sized",
+            "web",
+            "{apiVersion: apps/v1, kind: Deployment, name: web}",
+            dynamic,
+        ),
+    )
+    .await;
+    let replicas = |member: &str| {
+        let api: Api<Deployment> = Api::namespaced(env.member(member).clone(), "sized");
+        async move {
+            api.get_opt("web")
+                .await
+                .ok()
+                .flatten()
+                .and_then(|d| d.spec.replicas)
+        }
+    };
+    eventually(
+        "3 replicas divided 2:1 by free cpu (4:2)",
+        T,
+        &env.log(),
+        || async {
+            (replicas("member1").await == Some(2) && replicas("member2").await == Some(1))
+                .then_some(())
+        },
+    )
+    .await;
+    let aggregated = "{clusterAffinity: {clusterNames: [member1, member2]}, replicaScheduling: {replicaSchedulingType: Divided, \
+        replicaDivisionPreference: Aggregated}}";
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "sized",
+            "web",
+            "{apiVersion: apps/v1, kind: Deployment, name: web}",
+            aggregated,
+        ),
+    )
+    .await;
+    eventually(
+        "Aggregated packs all 3 onto member1, which has room",
+        T,
+        &env.log(),
+        || async {
+            (replicas("member1").await == Some(3) && replicas("member2").await.is_none())
+                .then_some(())
+        },
+    )
+    .await;
 }
 
 async fn credentials_from_cluster_object(env: &Env) {

@@ -619,6 +619,7 @@ fn desired_binding(
         },
         propagate_deps: claim.spec.propagate_deps,
         replicas: super::render::template_replicas(&obj.data).unwrap_or(0),
+        replica_requirements: replica_requirements(&obj.data, &ns),
         placement: Some(claim.spec.placement.clone()),
         scheduler_name: claim.spec.scheduler_name.clone(),
         conflict_resolution: claim.spec.conflict_resolution,
@@ -649,6 +650,58 @@ fn desired_binding(
             "finalizers": [keys::FINALIZER_BINDING_CONTROLLER],
         },
         "spec": spec,
+    })
+}
+
+/// What one replica of a workload requests: the sum of its containers' resource requests
+/// (init containers count by their largest request, as the kube-scheduler does).
+fn replica_requirements(
+    template: &Value,
+    namespace: &str,
+) -> Option<crate::api::work::ReplicaRequirements> {
+    use super::cluster_health::parse_quantity;
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    let pod = template.pointer("/spec/template/spec")?;
+    let mut total: BTreeMap<String, f64> = BTreeMap::new();
+    for c in pod["containers"].as_array().into_iter().flatten() {
+        for (k, v) in c
+            .pointer("/resources/requests")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            *total.entry(k.clone()).or_default() += v.as_str().map(parse_quantity).unwrap_or(0.0);
+        }
+    }
+    for c in pod["initContainers"].as_array().into_iter().flatten() {
+        for (k, v) in c
+            .pointer("/resources/requests")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let q = v.as_str().map(parse_quantity).unwrap_or(0.0);
+            let e = total.entry(k.clone()).or_default();
+            *e = e.max(q);
+        }
+    }
+    if total.is_empty() {
+        return None;
+    }
+    let fmt = |v: f64| {
+        if v.fract() == 0.0 {
+            format!("{}", v as i64)
+        } else {
+            format!("{}m", (v * 1000.0).round() as i64)
+        }
+    };
+    Some(crate::api::work::ReplicaRequirements {
+        resource_request: total
+            .into_iter()
+            .map(|(k, v)| (k, Quantity(fmt(v))))
+            .collect(),
+        namespace: namespace.to_string(),
+        ..Default::default()
     })
 }
 

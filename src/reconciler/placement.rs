@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Taint, Toleration};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::ResourceExt as _;
 
 use crate::api::policy::{
@@ -46,6 +47,9 @@ pub struct Workload<'a> {
     pub replicas: i32,
     /// Clusters the binding targets now; they keep their place despite new taints or readiness.
     pub current: &'a [String],
+    /// What one replica requests (the binding's `replicaRequirements.resourceRequest`); used
+    /// to divide replicas by free capacity (Aggregated, dynamic weights).
+    pub requests: Option<&'a BTreeMap<String, Quantity>>,
 }
 
 pub fn schedule(placement: &Placement, workload: &Workload<'_>, clusters: &[Cluster]) -> Decision {
@@ -135,7 +139,10 @@ fn schedule_term(
         }
     };
 
-    decision.targets = assign_replicas(placement, workload.replicas, &fitting);
+    match assign_replicas(placement, workload, &fitting) {
+        Ok(targets) => decision.targets = targets,
+        Err(why) => decision.failure = Some(why),
+    }
     decision
 }
 
@@ -465,22 +472,59 @@ fn no_fit_message(verdicts: &[Verdict]) -> String {
 /// allows (here: the first cluster, then the rest with none).
 fn assign_replicas(
     placement: &Placement,
-    replicas: i32,
+    workload: &Workload<'_>,
     clusters: &[&Cluster],
-) -> Vec<(String, i32)> {
+) -> Result<Vec<(String, i32)>, String> {
+    let replicas = workload.replicas;
     let names: Vec<String> = clusters.iter().map(|c| c.name_any()).collect();
     let strategy = placement.replica_scheduling.as_ref();
     let divided = strategy.is_some_and(|s| {
         s.replica_scheduling_type.unwrap_or_default() == ReplicaSchedulingType::Divided
     });
     if !divided || replicas <= 0 {
-        return names.into_iter().map(|n| (n, replicas.max(0))).collect();
+        return Ok(names.into_iter().map(|n| (n, replicas.max(0))).collect());
     }
     let strategy = strategy.expect("divided implies a strategy");
+    let empty = BTreeMap::new();
+    let requests = workload.requests.unwrap_or(&empty);
+    let by_capacity = || -> Result<BTreeMap<String, i64>, String> {
+        let free: BTreeMap<String, i64> = clusters
+            .iter()
+            .map(|c| (c.name_any(), available_replicas(c, requests)))
+            .collect();
+        let total: i64 = free.values().sum();
+        if total < replicas as i64 {
+            let each: Vec<String> = free.iter().map(|(n, f)| format!("{n} {f}")).collect();
+            return Err(format!(
+                "{replicas} replicas do not fit: free capacity for {total} (by cluster: {})",
+                each.join(", ")
+            ));
+        }
+        Ok(free)
+    };
     if strategy.replica_division_preference == Some(ReplicaDivisionPreference::Aggregated) {
-        let mut out: Vec<(String, i32)> = vec![(names[0].clone(), replicas)];
-        out.sort();
-        return out;
+        // As few clusters as possible: the roomiest first, until the replicas fit; then divided
+        // in proportion to their room.
+        let free = by_capacity()?;
+        let mut order: Vec<(&String, &i64)> = free.iter().collect();
+        order.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let mut chosen = BTreeMap::new();
+        let mut room = 0;
+        for (name, f) in order {
+            if room >= replicas as i64 {
+                break;
+            }
+            room += f;
+            chosen.insert(name.clone(), *f);
+        }
+        return Ok(webster(&chosen, replicas));
+    }
+    let dynamic = strategy
+        .weight_preference
+        .as_ref()
+        .is_some_and(|w| w.dynamic_weight.is_some());
+    if dynamic {
+        return Ok(webster(&by_capacity()?, replicas));
     }
     let mut weights: BTreeMap<String, i64> = BTreeMap::new();
     if let Some(list) = strategy
@@ -501,7 +545,38 @@ fn assign_replicas(
     if weights.values().all(|w| *w == 0) {
         weights = names.iter().map(|n| (n.clone(), 1)).collect();
     }
-    webster(&weights, replicas)
+    Ok(webster(&weights, replicas))
+}
+
+/// How many more replicas requesting `requests` fit in the cluster: per requested resource,
+/// (allocatable − allocated − allocating) / request, the smallest wins; also capped by free
+/// pod slots when the cluster reports them. A cluster with no resource summary has no room.
+pub fn available_replicas(cluster: &Cluster, requests: &BTreeMap<String, Quantity>) -> i64 {
+    use super::cluster_health::parse_quantity;
+    let Some(summary) = cluster
+        .status
+        .as_ref()
+        .and_then(|s| s.resource_summary.as_ref())
+    else {
+        return 0;
+    };
+    let free = |resource: &str| {
+        let get = |m: &BTreeMap<String, Quantity>| {
+            m.get(resource).map(|q| parse_quantity(&q.0)).unwrap_or(0.0)
+        };
+        get(&summary.allocatable) - get(&summary.allocated) - get(&summary.allocating)
+    };
+    let mut fit = i64::MAX;
+    for (resource, q) in requests {
+        let need = parse_quantity(&q.0);
+        if need > 0.0 {
+            fit = fit.min((free(resource) / need).floor().max(0.0) as i64);
+        }
+    }
+    if summary.allocatable.contains_key("pods") {
+        fit = fit.min(free("pods").max(0.0) as i64);
+    }
+    if fit == i64::MAX { 0 } else { fit }
 }
 
 /// Sainte-Laguë: each replica goes to the cluster with the highest weight / (2 * seats + 1).
@@ -583,6 +658,77 @@ mod tests {
         d.targets.iter().map(|(n, _)| n.as_str()).collect()
     }
 
+    fn with_cpu(name: &str, allocatable: &str, allocated: &str) -> Cluster {
+        let mut c = ready_cluster(name, "", "");
+        c.status.as_mut().unwrap().resource_summary = Some(
+            serde_json::from_value(serde_json::json!({
+                "allocatable": {"cpu": allocatable, "pods": "110"},
+                "allocated": {"cpu": allocated},
+            }))
+            .unwrap(),
+        );
+        c
+    }
+
+    #[test]
+    fn capacity_divides_dynamic_weights_and_aggregates() {
+        let clusters = vec![
+            with_cpu("m1", "4", "0"),
+            with_cpu("m2", "3", "1"),
+            ready_cluster("m3", "", ""),
+        ];
+        let requests: BTreeMap<String, Quantity> =
+            [("cpu".to_string(), Quantity("1".into()))].into();
+        assert_eq!(available_replicas(&clusters[0], &requests), 4);
+        assert_eq!(available_replicas(&clusters[1], &requests), 2);
+        assert_eq!(
+            available_replicas(&clusters[2], &requests),
+            0,
+            "no summary, no room"
+        );
+        let workload = Workload {
+            replicas: 3,
+            requests: Some(&requests),
+            ..workload(NONE)
+        };
+
+        let dynamic = placement(
+            "{replicaScheduling: {replicaSchedulingType: Divided, replicaDivisionPreference: Weighted, weightPreference: {dynamicWeight: AvailableReplicas}}}",
+        );
+        assert_eq!(
+            schedule(&dynamic, &workload, &clusters).targets,
+            vec![("m1".into(), 2), ("m2".into(), 1)]
+        );
+
+        let aggregated = placement(
+            "{replicaScheduling: {replicaSchedulingType: Divided, replicaDivisionPreference: Aggregated}}",
+        );
+        assert_eq!(
+            schedule(&aggregated, &workload, &clusters).targets,
+            vec![("m1".into(), 3)]
+        );
+        let five = Workload {
+            replicas: 5,
+            ..workload
+        };
+        assert_eq!(
+            schedule(&aggregated, &five, &clusters).targets,
+            vec![("m1".into(), 3), ("m2".into(), 2)]
+        );
+
+        let seven = Workload {
+            replicas: 7,
+            ..workload
+        };
+        let d = schedule(&aggregated, &seven, &clusters);
+        assert!(d.targets.is_empty());
+        assert!(
+            d.failure.unwrap().contains(
+                "7 replicas do not fit: free capacity for 6 (by cluster: m1 4, m2 2, m3 0)"
+            )
+        );
+    }
+
     const NONE: &[String] = &[];
 
     fn workload(current: &[String]) -> Workload<'_> {
@@ -591,6 +737,7 @@ mod tests {
             kind: "Deployment",
             replicas: 2,
             current,
+            requests: None,
         }
     }
 

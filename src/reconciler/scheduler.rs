@@ -93,6 +93,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
                 kind: &rb.spec.resource.kind,
                 replicas: rb.spec.replicas,
                 current: &current,
+                requests: rb.spec.replica_requirements.as_ref().map(|r| &r.resource_request),
             };
             placement::schedule(p, &workload, &clusters)
         }
