@@ -438,15 +438,21 @@ async fn ensure(
             if api.get_opt(name).await?.is_none() {
                 let typed: $ty =
                     serde_json::from_value(obj).map_err(|e| Error::Invalid(e.to_string()))?;
-                api.create(&pp, &typed).await?;
-                let key = match &ns {
-                    Some(n) => format!("{n}/{name}"),
-                    None => name.to_string(),
-                };
-                if member {
-                    created.member.push((kind, key))
-                } else {
-                    created.control_plane.push((kind, key))
+                match api.create(&pp, &typed).await {
+                    Ok(_) => {
+                        let key = match &ns {
+                            Some(n) => format!("{n}/{name}"),
+                            None => name.to_string(),
+                        };
+                        if member {
+                            created.member.push((kind, key))
+                        } else {
+                            created.control_plane.push((kind, key))
+                        }
+                    }
+                    // Created meanwhile by someone else (another join): theirs, not ours to undo.
+                    Err(kube::Error::Api(s)) if s.code == 409 => {}
+                    Err(e) => return Err(e.into()),
                 }
             }
         }};
@@ -510,6 +516,11 @@ async fn rollback(cp: &Client, member: &Client, created: &Created) {
         (member, &created.member, "member"),
     ] {
         for (kind, key) in objects.iter().rev() {
+            // The control plane's karmada-cluster namespace holds every cluster's Secrets, and
+            // a concurrent join may be using it: it stays.
+            if side == "control plane" && *kind == "namespace" {
+                continue;
+            }
             let (ns, name) = key
                 .split_once('/')
                 .map_or((None, key.as_str()), |(n, k)| (Some(n), k));
