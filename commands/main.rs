@@ -35,7 +35,8 @@ use karmadactl::connect::Target;
 #[command(
     long_about = "karmadactl controls a Karmada-compatible multi-cluster control plane.\n\n\
     Register member clusters, steer scheduling, and inspect what was propagated where.\n\
-    Resource templates and policies are applied with kubectl against the control plane."
+    Apply resource templates and policies with kubectl against the control plane, or with\n\
+    `karmadactl apply -C <clusters>`; `karmadactl why` explains where something went and why."
 )]
 pub struct Cli {
     #[command(flatten)]
