@@ -1,0 +1,431 @@
+//! Fault tests: the reconciler killed with SIGKILL at random points of a ~200-object
+//! propagation, a member apiserver down during propagation, and the control-plane apiserver
+//! restarted. After each, the federation converges exactly: every expected object in every
+//! target member, nothing extra, no orphans, one Work per object and cluster.
+//! (A member object deleted by hand is recreated: tests/propagation.rs.)
+//!
+//! Each test starts its own federation; they run one at a time (a lock) to keep the load of a
+//! 2-core CI machine bounded. Together they take 2-3 minutes, so they run only with
+//! KARMADACTL_FAULT_TESTS=1 (hack/test.sh sets it). Set FAULTS_SEED to replay the kill points.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::{Client, ResourceExt as _};
+use serde_json::json;
+
+use karmadactl::api::{ResourceBinding, Work};
+use karmadactl::testbed::CONTROL_PLANE;
+use support::Federation;
+
+/// Bounds every convergence wait; generous for a loaded 2-core machine and a debug build.
+const CONVERGE: Duration = Duration::from_secs(240);
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// True (and says so) unless KARMADACTL_FAULT_TESTS=1.
+fn skipped() -> bool {
+    let on = std::env::var("KARMADACTL_FAULT_TESTS").is_ok_and(|v| v == "1");
+    if !on {
+        eprintln!(
+            "skipped: set KARMADACTL_FAULT_TESTS=1 (hack/test.sh does) to run the fault tests"
+        );
+    }
+    !on
+}
+
+fn seed() -> u64 {
+    std::env::var("FAULTS_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        })
+}
+
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+fn config_map(ns: &str, name: &str) -> ConfigMap {
+    serde_json::from_value(json!({
+        "metadata": {"name": format!("{name}-cfg"), "namespace": ns},
+        "data": {"k": name}
+    }))
+    .unwrap()
+}
+
+fn deployment(ns: &str, name: &str) -> Deployment {
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": ns, "labels": {"faults": "yes", "app": name}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10",
+                    "envFrom": [{"configMapRef": {"name": format!("{name}-cfg")}}]}]}}}
+    }))
+    .unwrap()
+}
+
+fn policy(ns: &str, members: &[&str]) -> String {
+    format!(
+        r#"
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata: {{name: faults, namespace: {ns}}}
+spec:
+  resourceSelectors:
+    - {{apiVersion: apps/v1, kind: Deployment, labelSelector: {{matchLabels: {{faults: "yes"}}}}}}
+  propagateDeps: true
+  placement:
+    clusterAffinity:
+      clusterNames: {members:?}
+"#
+    )
+}
+
+async fn namespace(cp: &Client, ns: &str) {
+    support::apply_yaml(
+        cp,
+        &format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n"),
+    )
+    .await;
+}
+
+/// Creates app-<i> (Deployment + ConfigMap) for every i in `ids`, 8 at a time.
+async fn create(cp: &Client, ns: &str, ids: impl Iterator<Item = usize>) {
+    futures::stream::iter(ids)
+        .map(|i| {
+            let cp = cp.clone();
+            async move {
+                let name = format!("app-{i}");
+                Api::<ConfigMap>::namespaced(cp.clone(), ns)
+                    .create(&PostParams::default(), &config_map(ns, &name))
+                    .await
+                    .unwrap();
+                Api::<Deployment>::namespaced(cp, ns)
+                    .create(&PostParams::default(), &deployment(ns, &name))
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<_>>()
+        .await;
+}
+
+/// Deletes app-<i> (both objects) for every i in `ids`.
+async fn delete(cp: &Client, ns: &str, ids: impl Iterator<Item = usize>) {
+    for i in ids {
+        let name = format!("app-{i}");
+        Api::<Deployment>::namespaced(cp.clone(), ns)
+            .delete(&name, &DeleteParams::default())
+            .await
+            .unwrap();
+        Api::<ConfigMap>::namespaced(cp.clone(), ns)
+            .delete(&format!("{name}-cfg"), &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+}
+
+/// What differs from "exactly the live apps in every member of `members`": missing, extra or
+/// terminating member objects; Works missing, extra or duplicated; bindings left over.
+async fn differences(
+    fed: &Federation,
+    cp: &Client,
+    ns: &str,
+    members: &[&str],
+    live: &BTreeSet<usize>,
+) -> Vec<String> {
+    let mut want: BTreeSet<(String, String)> = BTreeSet::new();
+    for i in live {
+        want.insert(("Deployment".into(), format!("app-{i}")));
+        want.insert(("ConfigMap".into(), format!("app-{i}-cfg")));
+    }
+    let mut out = Vec::new();
+    let managed = ListParams::default().labels("karmada.io/managed=true");
+    for m in members {
+        let Ok(client) = fed.bed.client(m).await else {
+            out.push(format!("{m}: no client"));
+            continue;
+        };
+        let mut have = BTreeSet::new();
+        let deploys = Api::<Deployment>::namespaced(client.clone(), ns)
+            .list(&managed)
+            .await;
+        let cms = Api::<ConfigMap>::namespaced(client, ns)
+            .list(&managed)
+            .await;
+        let (Ok(deploys), Ok(cms)) = (deploys, cms) else {
+            out.push(format!("{m}: list failed"));
+            continue;
+        };
+        for (kind, meta) in deploys
+            .items
+            .iter()
+            .map(|d| ("Deployment", &d.metadata))
+            .chain(cms.items.iter().map(|c| ("ConfigMap", &c.metadata)))
+        {
+            let name = meta.name.clone().unwrap_or_default();
+            if meta.deletion_timestamp.is_some() {
+                out.push(format!("{m}: {kind} {name} terminating"));
+            }
+            have.insert((kind.to_string(), name));
+        }
+        for missing in want.difference(&have) {
+            out.push(format!("{m}: missing {missing:?}"));
+        }
+        for extra in have.difference(&want) {
+            out.push(format!("{m}: extra (orphan) {extra:?}"));
+        }
+
+        // One Work per object and cluster: no duplicates, none left over.
+        let works = Api::<Work>::namespaced(cp.clone(), &format!("karmada-es-{m}"))
+            .list(&ListParams::default())
+            .await;
+        let Ok(works) = works else {
+            out.push(format!("{m}: listing Works failed"));
+            continue;
+        };
+        let mut per_object: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for w in &works.items {
+            for manifest in &w.spec.workload.manifests {
+                let v = &manifest.0;
+                if v.pointer("/metadata/namespace").and_then(|n| n.as_str()) != Some(ns) {
+                    continue;
+                }
+                let kind = v["kind"].as_str().unwrap_or_default().to_string();
+                let name = v["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                per_object
+                    .entry((kind, name))
+                    .or_default()
+                    .push(w.name_any());
+            }
+        }
+        for (obj, names) in &per_object {
+            if names.len() > 1 {
+                out.push(format!("{m}: {obj:?} in {} Works {names:?}", names.len()));
+            }
+            if !want.contains(obj) {
+                out.push(format!("{m}: Work {names:?} for deleted {obj:?}"));
+            }
+        }
+        for obj in want.iter().filter(|o| !per_object.contains_key(*o)) {
+            out.push(format!("{m}: no Work for {obj:?}"));
+        }
+    }
+    let bindings = Api::<ResourceBinding>::namespaced(cp.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items.len())
+        .unwrap_or(usize::MAX);
+    if bindings != want.len() {
+        out.push(format!(
+            "{bindings} ResourceBindings in {ns}, want {}",
+            want.len()
+        ));
+    }
+    out
+}
+
+/// Waits (bounded) for exact convergence and then checks it holds for a few more seconds.
+async fn converges(
+    fed: &Federation,
+    cp: &Client,
+    ns: &str,
+    members: &[&str],
+    live: &BTreeSet<usize>,
+) {
+    let log = fed.bed.dir().join("reconciler.log");
+    let mut last = Vec::new();
+    let deadline = Instant::now() + CONVERGE;
+    loop {
+        let diff = differences(fed, cp, ns, members, live).await;
+        if diff.is_empty() {
+            break;
+        }
+        last = diff;
+        if Instant::now() > deadline {
+            let tail = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = tail.lines().rev().take(30).collect();
+            panic!(
+                "no exact convergence in {ns} after {CONVERGE:?}; {} differences, first: {:#?}\n\
+                 --- reconciler log tail (newest first) ---\n{}",
+                last.len(),
+                &last[..last.len().min(15)],
+                tail.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let _ = last;
+    // Stable: a converged federation does not drift afterwards.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let diff = differences(fed, cp, ns, members, live).await;
+    assert!(diff.is_empty(), "drifted after converging: {diff:#?}");
+}
+
+/// SIGKILL (`Child::kill`): no graceful shutdown, in-flight writes are cut. The log so far is
+/// kept in `reconciler.earlier.log` (a restart truncates `reconciler.log`).
+fn kill(fed: &mut Federation) {
+    fed.reconciler.kill().unwrap();
+    fed.reconciler.wait().unwrap();
+    let log = fed.bed.dir().join("reconciler.log");
+    let text = std::fs::read(&log).unwrap_or_default();
+    let mut earlier = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log.with_file_name("reconciler.earlier.log"))
+        .unwrap();
+    std::io::Write::write_all(&mut earlier, &text).unwrap();
+    std::io::Write::write_all(&mut earlier, b"--- SIGKILL ---\n").unwrap();
+}
+
+fn restart(fed: &mut Federation) {
+    fed.reconciler = support::start_reconciler(&fed.bed);
+}
+
+/// Waits until at least `n` app Deployments exist in the control plane (so deleting the first
+/// ones cannot race their creation).
+async fn creating_done(cp: &Client, ns: &str, n: usize) {
+    let api = Api::<Deployment>::namespaced(cp.clone(), ns);
+    let deadline = Instant::now() + CONVERGE;
+    while api
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items.len())
+        .unwrap_or(0)
+        < n
+    {
+        assert!(Instant::now() < deadline, "templates were never created");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reconciler_sigkill_during_propagation_converges_exactly() {
+    if skipped() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let started = Instant::now();
+    let mut state = seed();
+    eprintln!("FAULTS_SEED={state}");
+    let members = ["member1", "member2"];
+    let mut fed = support::federation(&members).await;
+    let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
+    let ns = "faults-kill";
+    namespace(&cp, ns).await;
+    support::apply_yaml(&cp, &policy(ns, &members)).await;
+
+    // 100 apps = 200 templates (Deployment + ConfigMap via propagateDeps) = 400 member objects.
+    let mut live: BTreeSet<usize> = (0..100).collect();
+    let creating = {
+        let cp = cp.clone();
+        tokio::spawn(async move { create(&cp, ns, 0..100).await })
+    };
+    for round in 0..3 {
+        let wait = 300 + next(&mut state) % 2500;
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        kill(&mut fed);
+        eprintln!("round {round}: killed the reconciler after {wait} ms");
+        if round == 1 {
+            // Changes made while it is down must not be lost: a deleted template must leave
+            // no orphan in any member.
+            creating_done(&cp, ns, 90).await;
+            delete(&cp, ns, 0..15).await;
+            live.retain(|i| *i >= 15);
+        }
+        restart(&mut fed);
+    }
+    creating.await.unwrap();
+    // And once more right after creating new ones.
+    create(&cp, ns, 100..110).await;
+    live.extend(100..110);
+    kill(&mut fed);
+    restart(&mut fed);
+
+    converges(&fed, &cp, ns, &members, &live).await;
+    eprintln!(
+        "converged exactly in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn member_apiserver_down_during_propagation() {
+    if skipped() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let members = ["member1", "member2"];
+    let mut fed = support::federation(&members).await;
+    let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
+    let ns = "faults-member";
+    namespace(&cp, ns).await;
+    support::apply_yaml(&cp, &policy(ns, &members)).await;
+    let live: BTreeSet<usize> = (0..60).collect();
+    create(&cp, ns, 0..20).await;
+    fed.bed.stop_cluster("member2").await.unwrap();
+    create(&cp, ns, 20..60).await;
+
+    // member1 is unaffected: everything arrives there while member2 is down.
+    converges(&fed, &cp, ns, &["member1"], &live).await;
+    let m1_done = Instant::now();
+
+    fed.bed.start_cluster("member2").await.unwrap();
+    converges(&fed, &cp, ns, &members, &live).await;
+    eprintln!(
+        "member2 caught up {:.0}s after restarting",
+        m1_done.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn control_plane_apiserver_restart_loses_nothing() {
+    if skipped() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let members = ["member1", "member2"];
+    let mut fed = support::federation(&members).await;
+    let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
+    let ns = "faults-cp";
+    namespace(&cp, ns).await;
+    support::apply_yaml(&cp, &policy(ns, &members)).await;
+    let mut live: BTreeSet<usize> = (0..50).collect();
+    create(&cp, ns, 0..50).await;
+
+    // Mid-propagation: the control plane goes away for a while and comes back.
+    fed.bed.stop_cluster(CONTROL_PLANE).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    fed.bed.start_cluster(CONTROL_PLANE).await.unwrap();
+    let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
+
+    // Changes after the restart reach the members: the reconciler's watches reconnected.
+    delete(&cp, ns, 0..10).await;
+    live.retain(|i| *i >= 10);
+    create(&cp, ns, 50..60).await;
+    live.extend(50..60);
+    converges(&fed, &cp, ns, &members, &live).await;
+    assert!(
+        fed.reconciler.try_wait().unwrap().is_none(),
+        "the reconciler must survive a control-plane restart"
+    );
+}
