@@ -521,19 +521,6 @@ async fn finalize(
     if rb.spec.propagate_deps {
         super::dependencies::sync(&ctx.client, rb, None).await?;
     }
-    let finalizers: Vec<&String> = rb
-        .finalizers()
-        .iter()
-        .filter(|f| *f != keys::FINALIZER_BINDING_CONTROLLER)
-        .collect();
-    let patch =
-        json!({"metadata": {"finalizers": finalizers, "resourceVersion": rb.resource_version()}});
-    bindings
-        .patch(
-            &rb.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(patch),
-        )
-        .await?;
+    super::shared::remove_finalizer(bindings, rb, keys::FINALIZER_BINDING_CONTROLLER).await?;
     Ok(Action::await_change())
 }

@@ -424,15 +424,7 @@ async fn finalize(cluster: &Cluster, ctx: &Context) -> Result<Action> {
         .lock()
         .expect("probe failure map poisoned")
         .remove(&name);
-    let finalizers: Vec<String> = cluster
-        .finalizers()
-        .iter()
-        .filter(|f| *f != FINALIZER)
-        .cloned()
-        .collect();
-    let api: Api<Cluster> = Api::all(ctx.client.clone());
-    let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": cluster.resource_version()}});
-    api.patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+    super::shared::remove_finalizer(&Api::<Cluster>::all(ctx.client.clone()), cluster, FINALIZER)
         .await?;
     tracing::info!(cluster = %name, "cluster removed; its Works and execution namespace are gone");
     Ok(Action::await_change())

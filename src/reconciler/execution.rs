@@ -437,20 +437,7 @@ async fn finalize(
             }
         }
     }
-    let finalizers: Vec<&String> = work
-        .finalizers()
-        .iter()
-        .filter(|f| *f != keys::FINALIZER_EXECUTION_CONTROLLER)
-        .collect();
-    let patch =
-        json!({"metadata": {"finalizers": finalizers, "resourceVersion": work.resource_version()}});
-    works
-        .patch(
-            &work.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(patch),
-        )
-        .await?;
+    super::shared::remove_finalizer(works, work, keys::FINALIZER_EXECUTION_CONTROLLER).await?;
     Ok(Action::await_change())
 }
 

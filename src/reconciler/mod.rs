@@ -25,6 +25,7 @@ pub mod render;
 pub mod scheduler;
 pub mod selector;
 pub mod server;
+pub mod shared;
 pub mod status;
 
 use std::net::SocketAddr;

@@ -14,8 +14,8 @@ use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher;
 use kube::{Resource, ResourceExt as _};
 use serde_json::json;
 
@@ -33,18 +33,8 @@ struct NsCtx {
 
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let client = ctx.client.clone();
-    let (clusters, writer) = reflector::store();
     // A joining (or leaving) cluster re-runs every namespace.
-    let cluster_changes = reflector::reflector(
-        writer,
-        watcher(
-            Api::<Cluster>::all(client.clone()),
-            watcher::Config::default(),
-        ),
-    )
-    .default_backoff()
-    .applied_objects()
-    .filter_map(|r| async move { r.ok().map(|_| ()) });
+    let (clusters, cluster_changes) = super::shared::cluster_cache(&client);
     let nctx = Arc::new(NsCtx {
         ctx: ctx.clone(),
         clusters,

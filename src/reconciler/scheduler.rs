@@ -13,7 +13,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::runtime::watcher;
 use kube::{Resource, ResourceExt as _};
 use serde_json::json;
 
@@ -32,18 +32,8 @@ struct SchedCtx {
 
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let client = ctx.client.clone();
-    let (clusters, writer) = reflector::store();
     // Any cluster change (join, taint, readiness, labels) may change placements.
-    let cluster_changes = reflector::reflector(
-        writer,
-        watcher(
-            Api::<Cluster>::all(client.clone()),
-            watcher::Config::default(),
-        ),
-    )
-    .default_backoff()
-    .touched_objects()
-    .filter_map(|r| async move { r.ok().map(|_| ()) });
+    let (clusters, cluster_changes) = super::shared::cluster_cache(&client);
     let sctx = Arc::new(SchedCtx {
         ctx: ctx.clone(),
         clusters,
@@ -93,7 +83,11 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
                 kind: &rb.spec.resource.kind,
                 replicas: rb.spec.replicas,
                 current: &current,
-                requests: rb.spec.replica_requirements.as_ref().map(|r| &r.resource_request),
+                requests: rb
+                    .spec
+                    .replica_requirements
+                    .as_ref()
+                    .map(|r| &r.resource_request),
             };
             placement::schedule(p, &workload, &clusters)
         }
