@@ -15,6 +15,7 @@ use crate::api::{self as keys, Cluster, names};
 use crate::connect::Target;
 use crate::ops::apply::{self, FIELD_MANAGER};
 use crate::ops::get::resources;
+use crate::reconciler::render::DROPPED_METADATA;
 use crate::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -26,21 +27,6 @@ pub struct PromoteOptions {
     pub cluster: String,
     pub member_timeout: Duration,
 }
-
-/// Metadata that belongs to the member's copy, never to a template.
-const DROPPED_METADATA: &[&str] = &[
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "managedFields",
-    "ownerReferences",
-    "finalizers",
-    "selfLink",
-    "generateName",
-];
 
 /// What a previous propagation left on a member object.
 const DROPPED_ANNOTATIONS: &[&str] = &[

@@ -5,8 +5,8 @@ use serde_json::{Map, Value, json};
 
 use crate::api as keys;
 
-/// Metadata fields that belong to the control plane's copy only.
-const DROPPED_METADATA: &[&str] = &[
+/// Metadata fields the API server owns for one copy of an object; never carried to another.
+pub const DROPPED_METADATA: &[&str] = &[
     "uid",
     "resourceVersion",
     "generation",
