@@ -103,7 +103,7 @@ pub fn check_resource(resource: &str, command: &str) -> anyhow::Result<()> {
             Ok(())
         }
         other => anyhow::bail!(
-            "unsupported resource type {other:?}; karmadactl {command} supports: clusters"
+            "unsupported resource type {other:?}; karmadactl {command} supports: clusters (karmadactl {command} clusters NAME ...)"
         ),
     }
 }

@@ -180,6 +180,16 @@ fn main() -> ExitCode {
 /// One clear line; with -v the chain of causes below it.
 fn report_error(err: &anyhow::Error, verbose: u8) {
     eprintln!("error: {err}");
+    // A 404 for the whole API path means the context is a plain cluster, not the control plane.
+    if err
+        .chain()
+        .any(|c| c.to_string().contains("404 page not found"))
+    {
+        eprintln!(
+            "hint: that context does not serve the Karmada API (cluster.karmada.io); \
+             point --karmada-context or --kubeconfig at the Karmada control plane, e.g. --karmada-context karmada-apiserver"
+        );
+    }
     if verbose > 0 {
         for cause in err.chain().skip(1) {
             eprintln!("  caused by: {cause}");

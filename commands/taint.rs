@@ -37,7 +37,7 @@ pub struct TaintArgs {
     pub name: String,
 
     /// Taints to add (key[=value]:Effect) or remove (key[:Effect]-)
-    #[arg(value_name = "TAINT", required = true)]
+    #[arg(value_name = "TAINT")]
     pub taints: Vec<String>,
 
     /// Replace a taint with the same key and effect instead of failing
@@ -50,6 +50,10 @@ fn parse_one(spec: &str) -> anyhow::Result<Taint> {
     let invalid = |why: String| anyhow::anyhow!("invalid taint spec: {spec}, {why}");
     let parts: Vec<&str> = spec.split(':').collect();
     let (key, value, effect) = match parts.as_slice() {
+        [kv] if kv.contains('=') => anyhow::bail!(
+            "invalid taint spec: {spec}, the effect is missing; write key=value:Effect with Effect one of {}",
+            EFFECTS.join(", ")
+        ),
         [key] => (*key, None, String::new()),
         [kv, effect] => {
             if !EFFECTS.contains(effect) {
@@ -195,6 +199,11 @@ fn check_label_value(value: &str) -> Result<(), String> {
 pub async fn run(args: TaintArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     check_resource(&args.resource, "taint")?;
     check_name(&args.name)?;
+    if args.taints.is_empty() {
+        anyhow::bail!(
+            "no taint given; usage: karmadactl taint clusters NAME KEY[=VALUE]:EFFECT or KEY[:EFFECT]-"
+        );
+    }
     let edit = parse_taints(&args.taints, args.overwrite)?;
     let line = taint::taint(&global.target(), &args.name, &edit).await?;
     output::print(&format!("{line}\n"));
@@ -210,6 +219,12 @@ mod tests {
             &specs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
             false,
         )
+    }
+
+    #[test]
+    fn a_missing_effect_is_named() {
+        let e = err(&["foo=bar"]);
+        assert!(e.contains("the effect is missing"), "{e}");
     }
 
     fn err(specs: &[&str]) -> String {

@@ -207,10 +207,23 @@ pub async fn plan(
         .as_deref()
         .is_some_and(|e| e.trim_end_matches('/') == endpoint.trim_end_matches('/'));
     if same_endpoint || cp_id.as_deref() == Some(id.as_str()) {
-        return Err(Error::Invalid(format!(
-            "context {context:?} in {} is the Karmada control plane itself; pass the member's kubeconfig with --cluster-kubeconfig",
-            path.display()
-        )));
+        let fell_back =
+            opts.member_context.is_none() && !kc.contexts.iter().any(|c| c.name == opts.name);
+        return Err(Error::Invalid(if fell_back {
+            format!(
+                "{} has no context named {:?}, so its current context {context:?} was used, and that is the \
+                 Karmada control plane itself; pass the member's context with --cluster-context (contexts: {})",
+                path.display(),
+                opts.name,
+                context_list(&kc)
+            )
+        } else {
+            format!(
+                "context {context:?} in {} is the Karmada control plane itself; pass the member's kubeconfig \
+                 with --cluster-kubeconfig or its context with --cluster-context",
+                path.display()
+            )
+        }));
     }
     let clusters: Api<Cluster> = Api::all(cp.clone());
     if clusters.get_opt(&opts.name).await?.is_some() {
