@@ -557,7 +557,10 @@ async fn get_clusters_in_every_format() {
     let err = fails(kc, &["get", "clusters", "alpha", "-l", "env=prod"]);
     assert!(err.contains("selector"), "{err}");
     let err = fails(kc, &["get", "widgetsthatdonotexist"]);
-    assert!(err.contains("widgetsthatdonotexist"), "an unknown type is named: {err}");
+    assert!(
+        err.contains("widgetsthatdonotexist"),
+        "an unknown type is named: {err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
