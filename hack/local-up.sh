@@ -11,6 +11,7 @@
 #   LOCAL_UP_DIR      state directory: certificates, etcd data, logs (default ~/.cache/karmadactl/local-up)
 #   KUBECONFIG_OUT    kubeconfig the contexts are merged into (default ~/.kube/karmada.config)
 #   LOCAL_UP_TIMEOUT  seconds to wait for the clusters (default 300)
+#   RECONCILER_PORT   karmada-reconciler's /healthz, /readyz and /metrics port (default 10358)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
