@@ -134,6 +134,7 @@ async fn federation_scenarios() {
     affinity(&env).await;
     precedence(&env).await;
     custom_resource(&env).await;
+    assigned_fields(&env).await;
     dependencies_follow(&env).await;
     conflicts(&env).await;
     cordon(&env).await;
@@ -407,6 +408,65 @@ spec:
         .then_some(())
     })
     .await;
+}
+
+/// A Service and a Job carry fields the control plane's API server assigned (cluster IP, the
+/// Job's selector and labels); members assign their own, so they propagate cleanly.
+async fn assigned_fields(env: &Env) {
+    env.namespace("kinds").await;
+    apply_yaml(
+        &env.cp,
+        r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: kinds}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once, namespace: kinds}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox}]
+---
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata: {name: kinds, namespace: kinds}
+spec:
+  resourceSelectors: [{apiVersion: v1, kind: Service}, {apiVersion: batch/v1, kind: Job}]
+  placement: {clusterAffinity: {clusterNames: [member1]}}
+"#,
+    )
+    .await;
+    let m1 = env.member("member1").clone();
+    eventually(
+        "Service and Job applied in member1",
+        T,
+        &env.log(),
+        || async {
+            (exists(&m1, "v1", "Service", "kinds", "web").await
+                && exists(&m1, "batch/v1", "Job", "kinds", "once").await)
+                .then_some(())
+        },
+    )
+    .await;
+    let cp_ip = Api::<k8s_openapi::api::core::v1::Service>::namespaced(env.cp.clone(), "kinds")
+        .get("web")
+        .await
+        .unwrap()
+        .spec
+        .unwrap()
+        .cluster_ip;
+    let m1_ip = Api::<k8s_openapi::api::core::v1::Service>::namespaced(m1.clone(), "kinds")
+        .get("web")
+        .await
+        .unwrap()
+        .spec
+        .unwrap()
+        .cluster_ip;
+    assert!(cp_ip.is_some() && m1_ip.is_some());
 }
 
 async fn dependencies_follow(env: &Env) {

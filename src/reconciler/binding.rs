@@ -197,6 +197,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
             .iter()
             .any(|t| t.replicas != rb.spec.replicas);
     let mut override_failures: HashMap<String, String> = HashMap::new();
+    let mut requeue = false;
     for target in &rb.spec.clusters {
         let work_ns = names::execution_namespace(&target.name);
         let current = existing
@@ -206,12 +207,17 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
         if divided {
             render::set_replicas(&mut workload, target.replicas);
         }
-        let matched = clusters
-            .iter()
-            .find(|c| c.name_any() == target.name)
-            .map(|c| overrides::select(&template, &resource, c, &cluster_policies, &policies))
-            .unwrap_or_default();
-        let applied = match overrides::apply_all(&mut workload, &matched) {
+        let Some(cluster) = clusters.iter().find(|c| c.name_any() == target.name) else {
+            // Not in this controller's cache yet (a fresh join): rendering now would skip its
+            // overrides. Its cache update re-runs this binding.
+            requeue = true;
+            continue;
+        };
+        let matched =
+            overrides::select(&template, &resource, cluster, &cluster_policies, &policies);
+        let applied = match overrides::apply_all(&mut workload, &matched)
+            .and_then(|a| render::keep_identity(&workload, &template_json).map(|()| a))
+        {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!(binding = %rb.name_any(), namespace = %ns, cluster = %target.name, "{e}; its Work is left as it was");
@@ -277,9 +283,8 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
         }
     }
 
-    if rb.spec.propagate_deps {
-        super::dependencies::sync(&ctx.client, &rb, Some(&template)).await?;
-    }
+    // Also when propagateDeps was turned off: that releases the dependencies it had.
+    super::dependencies::sync(&ctx.client, &rb, Some(&template)).await?;
 
     // Aggregate status into the binding.
     let items = aggregated_items(&rb, &existing);
@@ -335,13 +340,22 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
         );
     }
     if st != before {
-        bindings
+        // Only our fields, guarded by resourceVersion: the scheduler writes this status too.
+        let patch = json!({"metadata": {"resourceVersion": rb.resource_version()},
+            "status": {"aggregatedStatus": st.aggregated_status, "conditions": st.conditions}});
+        match bindings
             .patch_status(
                 &rb.name_any(),
                 &PatchParams::default(),
-                &Patch::Merge(json!({"status": st})),
+                &Patch::Merge(patch),
             )
-            .await?;
+            .await
+        {
+            Ok(_) => {}
+            // Someone wrote the binding meanwhile; its update event runs this again.
+            Err(kube::Error::Api(s)) if s.code == 409 => return Ok(Action::await_change()),
+            Err(e) => return Err(e.into()),
+        }
     }
 
     // Sum member statuses onto the template.
@@ -351,15 +365,16 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
         && template.data.get("status") != Some(&new_status)
     {
         tracing::debug!(template = %r.name, namespace = %r.namespace, old = ?template.data.get("status"), new = ?new_status, "template status updated");
+        let patch = json!({"status": render::merge_diff(template.data.get("status"), &new_status)});
         templates
-            .patch_status(
-                &r.name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": new_status})),
-            )
+            .patch_status(&r.name, &PatchParams::default(), &Patch::Merge(patch))
             .await?;
     }
-    Ok(Action::await_change())
+    Ok(if requeue {
+        Action::requeue(Duration::from_secs(2))
+    } else {
+        Action::await_change()
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -518,9 +533,7 @@ async fn finalize(
             return Ok(Action::requeue(Duration::from_secs(1)));
         }
     }
-    if rb.spec.propagate_deps {
-        super::dependencies::sync(&ctx.client, rb, None).await?;
-    }
+    super::dependencies::sync(&ctx.client, rb, None).await?;
     super::shared::remove_finalizer(bindings, rb, keys::FINALIZER_BINDING_CONTROLLER).await?;
     Ok(Action::await_change())
 }

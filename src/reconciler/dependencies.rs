@@ -175,7 +175,7 @@ pub async fn sync(
             "kind": ResourceBinding::kind(&()),
             "metadata": {"name": binding_name, "namespace": ns,
                 "labels": {keys::LABEL_RESOURCE_BINDING_PERMANENT_ID: id, label.as_str(): parent.labels().get(keys::LABEL_RESOURCE_BINDING_PERMANENT_ID).cloned().unwrap_or_default()},
-                "ownerReferences": if existing.is_some() { Value::Null } else { json!([owner]) },
+                "ownerReferences": [owner],
                 "finalizers": [keys::FINALIZER_BINDING_CONTROLLER]},
             "spec": {
                 "resource": {"apiVersion": "v1", "kind": kind, "namespace": ns, "name": name,
@@ -185,11 +185,10 @@ pub async fn sync(
             },
         });
         let mut body = body;
-        if body["metadata"]["ownerReferences"].is_null() {
-            body["metadata"]
-                .as_object_mut()
-                .expect("object")
-                .remove("ownerReferences");
+        // Optimistic concurrency: requiredBy is read, changed and written back; a parent that
+        // wrote meanwhile makes this fail and retry instead of losing its entry.
+        if let Some(rv) = existing.as_ref().and_then(|b| b.resource_version()) {
+            body["metadata"]["resourceVersion"] = json!(rv);
         }
         if body["spec"]["conflictResolution"].is_null() {
             body["spec"]
@@ -200,7 +199,13 @@ pub async fn sync(
         bindings
             .patch(
                 &binding_name,
-                &PatchParams::apply(&format!("{MANAGER}-deps")).force(),
+                // One field manager per parent, so each parent's depended-by label is its own
+                // and one parent's apply does not remove another's.
+                &PatchParams::apply(&format!(
+                    "{MANAGER}-deps-{}",
+                    &label[keys::LABEL_DEPENDED_BY_PREFIX.len()..]
+                ))
+                .force(),
                 &Patch::Apply(&body),
             )
             .await?;

@@ -304,6 +304,14 @@ async fn reconcile_template(obj: Arc<DynamicObject>, tctx: Arc<TemplateCtx>) -> 
     }
 
     let existing = bindings.get_opt(&binding_name).await?;
+    if existing
+        .as_ref()
+        .is_some_and(|b| b.metadata.deletion_timestamp.is_some())
+    {
+        // The old binding is still draining its Works (template deleted and re-created):
+        // wait for it to go, then create the new one.
+        return Ok(Action::requeue(Duration::from_secs(2)));
+    }
     let desired = desired_binding(&obj, &tctx.resource, &claim, &policy_id, existing.as_ref());
     if existing
         .as_ref()
@@ -600,6 +608,14 @@ fn desired_binding(
         }
     }
     meta["labels"][keys::LABEL_RESOURCE_BINDING_PERMANENT_ID] = json!(binding_id);
+    // The binding points at the template's resourceVersion so that template changes re-render
+    // the Works; status-only writes (the aggregated status we put there) must not.
+    let hash = content_hash(obj);
+    meta["annotations"][TEMPLATE_HASH_ANNOTATION] = json!(hash);
+    let resource_version = existing
+        .filter(|b| b.annotations().get(TEMPLATE_HASH_ANNOTATION) == Some(&hash))
+        .map(|b| b.spec.resource.resource_version.clone())
+        .unwrap_or_else(|| obj.resource_version().unwrap_or_default());
     let owner = OwnerReference {
         api_version: resource.api_version.clone(),
         kind: resource.kind.clone(),
@@ -615,7 +631,7 @@ fn desired_binding(
             namespace: ns.clone(),
             name: obj.name_any(),
             uid: obj.uid().unwrap_or_default(),
-            resource_version: obj.resource_version().unwrap_or_default(),
+            resource_version,
         },
         propagate_deps: claim.spec.propagate_deps,
         replicas: super::render::template_replicas(&obj.data).unwrap_or(0),
@@ -651,6 +667,33 @@ fn desired_binding(
         },
         "spec": spec,
     })
+}
+
+/// Annotation on a binding: a hash of what the Works are rendered from (the template without
+/// its status and server-owned metadata).
+pub const TEMPLATE_HASH_ANNOTATION: &str = "karmadactl.io/template-hash";
+
+fn content_hash(obj: &DynamicObject) -> String {
+    let mut v = serde_json::to_value(obj).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("status");
+    }
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        for f in [
+            "resourceVersion",
+            "managedFields",
+            "generation",
+            "creationTimestamp",
+        ] {
+            meta.remove(f);
+        }
+    }
+    // serde_json's maps are ordered, so the text (and the hash) is stable.
+    let text = v.to_string();
+    let h = text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    });
+    format!("{h:016x}")
 }
 
 /// What one replica of a workload requests: the sum of its containers' resource requests

@@ -209,7 +209,8 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
             .patch_status(
                 &work.name_any(),
                 &PatchParams::default(),
-                &Patch::Merge(json!({"status": st})),
+                // Lists spelled out even when empty: a merge patch that omits them keeps old ones.
+                &Patch::Merge(json!({"status": {"conditions": st.conditions, "manifestStatuses": st.manifest_statuses}})),
             )
             .await?;
         if failure.is_none() && !was_applied {
@@ -479,8 +480,16 @@ async fn delete_one(
     else {
         return Ok(());
     };
-    // Objects we do not manage (conflict left alone) are never deleted.
-    if live.labels().get(keys::LABEL_MANAGED).map(String::as_str) != Some("true") {
+    // Objects we do not manage (conflict left alone), or that another Work manages now, are
+    // never deleted.
+    let a = live.annotations();
+    let ours = live.labels().get(keys::LABEL_MANAGED).map(String::as_str) == Some("true")
+        && [keys::ANNOTATION_WORK_NAME, keys::ANNOTATION_WORK_NAMESPACE]
+            .iter()
+            .all(|k| {
+                a.get(*k).map(String::as_str) == manifest["metadata"]["annotations"][*k].as_str()
+            });
+    if !ours {
         return Ok(());
     }
     ectx.ctx.metrics.member_writes.inc();

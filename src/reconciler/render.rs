@@ -88,6 +88,7 @@ pub fn manifest(template: &Value, replicas: Option<i32>, origin: &Origin<'_>) ->
     {
         spec.insert("replicas".into(), json!(r));
     }
+    prune_assigned(&mut obj);
     obj
 }
 
@@ -115,6 +116,86 @@ pub fn set_replicas(obj: &mut Value, replicas: i32) {
         && spec.contains_key("replicas")
     {
         spec.insert("replicas".into(), json!(replicas));
+    }
+}
+
+/// Overrides may change any field, but not which object a Work targets: apiVersion, kind,
+/// name and namespace stay the template's (an override must not retarget a privileged apply).
+pub fn keep_identity(workload: &Value, template: &Value) -> Result<(), String> {
+    for ptr in [
+        "/apiVersion",
+        "/kind",
+        "/metadata/name",
+        "/metadata/namespace",
+    ] {
+        if workload.pointer(ptr) != template.pointer(ptr) {
+            return Err(format!(
+                "an override may not change {ptr}; remove that rule"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A JSON merge patch turning `old` into `new` at the top level: keys `new` dropped become
+/// null (a plain merge patch of `new` would leave them in place).
+pub fn merge_diff(old: Option<&Value>, new: &Value) -> Value {
+    let mut patch = new.clone();
+    if let (Some(Value::Object(old)), Value::Object(p)) = (old, &mut patch) {
+        for k in old.keys() {
+            if !p.contains_key(k) {
+                p.insert(k.clone(), Value::Null);
+            }
+        }
+    }
+    patch
+}
+
+/// Fields the control plane's API server assigned to its copy, which a member must assign
+/// itself (Karmada prunes the same): a Service's cluster IPs, a Job's generated selector and
+/// labels, a Pod's node, a PVC's volume, a ServiceAccount's token secrets.
+fn prune_assigned(obj: &mut Value) {
+    let kind = obj["kind"].as_str().unwrap_or_default().to_string();
+    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
+        if kind == "ServiceAccount"
+            && let Some(m) = obj.as_object_mut()
+        {
+            m.remove("secrets");
+        }
+        return;
+    };
+    match kind.as_str() {
+        "Service" => {
+            if spec.get("clusterIP").and_then(Value::as_str) != Some("None") {
+                spec.remove("clusterIP");
+                spec.remove("clusterIPs");
+            }
+            spec.remove("healthCheckNodePort");
+        }
+        "Job" if spec.get("manualSelector").and_then(Value::as_bool) != Some(true) => {
+            spec.remove("selector");
+            if let Some(labels) = spec
+                .get_mut("template")
+                .and_then(|t| t.pointer_mut("/metadata/labels"))
+                .and_then(Value::as_object_mut)
+            {
+                for k in [
+                    "controller-uid",
+                    "batch.kubernetes.io/controller-uid",
+                    "job-name",
+                    "batch.kubernetes.io/job-name",
+                ] {
+                    labels.remove(k);
+                }
+            }
+        }
+        "Pod" => {
+            spec.remove("nodeName");
+        }
+        "PersistentVolumeClaim" => {
+            spec.remove("volumeName");
+        }
+        _ => {}
     }
 }
 
@@ -192,6 +273,47 @@ mod tests {
                 .is_none()
         );
         assert_eq!(m.pointer("/spec/replicas"), Some(&json!(1)));
+    }
+
+    #[test]
+    fn fields_the_control_plane_assigned_are_pruned() {
+        let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+            "spec": {"clusterIP": "10.0.0.7", "clusterIPs": ["10.0.0.7"], "ports": [{"port": 80}]}});
+        let m = manifest(&svc, None, &origin());
+        assert!(m.pointer("/spec/clusterIP").is_none() && m.pointer("/spec/clusterIPs").is_none());
+        assert_eq!(m.pointer("/spec/ports/0/port"), Some(&json!(80)));
+        let headless = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "h"}, "spec": {"clusterIP": "None"}});
+        assert_eq!(
+            manifest(&headless, None, &origin()).pointer("/spec/clusterIP"),
+            Some(&json!("None"))
+        );
+        let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+            "spec": {"selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": "u"}},
+                "template": {"metadata": {"labels": {"app": "j", "batch.kubernetes.io/controller-uid": "u", "controller-uid": "u", "job-name": "j"}}}}});
+        let m = manifest(&job, None, &origin());
+        assert!(m.pointer("/spec/selector").is_none());
+        assert_eq!(
+            m.pointer("/spec/template/metadata/labels"),
+            Some(&json!({"app": "j"}))
+        );
+    }
+
+    #[test]
+    fn merge_diff_nulls_dropped_keys_and_identity_is_kept() {
+        let old = json!({"replicas": 3, "readyReplicas": 3});
+        assert_eq!(
+            merge_diff(Some(&old), &json!({"replicas": 0})),
+            json!({"replicas": 0, "readyReplicas": null})
+        );
+        let t = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "n"}});
+        let mut w = t.clone();
+        assert!(keep_identity(&w, &t).is_ok());
+        w["metadata"]["namespace"] = json!("kube-system");
+        assert!(
+            keep_identity(&w, &t)
+                .unwrap_err()
+                .contains("/metadata/namespace")
+        );
     }
 
     #[test]

@@ -131,13 +131,16 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
     } else {
         targets
     };
+    let mut resource_version = rb.resource_version();
     if targets != rb.spec.clusters {
-        api.patch(
-            &rb.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"clusters": targets}})),
-        )
-        .await?;
+        let updated = api
+            .patch(
+                &rb.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"clusters": targets}})),
+            )
+            .await?;
+        resource_version = updated.resource_version();
     }
 
     let mut status = rb.status.clone().unwrap_or_default();
@@ -164,12 +167,27 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
         if targets != rb.spec.clusters || status.last_scheduled_time.is_none() {
             status.last_scheduled_time = Some(Time(Timestamp::now()));
         }
-        api.patch_status(
-            &rb.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": status})),
-        )
-        .await?;
+        // Only the scheduler's fields, guarded by resourceVersion: the binding controller
+        // writes this status too.
+        let patch = json!({"metadata": {"resourceVersion": resource_version}, "status": {
+            "conditions": status.conditions,
+            "schedulerObservedGeneration": status.scheduler_observed_generation,
+            "schedulerObservedAffinityName": status.scheduler_observed_affinity_name,
+            "lastScheduledTime": status.last_scheduled_time,
+        }});
+        match api
+            .patch_status(
+                &rb.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(patch),
+            )
+            .await
+        {
+            Ok(_) => {}
+            // Written meanwhile; that update runs this reconcile again.
+            Err(kube::Error::Api(s)) if s.code == 409 => return Ok(Action::await_change()),
+            Err(e) => return Err(e.into()),
+        }
         let scheduled_changed = before
             .conditions
             .iter()
