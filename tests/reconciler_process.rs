@@ -98,7 +98,14 @@ async fn leader_election_probes_metrics_and_sigterm() {
             "a standby is ready too"
         );
     }
-    let (_, metrics) = get(p1, "/metrics").unwrap();
+    // The namespace controller reconciles the control plane's namespaces as soon as it starts.
+    let metrics = wait_for("the first reconciliations", Duration::from_secs(60), || {
+        let (_, m) = get(p1, "/metrics")?;
+        let line = m.lines().find(|l| {
+            l.starts_with("karmada_reconciler_reconciles_total{controller=\"namespace\"}")
+        })?;
+        (!line.ends_with(" 0")).then_some(m)
+    });
     for family in [
         "reconciles counter",
         "reconcile_errors counter",

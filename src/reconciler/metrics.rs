@@ -97,6 +97,18 @@ impl Metrics {
         }
     }
 
+    /// Publishes every series of these controllers at zero, so dashboards and scrapes see them
+    /// before the first reconciliation.
+    pub fn register_controllers(&self, controllers: &[&'static str]) {
+        for controller in controllers {
+            let label = ControllerLabel { controller };
+            let _ = self.reconciles.get_or_create(&label);
+            let _ = self.errors.get_or_create(&label);
+            let _ = self.duration.get_or_create(&label);
+            let _ = self.in_flight.get_or_create(&label);
+        }
+    }
+
     pub fn error(&self, controller: &'static str) {
         self.errors
             .get_or_create(&ControllerLabel { controller })

@@ -114,6 +114,14 @@ pub async fn run(
     let shutdown: Shutdown = shutdown.boxed().shared();
     let health = server::Health::default();
     let ctx = Arc::new(Context::new(client.clone(), options.clone()));
+    ctx.metrics.register_controllers(&[
+        "detector",
+        "scheduler",
+        "binding",
+        "execution",
+        "cluster",
+        "namespace",
+    ]);
 
     let server = tokio::spawn(server::serve(
         options.metrics_bind_address,
