@@ -139,6 +139,7 @@ async fn federation_scenarios() {
     conflicts(&env).await;
     cordon(&env).await;
     suspension(&env).await;
+    preserved_on_deletion(&env).await;
     capacity(&env).await;
     credentials_from_cluster_object(&env).await;
     member_outage(&mut env).await;
@@ -776,6 +777,52 @@ async fn capacity(env: &Env) {
         },
     )
     .await;
+}
+
+/// `preserveResourcesOnDeletion: true`: deleting the template leaves the member copies.
+async fn preserved_on_deletion(env: &Env) {
+    env.namespace("keep").await;
+    apply_yaml(&env.cp, &deployment("keep", "stays")).await;
+    let p = policy(
+        "keep",
+        "stays",
+        "{apiVersion: apps/v1, kind: Deployment, name: stays}",
+        "{clusterAffinity: {clusterNames: [member1]}}",
+    )
+    .replace("spec:\n", "spec:\n  preserveResourcesOnDeletion: true\n");
+    apply_yaml(&env.cp, &p).await;
+    env.placed("keep", "stays", &["member1"]).await;
+    Api::<Deployment>::namespaced(env.cp.clone(), "keep")
+        .delete("stays", &DeleteParams::default())
+        .await
+        .unwrap();
+    let works: Api<Work> = Api::namespaced(env.cp.clone(), "karmada-es-member1");
+    let work_name = karmadactl::api::names::work_name("Deployment", "stays", "keep");
+    eventually(
+        "the Work is gone with its template",
+        T,
+        &env.log(),
+        || async {
+            works
+                .get_opt(&work_name)
+                .await
+                .ok()?
+                .is_none()
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(
+        exists(
+            env.member("member1"),
+            "apps/v1",
+            "Deployment",
+            "keep",
+            "stays"
+        )
+        .await,
+        "the member copy is preserved"
+    );
 }
 
 async fn credentials_from_cluster_object(env: &Env) {
