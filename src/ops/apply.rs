@@ -166,23 +166,7 @@ pub async fn check_clusters(cp: &Client, wanted: &[String]) -> Result<()> {
         .iter()
         .map(|c| c.name_any())
         .collect();
-    let missing: Vec<&String> = wanted.iter().filter(|w| !all.contains(w)).collect();
-    if !missing.is_empty() {
-        return Err(Error::NotFound(format!(
-            "no member cluster {} (known: {})",
-            missing
-                .iter()
-                .map(|m| format!("{m:?}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            if all.is_empty() {
-                "none".into()
-            } else {
-                all.join(", ")
-            }
-        )));
-    }
-    Ok(())
+    super::require_known_clusters(wanted, &all)
 }
 
 /// Applies every object, then (with a placement) its policy. Returns the lines to print

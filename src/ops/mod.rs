@@ -12,3 +12,24 @@ pub mod taint;
 pub mod unjoin;
 pub mod version;
 pub mod why;
+
+/// Fails with one line naming the `-C` clusters that are not joined, and those that are.
+pub fn require_known_clusters(wanted: &[String], known: &[String]) -> crate::Result<()> {
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|w| !known.contains(w))
+        .map(|m| format!("{m:?}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let known = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    Err(crate::Error::NotFound(format!(
+        "no member cluster {} (known: {known}); check -C/--clusters",
+        missing.join(", ")
+    )))
+}

@@ -272,29 +272,8 @@ pub async fn gather(target: &Target, query: &Query) -> Result<Gathered> {
             .map_err(|e| request_error(target, e))?
             .items;
         all.sort_by_key(|c| c.name_any());
-        let missing: Vec<&String> = query
-            .clusters
-            .iter()
-            .filter(|n| !all.iter().any(|c| c.name_any() == **n))
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::NotFound(format!(
-                "no member cluster {} (known: {}); check -C/--clusters",
-                missing
-                    .iter()
-                    .map(|m| format!("{m:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if all.is_empty() {
-                    "none".to_string()
-                } else {
-                    all.iter()
-                        .map(|c| c.name_any())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            )));
-        }
+        let known: Vec<String> = all.iter().map(|c| c.name_any()).collect();
+        crate::ops::require_known_clusters(&query.clusters, &known)?;
         members = all
             .into_iter()
             .filter(|c| query.clusters.is_empty() || query.clusters.contains(&c.name_any()))
