@@ -172,7 +172,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
         let patch = json!({"metadata": {"resourceVersion": resource_version}, "status": {
             "conditions": status.conditions,
             "schedulerObservedGeneration": status.scheduler_observed_generation,
-            "schedulerObservedAffinityName": status.scheduler_observed_affinity_name,
+            "schedulerObservingAffinityName": status.scheduler_observed_affinity_name,
             "lastScheduledTime": status.last_scheduled_time,
         }});
         match api

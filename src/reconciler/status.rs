@@ -157,8 +157,18 @@ fn aggregate_job(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Val
     if let Some(t) = times("startTime").into_iter().min() {
         out.insert("startTime".into(), json!(t));
     }
-    let complete = !items.is_empty()
+    // The API server accepts a terminal condition only on a finished Job (no active or
+    // terminating pods) and only after its precondition (SuccessCriteriaMet for Complete,
+    // FailureTarget for Failed), as the Job controller writes them.
+    let finished = !items.is_empty()
         && items.len() == statuses.len()
+        && statuses.iter().all(|s| {
+            (has_condition(s, "Complete", "True") || has_condition(s, "Failed", "True"))
+                && ["active", "terminating"]
+                    .iter()
+                    .all(|f| s.get(*f).and_then(Value::as_i64).unwrap_or(0) == 0)
+        });
+    let complete = finished
         && statuses
             .iter()
             .all(|s| has_condition(s, "Complete", "True"));
@@ -186,26 +196,33 @@ fn aggregate_job(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Val
             .and_then(|cs| cs.iter().find(|c| c["type"] == t && c["status"] == "True"))
             .cloned()
     };
+    let condition = |t: &str, reason: &str, message: &str| {
+        old(t)
+            .filter(|c| c["message"] == message)
+            .unwrap_or_else(|| {
+                json!({"type": t, "status": "True", "reason": reason, "message": message,
+                    "lastProbeTime": now(), "lastTransitionTime": now()})
+            })
+    };
     let mut conditions = Vec::new();
     if complete {
         if let Some(t) = times("completionTime").into_iter().max() {
             out.insert("completionTime".into(), json!(t));
         }
-        conditions.push(old("Complete").unwrap_or_else(|| {
-            json!({"type": "Complete", "status": "True",
-            "reason": "Completed", "message": "Job completed in every member cluster",
-            "lastProbeTime": now(), "lastTransitionTime": now()})
-        }));
-    } else if !failed.is_empty() {
-        let message = format!("Job failed in: {}", failed.join(", "));
-        conditions.push(
-            old("Failed")
-                .filter(|c| c["message"] == message.as_str())
-                .unwrap_or_else(|| {
-                    json!({"type": "Failed", "status": "True", "reason": "JobFailed",
-                    "message": message, "lastProbeTime": now(), "lastTransitionTime": now()})
-                }),
-        );
+        let message = "Job completed in every member cluster";
+        conditions.push(condition(
+            "SuccessCriteriaMet",
+            "CompletionsReached",
+            message,
+        ));
+        conditions.push(condition("Complete", "Completed", message));
+    } else {
+        out.remove("completionTime");
+        if finished && !failed.is_empty() {
+            let message = format!("Job failed in: {}", failed.join(", "));
+            conditions.push(condition("FailureTarget", "JobFailed", &message));
+            conditions.push(condition("Failed", "JobFailed", &message));
+        }
     }
     if conditions.is_empty() {
         out.remove("conditions");
@@ -512,7 +529,8 @@ mod tests {
         .unwrap();
         assert_eq!(s["succeeded"], 2);
         assert_eq!(s["completionTime"], "2026-01-01T00:01:03Z");
-        assert_eq!(s["conditions"][0]["type"], "Complete");
+        assert_eq!(s["conditions"][0]["type"], "SuccessCriteriaMet");
+        assert_eq!(s["conditions"][1]["type"], "Complete");
         let failed = json!({"failed": 2, "conditions": [{"type": "Failed", "status": "True"}]});
         assert_eq!(
             health("Job", None, Some(&failed)),
@@ -526,8 +544,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s["failed"], 2);
-        assert_eq!(s["conditions"][0]["type"], "Failed");
-        assert_eq!(s["conditions"][0]["message"], "Job failed in: b");
+        assert_eq!(s["conditions"][0]["type"], "FailureTarget");
+        assert_eq!(s["conditions"][1]["type"], "Failed");
+        assert_eq!(s["conditions"][1]["message"], "Job failed in: b");
+        assert!(s.get("completionTime").is_none());
+        // Not Failed while another member still runs it.
+        let running = json!({"active": 1, "startTime": "2026-01-01T00:00:05Z"});
+        let failed = json!({"failed": 2, "conditions": [{"type": "Failed", "status": "True"}]});
+        let s = aggregate(
+            "Job",
+            1,
+            None,
+            &[item("a", running, true), item("b", failed, false)],
+        )
+        .unwrap();
+        assert!(s.get("conditions").is_none(), "{s}");
     }
 
     #[test]
