@@ -20,7 +20,8 @@ use crate::GlobalArgs;
     deployments.apps, pods, configmaps, a CRD) is resolved by discovery in every cluster asked. \
     Like Karmada's karmadactl, --operation-scope defaults to karmada (the control plane, where \
     templates and policies live); members or all add a CLUSTER column and query the member \
-    clusters in parallel, each bounded by --member-timeout. A member that does not answer is \
+    clusters in parallel, each bounded by --member-timeout; their rows end with SYNCED: whether \
+    the control plane holds the status shown (yes/no) and when it last received a change of it. A member that does not answer is \
     reported on stderr below the table (\"member3: unreachable (...)\") and does not fail the \
     command.",
     after_help = "Examples:\n  \

@@ -10,11 +10,12 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::ClusterRole;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt as _};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use karmadactl::api::{Cluster, Work};
 use karmadactl::testbed::{BedSpec, CONTROL_PLANE, TestBed};
@@ -527,6 +528,48 @@ async fn unjoin_end_to_end_and_get_across_clusters() {
         );
     }
     assert!(stdout.lines().next().unwrap().contains("CLUSTER"));
+
+    // SYNCED: whether the control plane holds each member object's current status.
+    let row = |stdout: &str, cluster: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with("nginx") && l.contains(cluster))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let in_sync = |cluster: &'static str| {
+        let kc = kc.clone();
+        move || {
+            let kc = kc.clone();
+            async move {
+                let (stdout, _) = ok(&kc, &["get", "deploy", "-s", "members"]);
+                row(&stdout, cluster).contains(" yes, ").then_some(())
+            }
+        }
+    };
+    support::eventually("member1 in sync", LONG, &log, in_sync("member1")).await;
+    support::eventually("member2 in sync", LONG, &log, in_sync("member2")).await;
+    // With the reconciler stopped, a status change in member1 does not reach the control
+    // plane, and get says so for that row only.
+    fed.reconciler.kill().unwrap();
+    fed.reconciler.wait().unwrap();
+    Api::<Deployment>::namespaced(m1.clone(), "default")
+        .patch_status(
+            "nginx",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"replicas": 1, "readyReplicas": 1}})),
+        )
+        .await
+        .unwrap();
+    let (stdout, _) = ok(&kc, &["get", "deploy", "-s", "all"]);
+    assert!(row(&stdout, "member1").contains(" no, "), "{stdout}");
+    assert!(row(&stdout, "member2").contains(" yes, "), "{stdout}");
+    assert!(
+        row(&stdout, "karmada").trim_end().ends_with(" -"),
+        "{stdout}"
+    );
+    fed.reconciler = support::start_reconciler(&fed.bed);
+    support::eventually("member1 in sync again", LONG, &log, in_sync("member1")).await;
     let (stdout, _) = ok(
         &kc,
         &[

@@ -3,6 +3,7 @@
 //! and turning a failed request into one line that names what was tried.
 
 pub mod resources;
+pub mod sync;
 
 use std::collections::HashMap;
 

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::api::Cluster;
 use crate::connect::Target;
+use crate::ops::get::sync::{self, Synced};
 use crate::ops::get::{one_line, request_error};
 use crate::output::{self, DocFormat, Format};
 use crate::{Error, Result};
@@ -90,6 +91,9 @@ pub struct Found {
     pub cluster: String,
     pub resolved: Resolved,
     pub objects: Vec<DynamicObject>,
+    /// For members: whether the control plane holds each object's current status (same
+    /// order as `objects`); empty for the control plane.
+    pub synced: Vec<Synced>,
 }
 
 /// Everything `get` gathered.
@@ -102,6 +106,9 @@ pub struct Gathered {
     pub unknown_in: Vec<String>,
     /// The namespace listed (None with -A or for cluster-scoped kinds).
     pub namespace: Option<String>,
+    /// Members asked that the control plane does not see as Ready: their status there is
+    /// not being updated.
+    pub not_ready: Vec<String>,
 }
 
 /// Parses `5s`, `500ms`, `2m` or a bare number of seconds.
@@ -286,6 +293,7 @@ pub async fn gather(target: &Target, query: &Query) -> Result<Gathered> {
                 cluster: KARMADA.into(),
                 resolved,
                 objects,
+                synced: Vec::new(),
             }),
             Ok(None) => unknown.push(KARMADA.to_string()),
             Err(Error::Kube(e)) => {
@@ -312,7 +320,12 @@ pub async fn gather(target: &Target, query: &Query) -> Result<Gathered> {
             let name = cluster.name_any();
             let work = async {
                 let client = crate::member::client(&cp, cluster, timeout).await?;
-                query_cluster(&client, query, &namespace).await
+                let Some((resolved, objects)) = query_cluster(&client, query, &namespace).await?
+                else {
+                    return Ok(None);
+                };
+                let synced = sync::states(&cp, &name, &resolved.ar.kind, &objects).await;
+                Ok(Some((resolved, objects, synced)))
             };
             let result = match tokio::time::timeout(timeout, work).await {
                 Ok(r) => r,
@@ -327,10 +340,11 @@ pub async fn gather(target: &Target, query: &Query) -> Result<Gathered> {
     .await;
     for (name, result) in results {
         match result {
-            Ok(Some((resolved, objects))) => gathered.found.push(Found {
+            Ok(Some((resolved, objects, synced))) => gathered.found.push(Found {
                 cluster: name,
                 resolved,
                 objects,
+                synced,
             }),
             Ok(None) => unknown.push(name),
             Err(e) => gathered.failures.push((name, member_error(&e))),
@@ -348,6 +362,11 @@ pub async fn gather(target: &Target, query: &Query) -> Result<Gathered> {
         .is_some_and(|f| f.resolved.namespaced);
     gathered.namespace = (namespaced && !query.all_namespaces).then_some(namespace);
     gathered.unknown_in = unknown;
+    gathered.not_ready = members
+        .iter()
+        .filter(|c| !c.is_ready())
+        .map(|c| c.name_any())
+        .collect();
     Ok(gathered)
 }
 
@@ -435,6 +454,12 @@ impl Gathered {
         for (cluster, why) in &self.failures {
             rendered.stderr.push(format!("{cluster}: {why}"));
         }
+        for cluster in &self.not_ready {
+            rendered.stderr.push(format!(
+                "{cluster}: not Ready on the control plane, so its status there is not being \
+                 updated (see `karmadactl get clusters`)"
+            ));
+        }
         if !self.found.is_empty() {
             for cluster in &self.unknown_in {
                 rendered.stderr.push(format!(
@@ -500,9 +525,12 @@ impl Gathered {
             header.push("CLUSTER");
         }
         header.extend(columns.header());
+        if show_cluster {
+            header.push("SYNCED");
+        }
         let mut rows = Vec::new();
         for f in &self.found {
-            for o in &f.objects {
+            for (i, o) in f.objects.iter().enumerate() {
                 let mut row = Vec::new();
                 if all_namespaces {
                     row.push(o.namespace().unwrap_or_default());
@@ -512,6 +540,10 @@ impl Gathered {
                     row.push(f.cluster.clone());
                 }
                 row.extend(columns.row(o));
+                if show_cluster {
+                    let synced = f.synced.get(i).unwrap_or(&Synced::NotPropagated);
+                    row.push(synced.cell());
+                }
                 rows.push(row);
             }
         }
@@ -742,16 +774,19 @@ mod tests {
                     cluster: "member1".into(),
                     resolved: resolved.clone(),
                     objects: vec![deployment("web", 1)],
+                    synced: vec![Synced::No { last: None }],
                 },
                 Found {
                     cluster: "member2".into(),
                     resolved,
                     objects: vec![deployment("web", 2)],
+                    synced: vec![Synced::NotPropagated],
                 },
             ],
             failures: vec![("member3".into(), "unreachable (connection refused)".into())],
             unknown_in: vec![],
             namespace: Some("default".into()),
+            not_ready: vec![],
         }
     }
 
@@ -765,9 +800,24 @@ mod tests {
         for h in ["CLUSTER", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"] {
             assert!(lines[0].contains(h), "{h} missing: {}", lines[0]);
         }
+        assert!(lines[0].ends_with("SYNCED"), "{}", lines[0]);
         assert!(lines[1].contains("member1") && lines[1].contains("1/2"));
+        assert!(lines[1].ends_with("no, never"), "{}", lines[1]);
         assert!(lines[2].contains("member2") && lines[2].contains("2/2"));
+        assert!(lines[2].ends_with(" -"), "{}", lines[2]);
         assert_eq!(r.stderr, vec!["member3: unreachable (connection refused)"]);
+        let mut g = gathered();
+        g.not_ready = vec!["member2".into()];
+        let r = g.render(&query(Scope::Members, Format::Table)).unwrap();
+        assert!(
+            r.stderr.iter().any(|l| l.starts_with("member2: not Ready")),
+            "{:?}",
+            r.stderr
+        );
+        let r = gathered()
+            .render(&query(Scope::Karmada, Format::Table))
+            .unwrap();
+        assert!(!r.stdout.contains("SYNCED"), "{}", r.stdout);
         let wide = gathered()
             .render(&query(Scope::Members, Format::Wide))
             .unwrap();
