@@ -17,6 +17,8 @@ use karmadactl::testbed::CONTROL_PLANE;
 use support::{Federation, apply_yaml, eventually, exists};
 
 const T: Duration = Duration::from_secs(60);
+/// The namespace of docs/examples/failover.yaml.
+const FAILOVER: &str = "failover-demo";
 
 fn deployment(ns: &str, name: &str) -> String {
     format!(
@@ -627,19 +629,13 @@ async fn cordon(env: &Env) {
 }
 
 /// `suspension.dispatching` pauses applying without losing the binding or the Work.
+/// docs/examples/suspension.yaml: dispatching held back, then resumed.
 async fn suspension(env: &Env) {
-    env.namespace("pause").await;
-    apply_yaml(&env.cp, &deployment("pause", "held")).await;
-    let suspended = policy(
-        "pause",
-        "held",
-        "{apiVersion: apps/v1, kind: Deployment, name: held}",
-        "{clusterAffinity: {clusterNames: [member1]}}",
-    )
-    .replace("spec:\n", "spec:\n  suspension: {dispatching: true}\n");
+    let ns = "suspension-demo";
+    let suspended = support::example("suspension.yaml");
     apply_yaml(&env.cp, &suspended).await;
     let works: Api<Work> = Api::namespaced(env.cp.clone(), "karmada-es-member1");
-    let work_name = karmadactl::api::names::work_name("Deployment", "held", "pause");
+    let work_name = karmadactl::api::names::work_name("Deployment", "held", ns);
     eventually(
         "a suspended Work, not dispatched",
         T,
@@ -657,22 +653,13 @@ async fn suspension(env: &Env) {
     )
     .await;
     assert!(
-        !exists(
-            env.member("member1"),
-            "apps/v1",
-            "Deployment",
-            "pause",
-            "held"
-        )
-        .await,
+        !exists(env.member("member1"), "apps/v1", "Deployment", ns, "held").await,
         "a suspended Work must not be applied"
     );
-    let resumed = suspended.replace(
-        "suspension: {dispatching: true}",
-        "suspension: {dispatching: false}",
-    );
+    let resumed = suspended.replace("dispatching: true", "dispatching: false");
+    assert_ne!(resumed, suspended);
     apply_yaml(&env.cp, &resumed).await;
-    env.placed("pause", "held", &["member1"]).await;
+    env.placed(ns, "held", &["member1"]).await;
 }
 
 /// Divided by free capacity: members report node allocatable (fake Nodes here, no kubelet) in
@@ -891,25 +878,17 @@ fn rustls_pem_certs(pem: &[u8]) -> Vec<Vec<u8>> {
 async fn member_outage(env: &mut Env) {
     env.namespace("outage").await;
     let clusters: Api<Cluster> = Api::all(env.cp.clone());
-    // "mover" runs on one of member2/member3; member2 is cordoned while it is placed, so it
-    // lands on member3, and stays there once member2 is uncordoned.
+    // docs/examples/failover.yaml: "mover" runs on one of member2/member3; member2 is cordoned
+    // while it is placed, so it lands on member3, and stays there once member2 is uncordoned.
+    // "pinned" (member3 only) tolerates the not-ready NoExecute taint.
     let cordon = json!({"spec": {"taints": [{"key": "cluster.karmada.io/unschedulable", "effect": "NoSchedule"}]}});
     clusters
         .patch("member2", &PatchParams::default(), &Patch::Merge(cordon))
         .await
         .unwrap();
-    apply_yaml(&env.cp, &deployment("outage", "mover")).await;
-    apply_yaml(
-        &env.cp,
-        &policy(
-            "outage",
-            "mover",
-            "{apiVersion: apps/v1, kind: Deployment, name: mover}",
-            "{clusterAffinity: {clusterNames: [member2, member3]}, spreadConstraints: [{spreadByField: cluster, maxGroups: 1, minGroups: 1}]}",
-        ),
-    )
-    .await;
-    env.placed("outage", "mover", &["member3"]).await;
+    apply_yaml(&env.cp, &support::example("failover.yaml")).await;
+    env.placed(FAILOVER, "mover", &["member3"]).await;
+    env.placed(FAILOVER, "pinned", &["member3"]).await;
     clusters
         .patch(
             "member2",
@@ -984,11 +963,25 @@ async fn member_outage(env: &mut Env) {
     })
     .await;
     eventually("mover fails over to member2", T, &log, || async {
-        exists(&m2, "apps/v1", "Deployment", "outage", "mover")
+        exists(&m2, "apps/v1", "Deployment", FAILOVER, "mover")
             .await
             .then_some(())
     })
     .await;
+    let pinned: Vec<String> = Api::<ResourceBinding>::namespaced(env.cp.clone(), FAILOVER)
+        .get("pinned-deployment")
+        .await
+        .unwrap()
+        .spec
+        .clusters
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(
+        pinned,
+        ["member3"],
+        "a tolerated NoExecute taint does not evict"
+    );
 
     env.fed.bed.start_cluster("member3").await.unwrap();
     eventually(
@@ -1035,11 +1028,12 @@ async fn member_outage(env: &mut Env) {
         || async {
             let c = clusters.get("member3").await.ok()?;
             let untainted = !c.spec.taints.iter().any(|t| t.effect == "NoExecute");
-            (untainted && !exists(&m3, "apps/v1", "Deployment", "outage", "mover").await)
+            (untainted && !exists(&m3, "apps/v1", "Deployment", FAILOVER, "mover").await)
                 .then_some(())
         },
     )
     .await;
+    assert!(exists(&m3, "apps/v1", "Deployment", FAILOVER, "pinned").await);
 }
 
 async fn cluster_removal(env: &Env) {

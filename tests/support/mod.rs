@@ -129,6 +129,14 @@ where
     }
 }
 
+/// The text of `docs/examples/NAME`: tests apply the exact files the docs show.
+pub fn example(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/examples")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Server-side applies every document of `yaml` (any kind) with `client`.
 pub async fn apply_yaml(client: &kube::Client, yaml: &str) {
     use kube::api::{Api, DynamicObject, GroupVersionKind, Patch, PatchParams};
