@@ -1,11 +1,12 @@
-//! Fault tests: the reconciler killed with SIGKILL at random points of a ~200-object
-//! propagation, a member apiserver down during propagation, and the control-plane apiserver
-//! restarted. After each, the federation converges exactly: every expected object in every
+//! Fault tests: the reconciler killed with SIGKILL at random points of a 500-object
+//! propagation, a member apiserver down for 60 s during propagation, and the control-plane
+//! apiserver restarted. After each, the federation converges exactly: every expected object in every
 //! target member, nothing extra, no orphans, one Work per object and cluster.
 //! (A member object deleted by hand is recreated: tests/propagation.rs.)
 //!
 //! Each test starts its own federation; they run one at a time (a lock) to keep the load of a
-//! 2-core CI machine bounded. Together they take 2-3 minutes, so they run only with
+//! 2-core CI machine bounded, except that the member-outage test lets the others run while it
+//! only waits out its outage. Together they take 2-3 minutes, so they run only with
 //! KARMADACTL_FAULT_TESTS=1 (hack/test.sh sets it). Set FAULTS_SEED to replay the kill points.
 
 mod support;
@@ -28,6 +29,9 @@ use support::Federation;
 const CONVERGE: Duration = Duration::from_secs(240);
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// How long the member apiserver stays down.
+const OUTAGE: Duration = Duration::from_secs(60);
 
 /// True (and says so) unless KARMADACTL_FAULT_TESTS=1.
 fn skipped() -> bool {
@@ -334,11 +338,11 @@ async fn reconciler_sigkill_during_propagation_converges_exactly() {
     namespace(&cp, ns).await;
     support::apply_yaml(&cp, &policy(ns, &members)).await;
 
-    // 100 apps = 200 templates (Deployment + ConfigMap via propagateDeps) = 400 member objects.
-    let mut live: BTreeSet<usize> = (0..100).collect();
+    // 125 apps = 250 templates (Deployment + ConfigMap via propagateDeps) = 500 member objects.
+    let mut live: BTreeSet<usize> = (0..125).collect();
     let creating = {
         let cp = cp.clone();
-        tokio::spawn(async move { create(&cp, ns, 0..100).await })
+        tokio::spawn(async move { create(&cp, ns, 0..125).await })
     };
     for round in 0..3 {
         let wait = 300 + next(&mut state) % 2500;
@@ -356,8 +360,8 @@ async fn reconciler_sigkill_during_propagation_converges_exactly() {
     }
     creating.await.unwrap();
     // And once more right after creating new ones.
-    create(&cp, ns, 100..110).await;
-    live.extend(100..110);
+    create(&cp, ns, 125..135).await;
+    live.extend(125..135);
     kill(&mut fed);
     restart(&mut fed);
 
@@ -373,7 +377,7 @@ async fn member_apiserver_down_during_propagation() {
     if skipped() {
         return;
     }
-    let _serial = SERIAL.lock().await;
+    let serial = SERIAL.lock().await;
     let members = ["member1", "member2"];
     let mut fed = support::federation(&members).await;
     let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
@@ -383,17 +387,30 @@ async fn member_apiserver_down_during_propagation() {
     let live: BTreeSet<usize> = (0..60).collect();
     create(&cp, ns, 0..20).await;
     fed.bed.stop_cluster("member2").await.unwrap();
+    let stopped = Instant::now();
     create(&cp, ns, 20..60).await;
 
     // member1 is unaffected: everything arrives there while member2 is down.
     converges(&fed, &cp, ns, &["member1"], &live).await;
-    let m1_done = Instant::now();
-
+    eprintln!(
+        "member1 converged {:.0}s into member2's outage",
+        stopped.elapsed().as_secs_f64()
+    );
+    // member2 stays down for 60 s (past its failover eviction, which the test federation
+    // sets to 5 s); the other fault tests may run meanwhile.
+    drop(serial);
+    tokio::time::sleep(OUTAGE.saturating_sub(stopped.elapsed())).await;
+    let _serial = SERIAL.lock().await;
     fed.bed.start_cluster("member2").await.unwrap();
+    let restarted = Instant::now();
+    eprintln!(
+        "member2 restarted after {:.0}s down",
+        stopped.elapsed().as_secs_f64()
+    );
     converges(&fed, &cp, ns, &members, &live).await;
     eprintln!(
         "member2 caught up {:.0}s after restarting",
-        m1_done.elapsed().as_secs_f64()
+        restarted.elapsed().as_secs_f64()
     );
 }
 
