@@ -501,6 +501,42 @@ async fn dependencies_follow(env: &Env) {
     )
     .await;
     assert!(!exists(env.member("member1"), "v1", "ConfigMap", "deps", "settings").await);
+
+    // An edit of the dependency alone reaches the member (nothing else about worker changes).
+    apply_yaml(&env.cp, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: deps}\ndata: {mode: careful}\n").await;
+    let m2_config = |name: &'static str| {
+        let api: Api<k8s_openapi::api::core::v1::ConfigMap> =
+            Api::namespaced(env.member("member2").clone(), "deps");
+        async move { api.get_opt(name).await.ok()??.data?.get("mode").cloned() }
+    };
+    eventually("the edited settings in member2", T, &env.log(), || async {
+        m2_config("settings").await.filter(|m| m == "careful")
+    })
+    .await;
+
+    // A dependency created after its workload follows once it exists.
+    let d = deployment("deps", "early").replace(
+        "containers: [{name: main, image: nginx}]",
+        "containers: [{name: main, image: nginx, envFrom: [{configMapRef: {name: later}}]}]",
+    );
+    apply_yaml(&env.cp, &d).await;
+    let p = policy(
+        "deps",
+        "early",
+        "{apiVersion: apps/v1, kind: Deployment, name: early}",
+        "{clusterAffinity: {clusterNames: [member2]}}",
+    )
+    .replace("spec:\n", "spec:\n  propagateDeps: true\n");
+    apply_yaml(&env.cp, &p).await;
+    env.placed("deps", "early", &["member2"]).await;
+    apply_yaml(&env.cp, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: later, namespace: deps}\ndata: {mode: late}\n").await;
+    eventually(
+        "configmap later follows early to member2",
+        T,
+        &env.log(),
+        || async { m2_config("later").await.filter(|m| m == "late") },
+    )
+    .await;
 }
 
 async fn conflicts(env: &Env) {

@@ -36,6 +36,8 @@ struct BindingCtx {
     clusters: Store<Cluster>,
     override_policies: Store<OverridePolicy>,
     cluster_override_policies: Store<ClusterOverridePolicy>,
+    /// Workloads waiting for a dependency to be created (propagateDeps).
+    waiting: Arc<super::dependencies::Waiting>,
 }
 
 /// A stream of `()` each time a watched object of kind `K` changes (and its cache, `store`).
@@ -94,6 +96,8 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
         Api::<Cluster>::all(client.clone()),
         Some(cluster_selectable),
     );
+    let waiting = Arc::new(super::dependencies::Waiting::default());
+    let dependency_changes = super::dependencies::triggers(&client, waiting.clone());
     let bctx = Arc::new(BindingCtx {
         ctx: ctx.clone(),
         works,
@@ -101,6 +105,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
         clusters,
         override_policies,
         cluster_override_policies,
+        waiting,
     });
     Controller::new(
         Api::<ResourceBinding>::all(client),
@@ -112,6 +117,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
             .debounce(Duration::from_millis(100)),
     )
     .watches_stream(work_events, |work: Work| owner_of(&work))
+    .reconcile_on(dependency_changes)
     .reconcile_all_on(op_changes)
     .reconcile_all_on(cop_changes)
     .reconcile_all_on(cluster_changes)
@@ -284,7 +290,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
     }
 
     // Also when propagateDeps was turned off: that releases the dependencies it had.
-    super::dependencies::sync(&ctx.client, &rb, Some(&template)).await?;
+    super::dependencies::sync(&ctx.client, &rb, Some(&template), &bctx.waiting).await?;
 
     // Aggregate status into the binding.
     let items = aggregated_items(&rb, &existing);
@@ -533,7 +539,7 @@ async fn finalize(
             return Ok(Action::requeue(Duration::from_secs(1)));
         }
     }
-    super::dependencies::sync(&ctx.client, rb, None).await?;
+    super::dependencies::sync(&ctx.client, rb, None, &bctx.waiting).await?;
     super::shared::remove_finalizer(bindings, rb, keys::FINALIZER_BINDING_CONTROLLER).await?;
     Ok(Action::await_change())
 }

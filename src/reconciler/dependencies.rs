@@ -2,10 +2,22 @@
 //! references follow it to the same clusters. Each dependency gets its own ResourceBinding
 //! (`<name>-<kind>`, owned by the dependency) whose `spec.requiredBy` lists the bindings that
 //! need it and where they went; the scheduler places it on the union of those clusters.
+//!
+//! Dependencies are rarely selected by a policy, so nothing else watches them: [`triggers`]
+//! re-runs a dependency's binding when the object changes (an edited ConfigMap reaches the
+//! members) and the workloads that referenced it before it existed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use futures::stream::BoxStream;
+use futures::{StreamExt as _, stream};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, ServiceAccount};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, PartialObjectMeta, Patch, PatchParams,
+};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Resource, ResourceExt as _};
 use serde_json::{Value, json};
 
@@ -106,6 +118,80 @@ pub fn dependencies(kind: &str, template: &Value) -> BTreeSet<(&'static str, Str
     out
 }
 
+/// (namespace, kind, name) of a dependency.
+type DependencyKey = (String, &'static str, String);
+
+/// Workloads whose dependency did not exist when their binding was reconciled, by the
+/// dependency; its creation re-runs them.
+#[derive(Default)]
+pub struct Waiting(Mutex<HashMap<DependencyKey, HashSet<ObjectRef<ResourceBinding>>>>);
+
+impl Waiting {
+    fn set(&self, key: DependencyKey, parent: &ObjectRef<ResourceBinding>, missing: bool) {
+        let mut map = self.0.lock().expect("not poisoned");
+        if missing {
+            map.entry(key).or_default().insert(parent.clone());
+        } else if let Some(parents) = map.get_mut(&key) {
+            parents.remove(parent);
+            if parents.is_empty() {
+                map.remove(&key);
+            }
+        }
+    }
+
+    fn take(&self, key: &DependencyKey) -> HashSet<ObjectRef<ResourceBinding>> {
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .remove(key)
+            .unwrap_or_default()
+    }
+}
+
+/// Bindings to re-run when an object of a dependency kind changes: its own binding
+/// (`<name>-<kind>`, if any) and the workloads waiting for it. Metadata-only watches.
+pub fn triggers(
+    client: &kube::Client,
+    waiting: Arc<Waiting>,
+) -> BoxStream<'static, ObjectRef<ResourceBinding>> {
+    fn of<K>(
+        client: &kube::Client,
+        kind: &'static str,
+        waiting: Arc<Waiting>,
+    ) -> BoxStream<'static, ObjectRef<ResourceBinding>>
+    where
+        K: Resource<DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        watcher(
+            Api::<PartialObjectMeta<K>>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .default_backoff()
+        .touched_objects()
+        .filter_map(|r| async move { r.ok() })
+        .flat_map(move |m| {
+            let (ns, name) = (m.namespace().unwrap_or_default(), m.name_any());
+            let own = ObjectRef::new(&names::binding_name(kind, &name)).within(&ns);
+            let waiting = waiting.take(&(ns, kind, name));
+            stream::iter(std::iter::once(own).chain(waiting))
+        })
+        .boxed()
+    }
+    stream::select_all([
+        of::<ConfigMap>(client, "ConfigMap", waiting.clone()),
+        of::<Secret>(client, "Secret", waiting.clone()),
+        of::<ServiceAccount>(client, "ServiceAccount", waiting.clone()),
+        of::<PersistentVolumeClaim>(client, "PersistentVolumeClaim", waiting),
+    ])
+    .boxed()
+}
+
 fn depended_by_label(parent: &ResourceBinding) -> String {
     format!(
         "{}{}",
@@ -115,10 +201,12 @@ fn depended_by_label(parent: &ResourceBinding) -> String {
 }
 
 /// Brings the dependency bindings of `parent` in line with what its template references now.
+/// Dependencies that do not exist yet are noted in `waiting`.
 pub async fn sync(
     client: &kube::Client,
     parent: &ResourceBinding,
     template: Option<&DynamicObject>,
+    waiting: &Waiting,
 ) -> Result<()> {
     let ns = parent.namespace().unwrap_or_default();
     let bindings: Api<ResourceBinding> = Api::namespaced(client.clone(), &ns);
@@ -143,8 +231,11 @@ pub async fn sync(
             plural: format!("{}s", kind.to_lowercase()),
         };
         let objects: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
-        let Some(dep) = objects.get_opt(name).await? else {
-            continue; // not created yet; its template's next change brings us back
+        let dep = objects.get_opt(name).await?;
+        let parent_ref = ObjectRef::from_obj(parent);
+        waiting.set((ns.clone(), kind, name.clone()), &parent_ref, dep.is_none());
+        let Some(dep) = dep else {
+            continue; // not created yet: its creation re-runs this parent
         };
         let binding_name = names::binding_name(kind, name);
         let existing = bindings.get_opt(&binding_name).await?;
