@@ -138,6 +138,7 @@ async fn federation_scenarios() {
     custom_resource(&env).await;
     assigned_fields(&env).await;
     dependencies_follow(&env).await;
+    binding_deleted_by_hand(&env).await;
     conflicts(&env).await;
     cordon(&env).await;
     suspension(&env).await;
@@ -537,6 +538,33 @@ async fn dependencies_follow(env: &Env) {
         || async { m2_config("later").await.filter(|m| m == "late") },
     )
     .await;
+}
+
+/// A binding deleted by hand is recreated from its template and policy.
+async fn binding_deleted_by_hand(env: &Env) {
+    apply_yaml(&env.cp, &deployment("deps", "phoenix")).await;
+    apply_yaml(
+        &env.cp,
+        &policy(
+            "deps",
+            "phoenix",
+            "{apiVersion: apps/v1, kind: Deployment, name: phoenix}",
+            "{clusterAffinity: {clusterNames: [member1]}}",
+        ),
+    )
+    .await;
+    env.placed("deps", "phoenix", &["member1"]).await;
+    let rbs: Api<ResourceBinding> = Api::namespaced(env.cp.clone(), "deps");
+    let old_uid = rbs.get("phoenix-deployment").await.unwrap().uid();
+    rbs.delete("phoenix-deployment", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("phoenix's binding recreated", T, &env.log(), || async {
+        let b = rbs.get_opt("phoenix-deployment").await.ok()??;
+        (b.uid() != old_uid && b.metadata.deletion_timestamp.is_none()).then_some(())
+    })
+    .await;
+    env.placed("deps", "phoenix", &["member1"]).await;
 }
 
 async fn conflicts(env: &Env) {

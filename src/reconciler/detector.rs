@@ -10,13 +10,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt as _, stream};
+use futures::{StreamExt as _, TryStreamExt as _, stream};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, GroupVersionKind, PartialObjectMeta, Patch, PatchParams};
 use kube::core::ApiResource;
 use kube::discovery::{self, Scope};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Resource, ResourceExt as _};
 use serde_json::{Value, json};
@@ -233,12 +233,34 @@ async fn start_template_controller(
         resource: resource.clone(),
         namespaced,
     });
+    // A binding deleted by anyone is recreated: its deletion re-runs the template owning it.
+    let deleted_bindings = watcher(
+        Api::<PartialObjectMeta<ResourceBinding>>::all(ctx.client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .try_filter_map(|e| async move {
+        Ok(match e {
+            watcher::Event::Delete(b) => Some(b),
+            _ => None,
+        })
+    });
+    let owner_kind = resource.clone();
+    let owner_of = move |b: PartialObjectMeta<ResourceBinding>| {
+        let ns = b.namespace().unwrap_or_default();
+        b.owner_references()
+            .iter()
+            .filter(|o| o.kind == owner_kind.kind && o.api_version == owner_kind.api_version)
+            .map(|o| ObjectRef::new_with(&o.name, owner_kind.clone()).within(&ns))
+            .collect::<Vec<_>>()
+    };
     tracing::info!(%api_version, %kind, "watching resource templates");
     let controller = Controller::new_with(api, watcher::Config::default(), resource)
         .with_config(
             kube::runtime::controller::Config::default().concurrency(ctx.options.concurrency),
         )
         .reconcile_all_on(triggers)
+        .watches_stream(deleted_bindings, owner_of)
         .graceful_shutdown_on(shutdown)
         .run(reconcile_template, template_error, tctx)
         .for_each(|_| async {});
