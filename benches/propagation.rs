@@ -254,10 +254,10 @@ async fn main() {
     for c in &members {
         member_before.push(common::apiserver_requests(c).await);
     }
-    let writes_before = common::metric_sum(
-        &fed.metrics().await,
-        "karmada_reconciler_member_writes_total",
-    );
+    let metrics_before = fed.metrics().await;
+    let writes_before =
+        common::metric_sum(&metrics_before, "karmada_reconciler_member_writes_total");
+    let own_before = own_requests(&metrics_before);
     let stats_before = proc_stats(fed.pid());
     let objects: Vec<(String, String)> = (0..n)
         .map(|i| (namespaces[i % k].clone(), format!("app-{i}")))
@@ -360,10 +360,15 @@ async fn main() {
             *member_requests.entry(verb).or_default() += v;
         }
     }
-    let member_writes = common::metric_sum(
-        &fed.metrics().await,
-        "karmada_reconciler_member_writes_total",
-    ) - writes_before;
+    let metrics_settled = fed.metrics().await;
+    let member_writes =
+        common::metric_sum(&metrics_settled, "karmada_reconciler_member_writes_total")
+            - writes_before;
+    // The reconciler's own count (karmada_reconciler_api_requests_total), by target.
+    let own_requests: std::collections::BTreeMap<String, f64> = own_requests(&metrics_settled)
+        .into_iter()
+        .map(|(k, v)| (k.clone(), v - own_before.get(&k).copied().unwrap_or(0.0)))
+        .collect();
     let stats_settled = proc_stats(fed.pid());
 
     // --- status: member change -> template status ----------------------------------------
@@ -532,6 +537,14 @@ async fn main() {
             format!("{:.2} {cp_requests:?}", per_obj(cp_total)),
         ),
         (
+            "reconciler's own count / template",
+            own_requests
+                .iter()
+                .map(|(target, v)| format!("{target} {:.2}", per_obj(*v)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
             "floor: plain client, same writes",
             format!("{floor_writes} writes in {:.1} s", floor.as_secs_f64()),
         ),
@@ -574,6 +587,7 @@ async fn main() {
             "member_requests_per_template": per_obj(member_total),
             "control_plane_requests": cp_requests,
             "control_plane_requests_per_template": per_obj(cp_total),
+            "own_requests": own_requests,
         },
         "floor": {"writes": floor_writes, "seconds": floor.as_secs_f64(),
             "ratio_time": total.as_secs_f64() / floor.as_secs_f64(),
@@ -584,4 +598,20 @@ async fn main() {
         std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
         eprintln!("wrote {path}");
     }
+}
+
+/// `karmada_reconciler_api_requests_total` summed by target (`control-plane`, `member`).
+fn own_requests(metrics: &str) -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    for target in ["control-plane", "member"] {
+        out.insert(
+            target.to_string(),
+            common::metric_sum_where(
+                metrics,
+                "karmada_reconciler_api_requests_total",
+                &format!("target=\"{target}\""),
+            ),
+        );
+    }
+    out
 }

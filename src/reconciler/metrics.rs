@@ -1,5 +1,5 @@
 //! Prometheus metrics of the reconciler: reconciles, errors, durations and in-flight work per
-//! controller, exposed on `/metrics`.
+//! controller, and API requests sent (`requests.rs`), exposed on `/metrics`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -69,6 +69,11 @@ impl Default for Metrics {
             "member_writes",
             "Create, apply and delete calls made to member clusters",
             member_writes.clone(),
+        );
+        registry.register(
+            "api_requests",
+            "Requests sent to Kubernetes API servers, by target (control-plane or member) and verb",
+            super::requests::API_REQUESTS.clone(),
         );
         Metrics {
             registry: Arc::new(registry),

@@ -22,6 +22,7 @@ pub mod namespace_sync;
 pub mod overrides;
 pub mod placement;
 pub mod render;
+pub mod requests;
 pub mod scheduler;
 pub mod selector;
 pub mod server;
@@ -94,15 +95,19 @@ pub async fn control_plane_client(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
 ) -> crate::Result<Client> {
-    match kubeconfig {
-        Some(path) => crate::connect::client_for(path, context).await,
-        None => {
-            let config = kube::Config::infer().await.map_err(|e| {
-                crate::Error::Invalid(format!("no control-plane config: {e}; pass --kubeconfig"))
-            })?;
-            Client::try_from(config).map_err(crate::Error::from)
+    let config = match kubeconfig {
+        Some(path) => {
+            let target = crate::connect::Target {
+                kubeconfig: Some(path.to_path_buf()),
+                context: context.map(str::to_string),
+            };
+            target.config(None).await?
         }
-    }
+        None => kube::Config::infer().await.map_err(|e| {
+            crate::Error::Invalid(format!("no control-plane config: {e}; pass --kubeconfig"))
+        })?,
+    };
+    requests::counted_client(config, requests::CONTROL_PLANE).map_err(crate::Error::from)
 }
 
 /// Runs every controller until `shutdown` resolves (or leadership is lost).
