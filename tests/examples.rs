@@ -430,18 +430,7 @@ async fn spread_affinities_status_and_nginx() {
 impl Env {
     /// Waits until Deployment `ns/name` is in exactly the `expected` members.
     async fn placed(&self, ns: &str, name: &str, expected: &[&str]) {
-        let what = format!("deployment {ns}/{name} in exactly {expected:?}");
-        eventually(&what, T, &self.log(), || async {
-            for (m, c) in &self.members {
-                if exists(c, "apps/v1", "Deployment", ns, name).await
-                    != expected.contains(&m.as_str())
-                {
-                    return None;
-                }
-            }
-            Some(())
-        })
-        .await;
+        support::placed(&self.members, ns, name, expected, &self.log()).await;
     }
 
     /// Waits for the binding's `Scheduled` condition to have `status`; returns its message.

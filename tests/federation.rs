@@ -72,18 +72,7 @@ impl Env {
 
     /// Waits until `name` (a Deployment in `ns`) is in exactly the `expected` members.
     async fn placed(&self, ns: &str, name: &str, expected: &[&str]) {
-        let what = format!("deployment {ns}/{name} in exactly {expected:?}");
-        eventually(&what, T, &self.log(), || async {
-            for (m, c) in &self.members {
-                if exists(c, "apps/v1", "Deployment", ns, name).await
-                    != expected.contains(&m.as_str())
-                {
-                    return None;
-                }
-            }
-            Some(())
-        })
-        .await;
+        support::placed(&self.members, ns, name, expected, &self.log()).await;
     }
 
     async fn namespace(&self, ns: &str) {

@@ -169,6 +169,27 @@ pub async fn apply_yaml(client: &kube::Client, yaml: &str) {
     }
 }
 
+/// Waits (up to a minute) until Deployment `ns/name` is in exactly the `expected` members.
+pub async fn placed(
+    members: &[(String, kube::Client)],
+    ns: &str,
+    name: &str,
+    expected: &[&str],
+    log: &Path,
+) {
+    let what = format!("deployment {ns}/{name} in exactly {expected:?}");
+    eventually(&what, Duration::from_secs(60), log, || async {
+        for (m, c) in members {
+            if exists(c, "apps/v1", "Deployment", ns, name).await != expected.contains(&m.as_str())
+            {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
+}
+
 /// Whether a namespaced object of `kind` (core/v1 or apps/v1) exists.
 pub async fn exists(
     client: &kube::Client,
