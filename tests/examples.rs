@@ -255,20 +255,13 @@ async fn overrides(env: &Env) {
     )
     .await
     .unwrap();
-    let rbs: Api<karmadactl::api::ResourceBinding> = Api::namespaced(env.cp.clone(), ns);
-    let message = eventually(
-        "FullyApplied=False naming the broken override",
-        T,
+    let message = support::binding_condition(
+        &env.cp,
+        ns,
+        "web-config-configmap",
+        "FullyApplied",
         &env.log(),
-        || async {
-            let rb = rbs.get_opt("web-config-configmap").await.ok()??;
-            let c = rb
-                .status?
-                .conditions
-                .into_iter()
-                .find(|c| c.type_ == "FullyApplied")?;
-            (c.status == "False").then_some(c.message)
-        },
+        |c| c.status == "False",
     )
     .await;
     assert!(
@@ -435,18 +428,8 @@ impl Env {
 
     /// Waits for the binding's `Scheduled` condition to have `status`; returns its message.
     async fn scheduled(&self, ns: &str, binding: &str, status: &str) -> String {
-        let api: Api<ResourceBinding> = Api::namespaced(self.cp.clone(), ns);
-        let what = format!("binding {ns}/{binding} Scheduled={status}");
-        eventually(&what, T, &self.log(), || async {
-            let c = api
-                .get_opt(binding)
-                .await
-                .ok()??
-                .status?
-                .conditions
-                .into_iter()
-                .find(|c| c.type_ == "Scheduled")?;
-            (c.status == status).then_some(c.message)
+        support::binding_condition(&self.cp, ns, binding, "Scheduled", &self.log(), |c| {
+            c.status == status
         })
         .await
     }

@@ -268,20 +268,13 @@ async fn affinity(env: &Env) {
         ),
     )
     .await;
-    let rbs: Api<ResourceBinding> = Api::namespaced(env.cp.clone(), "aff");
-    let message = eventually(
-        "Scheduled=False on nowhere-deployment",
-        T,
+    let message = support::binding_condition(
+        &env.cp,
+        "aff",
+        "nowhere-deployment",
+        "Scheduled",
         &env.log(),
-        || async {
-            let rb = rbs.get_opt("nowhere-deployment").await.ok()??;
-            let c = rb
-                .status?
-                .conditions
-                .into_iter()
-                .find(|c| c.type_ == "Scheduled")?;
-            (c.status == "False").then_some(c.message)
-        },
+        |c| c.status == "False",
     )
     .await;
     assert!(message.contains("0/3 clusters fit"), "{message}");
@@ -572,20 +565,13 @@ async fn conflicts(env: &Env) {
         ),
     )
     .await;
-    let rbs: Api<ResourceBinding> = Api::namespaced(env.cp.clone(), "clash");
-    let message = eventually(
-        "the conflict shows on the binding",
-        T,
+    let message = support::binding_condition(
+        &env.cp,
+        "clash",
+        "taken-deployment",
+        "FullyApplied",
         &env.log(),
-        || async {
-            let rb = rbs.get_opt("taken-deployment").await.ok()??;
-            let c = rb
-                .status?
-                .conditions
-                .into_iter()
-                .find(|c| c.type_ == "FullyApplied")?;
-            (c.status == "False" && c.message.contains("not managed")).then_some(c.message)
-        },
+        |c| c.status == "False" && c.message.contains("not managed"),
     )
     .await;
     assert!(

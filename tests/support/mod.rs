@@ -169,6 +169,32 @@ pub async fn apply_yaml(client: &kube::Client, yaml: &str) {
     }
 }
 
+/// Waits (up to a minute) until binding `ns/name` has a condition of `type_` that `ok` accepts;
+/// returns its message.
+pub async fn binding_condition(
+    cp: &kube::Client,
+    ns: &str,
+    name: &str,
+    type_: &str,
+    log: &Path,
+    ok: impl Fn(&k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition) -> bool,
+) -> String {
+    let api: kube::Api<karmadactl::api::ResourceBinding> = kube::Api::namespaced(cp.clone(), ns);
+    let what = format!("binding {ns}/{name}: {type_} as expected");
+    eventually(&what, Duration::from_secs(60), log, || async {
+        let c = api
+            .get_opt(name)
+            .await
+            .ok()??
+            .status?
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == type_)?;
+        ok(&c).then_some(c.message)
+    })
+    .await
+}
+
 /// Waits (up to a minute) until Deployment `ns/name` is in exactly the `expected` members.
 pub async fn placed(
     members: &[(String, kube::Client)],
