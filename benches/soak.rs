@@ -19,7 +19,7 @@ use kube::ResourceExt as _;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use karmadactl::connect::Target;
+use karmadactl::client::connect::Target;
 use karmadactl::testbed::CONTROL_PLANE;
 
 const NS: &str = "soak";

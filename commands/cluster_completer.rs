@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap_complete::engine::CompletionCandidate;
 use karmadactl::api::Cluster;
-use karmadactl::connect::Target;
+use karmadactl::client::connect::Target;
 use kube::ResourceExt as _;
 use kube::api::{Api, ListParams};
 

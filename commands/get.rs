@@ -77,7 +77,7 @@ pub struct GetArgs {
     pub clusters: Vec<String>,
 
     /// How long to wait for each member cluster before reporting it unreachable
-    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = resources::parse_duration)]
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = karmadactl::duration::parse_positive)]
     pub member_timeout: Duration,
 
     /// Label selector, e.g. -l region=eu,env!=test
@@ -109,22 +109,9 @@ pub fn check_resource(resource: &str, command: &str) -> anyhow::Result<()> {
     }
 }
 
-/// A cluster name must be a DNS label (as the Cluster CRD requires).
+/// A cluster name must be a DNS label of at most 48 characters (as the Cluster CRD requires).
 pub fn check_name(name: &str) -> anyhow::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    if !ok {
-        anyhow::bail!(
-            "invalid cluster name {name:?}: use lowercase letters, digits and '-', starting and \
-             ending with a letter or digit"
-        );
-    }
-    Ok(())
+    karmadactl::api::names::validate_cluster_name(name).map_err(anyhow::Error::msg)
 }
 
 impl GetArgs {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use karmadactl::connect::Target;
+use karmadactl::client::connect::Target;
 use karmadactl::install::kind;
 use karmadactl::install::manifests::{self, EtcdStorage, InitConfig, Pki, PkiRequest};
 use karmadactl::ops::init::{self as ops, COMPONENTS, CONTROL_PLANE_CONTEXT, HOST_CONTEXT};
@@ -114,7 +114,7 @@ pub struct InitArgs {
     pub cert_external_dns: Vec<String>,
 
     /// Validity of the certificates init issues (e.g. 8760h, 365d)
-    #[arg(long, default_value = "8760h", value_parser = parse_validity, value_name = "DURATION")]
+    #[arg(long, default_value = "8760h", value_parser = karmadactl::duration::parse_positive, value_name = "DURATION")]
     pub cert_validity_period: Duration,
 
     /// PEM certificate of a CA to sign with, instead of a new one (with --ca-key-file)
@@ -189,27 +189,6 @@ pub struct DeinitArgs {
     pub karmada_kubeconfig: Option<PathBuf>,
 }
 
-/// Accepts "8760h", "365d", "90m", "3600s" or plain seconds.
-fn parse_validity(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| s.split_at(i));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 8760h or 365d"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?}; use s, m, h or d")),
-    };
-    if secs == 0 {
-        return Err("the validity must be positive".into());
-    }
-    Ok(Duration::from_secs(secs))
-}
-
 /// Runs `fut` under a spinner, then prints the phase with its elapsed time on stderr.
 async fn phase<T>(
     message: &str,
@@ -228,7 +207,7 @@ async fn phase<T>(
 }
 
 fn config_from(args: &InitArgs, reconciler_image: &str) -> anyhow::Result<InitConfig> {
-    let mut cfg = InitConfig::new(karmadactl::testbed::kube_version(), reconciler_image);
+    let mut cfg = InitConfig::new(karmadactl::versions::kube_version(), reconciler_image);
     cfg.kube_image_registry = args.kube_image_registry.clone();
     cfg.etcd_image = args
         .etcd_image
@@ -637,14 +616,14 @@ mod tests {
     #[test]
     fn validity_parses_units() {
         assert_eq!(
-            parse_validity("8760h").unwrap(),
+            karmadactl::duration::parse_positive("8760h").unwrap(),
             Duration::from_secs(8760 * 3600)
         );
         assert_eq!(
-            parse_validity("2d").unwrap(),
+            karmadactl::duration::parse_positive("2d").unwrap(),
             Duration::from_secs(2 * 86400)
         );
-        assert!(parse_validity("0").is_err());
-        assert!(parse_validity("1y").is_err());
+        assert!(karmadactl::duration::parse_positive("0").is_err());
+        assert!(karmadactl::duration::parse_positive("1y").is_err());
     }
 }

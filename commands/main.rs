@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use karmadactl::connect::Target;
+use karmadactl::client::connect::Target;
 
 /// karmadactl controls a Karmada-compatible multi-cluster control plane.
 #[derive(Debug, Parser)]

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use clap::Args;
 use clap_complete::engine::ArgValueCompleter;
-use karmadactl::ops::get::resources;
 use karmadactl::ops::promote::{self, PromoteOptions};
 use karmadactl::output;
 
@@ -43,7 +42,7 @@ pub struct PromoteArgs {
     pub cluster: String,
 
     /// How long to wait for the member cluster
-    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = resources::parse_duration)]
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = karmadactl::duration::parse_positive)]
     pub member_timeout: Duration,
 }
 

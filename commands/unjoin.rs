@@ -59,7 +59,7 @@ pub struct UnjoinArgs {
 }
 
 pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    karmadactl::ops::join::validate_name(&args.name)?;
+    karmadactl::api::names::validate_cluster_name(&args.name).map_err(anyhow::Error::msg)?;
     if args.wait_timeout == 0 {
         anyhow::bail!("--wait-timeout must be at least 1 second");
     }

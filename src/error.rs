@@ -18,6 +18,10 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// A fault the user did not cause (a lost lease, a state that should not happen).
+    #[error("internal error: {0}")]
+    Internal(String),
+
     /// Something the user named does not exist.
     #[error("{0}")]
     NotFound(String),

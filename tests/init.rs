@@ -434,7 +434,7 @@ async fn init_on_kind_stand_in_then_rerun_then_deinit() {
     let kc_path = stubs.karmada_config();
     let mode = std::fs::metadata(&kc_path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    let cp = karmadactl::connect::client_for(&kc_path, Some("karmada-apiserver"))
+    let cp = karmadactl::client::connect::client_for(&kc_path, Some("karmada-apiserver"))
         .await
         .unwrap();
     let crds = Api::<CustomResourceDefinition>::all(cp.clone())
@@ -446,7 +446,7 @@ async fn init_on_kind_stand_in_then_rerun_then_deinit() {
             .any(|c| c.name_any() == "propagationpolicies.policy.karmada.io"),
         "CRDs installed into karmada-apiserver"
     );
-    let via_host_context = karmadactl::connect::client_for(&kc_path, Some("karmada-host"))
+    let via_host_context = karmadactl::client::connect::client_for(&kc_path, Some("karmada-host"))
         .await
         .unwrap();
     Api::<Deployment>::namespaced(via_host_context, NAMESPACE)

@@ -375,7 +375,7 @@ async fn tls_verification_is_on_unless_turned_off() {
 
     // Directly: the member client refuses the server's certificate...
     let strict = clusters.get("wrong-ca").await.unwrap();
-    let client = karmadactl::member::client(&cp, &strict, Duration::from_secs(5))
+    let client = karmadactl::client::member::client(&cp, &strict, Duration::from_secs(5))
         .await
         .unwrap();
     let err = client
@@ -389,7 +389,7 @@ async fn tls_verification_is_on_unless_turned_off() {
     );
     // ...and only the flag turns verification off.
     let insecure = clusters.get("wrong-ca-insecure").await.unwrap();
-    karmadactl::member::client(&cp, &insecure, Duration::from_secs(5))
+    karmadactl::client::member::client(&cp, &insecure, Duration::from_secs(5))
         .await
         .unwrap()
         .apiserver_version()

@@ -12,7 +12,7 @@ use kube::api::{ObjectMeta, PostParams};
 use kube::config::Kubeconfig;
 use kube::{Api, Client};
 
-use karmadactl::connect::client_for;
+use karmadactl::client::connect::client_for;
 use karmadactl::install::pki::CertificateAuthority;
 use karmadactl::kubeconfig;
 use karmadactl::testbed::{self, BedSpec, CONTROL_PLANE, TestBed};

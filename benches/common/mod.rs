@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use karmadactl::connect::Target;
+use karmadactl::client::connect::Target;
 use karmadactl::ops::join::{self, JoinOptions};
 use karmadactl::testbed::{BedSpec, CONTROL_PLANE, TestBed};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};

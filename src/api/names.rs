@@ -38,6 +38,28 @@ pub fn binding_reference_key(namespace: &str, name: &str) -> String {
     safe_encode(&fnv1a32(key.as_bytes()).to_string())
 }
 
+/// Longest cluster name, as Karmada allows: it leaves room for `karmada-es-` and other prefixes
+/// in names derived from it (the Cluster CRD enforces the same limit).
+pub const CLUSTER_NAME_MAX_LEN: usize = 48;
+
+/// Checks a cluster name like Kubernetes checks a DNS-1123 label, with Karmada's length limit.
+pub fn validate_cluster_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= CLUSTER_NAME_MAX_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid cluster name {name:?}: use at most {CLUSTER_NAME_MAX_LEN} lowercase letters, digits and '-', starting and ending with a letter or digit"
+        ))
+    }
+}
+
 /// The execution namespace of a member cluster: `karmada-es-<cluster>`.
 pub fn execution_namespace(cluster: &str) -> String {
     format!("{EXECUTION_NAMESPACE_PREFIX}{cluster}")

@@ -38,20 +38,20 @@ struct Args {
     leader_elect_namespace: String,
 
     /// How often each member's health is probed
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = karmadactl::duration::parse)]
     cluster_status_update_frequency: Duration,
 
     /// How long a member may fail its probes before it is marked Ready=False
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = karmadactl::duration::parse)]
     cluster_failure_threshold: Duration,
 
     /// Timeout of one health probe
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = karmadactl::duration::parse)]
     cluster_probe_timeout: Duration,
 
     /// How long a member may stay not Ready before it is tainted NoExecute and the workloads
     /// that do not tolerate that move to other clusters
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, default_value = "5m", value_parser = karmadactl::duration::parse)]
     failover_eviction_timeout: Duration,
 
     /// Namespaces (regular expressions) never propagated to members, besides the reserved ones
@@ -69,23 +69,6 @@ struct Args {
     /// Install (server-side apply) the Karmada CRDs before starting, as `karmadactl init` does
     #[arg(long)]
     install_crds: bool,
-}
-
-/// Accepts "500ms", "10s", "2m", "1h", or plain seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| s.split_at(i));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 500ms, 10s, 2m"))?;
-    Ok(match unit {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        _ => return Err(format!("{s:?}: unknown unit {unit:?}; use ms, s, m or h")),
-    })
 }
 
 fn init_tracing(json: bool) {
@@ -108,16 +91,18 @@ fn init_tracing(json: bool) {
 async fn main() -> ExitCode {
     let args = Args::parse();
     init_tracing(args.log_json);
-    let client =
-        match reconciler::control_plane_client(args.kubeconfig.as_deref(), args.context.as_deref())
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!("cannot build a client for the control plane: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
+    let client = match karmadactl::client::connect::control_plane_client(
+        args.kubeconfig.as_deref(),
+        args.context.as_deref(),
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("cannot build a client for the control plane: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if args.install_crds {
         if let Err(e) = karmadactl::install::crds::install_crds(&client).await {
             tracing::error!("installing the CRDs failed: {e}");

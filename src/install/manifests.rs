@@ -58,17 +58,6 @@ pub const RECONCILER_METRICS_PORT: u16 = 10358;
 /// of `--cert-external-ip` etc. reissues it.
 pub const SANS_ANNOTATION: &str = "karmadactl.io/apiserver-sans";
 
-const VERSIONS_ENV: &str = include_str!("../../hack/versions.env");
-
-/// `ETCD_VERSION` from `hack/versions.env` without the `v`, e.g. `3.7.0`.
-pub fn etcd_version() -> &'static str {
-    VERSIONS_ENV
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("ETCD_VERSION="))
-        .map(|v| v.trim().trim_matches('"').trim_start_matches('v'))
-        .expect("hack/versions.env sets ETCD_VERSION")
-}
-
 /// Where etcd keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EtcdStorage {
@@ -209,7 +198,7 @@ pub fn default_etcd_image(registry: &str) -> String {
     format!(
         "{}/etcd:{}-0",
         registry.trim_end_matches('/'),
-        etcd_version()
+        crate::versions::etcd_version()
     )
 }
 

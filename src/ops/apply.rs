@@ -13,7 +13,7 @@ use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 use crate::api::{Cluster, PropagationPolicy, names};
-use crate::connect::Target;
+use crate::client::connect::Target;
 use crate::{Error, Result};
 
 /// Field manager of everything `apply` and `promote` write.

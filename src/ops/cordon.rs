@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Taint;
 
 use crate::Result;
 use crate::api::TAINT_CLUSTER_UNSCHEDULABLE;
-use crate::connect::Target;
+use crate::client::connect::Target;
 use crate::ops::taint::{Decision, update_taints};
 
 /// Effect of the cordon taint.

@@ -12,7 +12,7 @@ use kube::api::{Api, ListParams};
 
 use crate::Result;
 use crate::api::Cluster;
-use crate::connect::Target;
+use crate::client::connect::Target;
 use crate::ops::get::{clusters_api, get_cluster, request_error, taint_string, zones};
 use crate::output;
 

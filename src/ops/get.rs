@@ -15,7 +15,7 @@ use kube::{Client, ResourceExt as _};
 use serde_json::{Value, json};
 
 use crate::api::{CONDITION_READY, Cluster};
-use crate::connect::Target;
+use crate::client::connect::Target;
 use crate::output::{self, DocFormat, Format};
 use crate::{Error, Result};
 

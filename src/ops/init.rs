@@ -58,7 +58,7 @@ pub async fn host_from_kubeconfig_yaml(yaml: &str) -> Result<Host> {
 }
 
 /// A host from `--kubeconfig` / `--context`.
-pub async fn host_from_target(target: &crate::connect::Target) -> Result<Host> {
+pub async fn host_from_target(target: &crate::client::connect::Target) -> Result<Host> {
     let kc = target.load_kubeconfig()?;
     host_from_kubeconfig(kc, target.context.as_deref(), &target.describe()).await
 }

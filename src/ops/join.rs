@@ -19,7 +19,7 @@ use kube::{Client, Resource, ResourceExt as _};
 use serde_json::{Value, json};
 
 use crate::api::{self as keys, Cluster, names};
-use crate::connect::Target;
+use crate::client::connect::Target;
 use crate::{Error, Result};
 
 const MANAGER: &str = crate::build_info::FIELD_MANAGER;
@@ -46,25 +46,6 @@ pub struct JoinPlan {
     pub cluster_id: String,
     pub member_objects: Vec<String>,
     pub control_plane_objects: Vec<String>,
-}
-
-/// Checks a cluster name like Kubernetes checks a DNS-1123 label (and Karmada's 48-character
-/// limit, which leaves room for `karmada-es-`).
-pub fn validate_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 48
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "invalid cluster name {name:?}: use at most 48 lowercase letters, digits and '-', starting and ending with a letter or digit"
-        )))
-    }
 }
 
 /// The context to use in the member kubeconfig: --cluster-context, else one named like the
@@ -167,7 +148,7 @@ pub async fn plan(
     cp_target: &Target,
     opts: &JoinOptions,
 ) -> Result<(JoinPlan, Client, Option<Vec<u8>>)> {
-    validate_name(&opts.name)?;
+    names::validate_cluster_name(&opts.name).map_err(Error::Invalid)?;
     let path = &opts.member_kubeconfig;
     let kc = Kubeconfig::read_from(path).map_err(|e| Error::Kubeconfig {
         path: path.clone(),
@@ -179,7 +160,7 @@ pub async fn plan(
     })?;
     let context = choose_context(&kc, &opts.name, opts.member_context.as_deref(), path)?;
     let (endpoint, ca) = endpoint_and_ca(&kc, &context, path)?;
-    let member = crate::connect::client_for(path, Some(&context)).await?;
+    let member = crate::client::connect::client_for(path, Some(&context)).await?;
     let unreachable = |e: kube::Error| Error::Unreachable {
         target: format!("member cluster (context {context:?} in {})", path.display()),
         message: e.to_string(),

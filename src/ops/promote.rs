@@ -12,10 +12,9 @@ use kube::{Client, ResourceExt as _};
 use serde_json::{Value, json};
 
 use crate::api::{self as keys, Cluster, names};
-use crate::connect::Target;
+use crate::client::connect::Target;
+use crate::engine::render::DROPPED_METADATA;
 use crate::ops::apply::{self, FIELD_MANAGER};
-use crate::ops::get::resources;
-use crate::reconciler::render::DROPPED_METADATA;
 use crate::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -77,7 +76,7 @@ pub async fn promote(target: &Target, opts: &PromoteOptions) -> Result<Vec<Strin
                 opts.cluster
             ))
         })?;
-    let member: Client = crate::member::client(&cp, &cluster, opts.member_timeout).await?;
+    let member: Client = crate::client::member::client(&cp, &cluster, opts.member_timeout).await?;
     let unreachable = |e: Error| match e {
         Error::Kube(kube::Error::Api(s)) => {
             Error::Invalid(format!("cluster {}: {}", opts.cluster, s.message))
@@ -88,7 +87,7 @@ pub async fn promote(target: &Target, opts: &PromoteOptions) -> Result<Vec<Strin
         },
         other => other,
     };
-    let on_member = resources::resolve(&member, &opts.kind)
+    let on_member = crate::client::kinds::resolve(&member, &opts.kind)
         .await
         .map_err(unreachable)?
         .ok_or_else(|| {
@@ -105,7 +104,8 @@ pub async fn promote(target: &Target, opts: &PromoteOptions) -> Result<Vec<Strin
         )));
     }
     let on_cp =
-        resources::resolve(&cp, &format!("{}.{}.{}", ar.plural, ar.version, ar.group)).await?;
+        crate::client::kinds::resolve(&cp, &format!("{}.{}.{}", ar.plural, ar.version, ar.group))
+            .await?;
     if on_cp.is_none() && !ar.group.is_empty() {
         return Err(Error::NotFound(format!(
             "the control plane does not serve {} {}; install its CRD there first",

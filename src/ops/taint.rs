@@ -11,7 +11,7 @@ use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crate::api::Cluster;
-use crate::connect::Target;
+use crate::client::connect::Target;
 use crate::ops::get::{clusters_api, get_cluster, request_error};
 use crate::{Error, Result};
 

@@ -89,7 +89,7 @@ pub struct UnjoinPlan {
 /// kubeconfig, join's objects are still in the member), the member kubeconfig is readable
 /// and names that very cluster.
 pub async fn plan(cp: &Client, opts: &UnjoinOptions) -> Result<UnjoinPlan> {
-    crate::ops::join::validate_name(&opts.name)?;
+    names::validate_cluster_name(&opts.name).map_err(Error::Invalid)?;
     let clusters: Api<Cluster> = Api::all(cp.clone());
     let cluster = clusters.get_opt(&opts.name).await.map_err(cp_error)?;
     let mut member = None;
@@ -165,7 +165,7 @@ async fn member_client(
         ),
     })?;
     let context = crate::ops::join::choose_context(&kc, name, context, path)?;
-    crate::connect::Target {
+    crate::client::connect::Target {
         kubeconfig: Some(path.to_path_buf()),
         context: Some(context),
     }
@@ -213,10 +213,11 @@ pub async fn unjoin(
                     work_objects.push(manifest_key(&m.0));
                 }
             }
-            reachable = match crate::member::client(cp, cluster, Duration::from_secs(3)).await {
-                Ok(m) => Api::<Namespace>::all(m).get("kube-system").await.is_ok(),
-                Err(_) => false,
-            };
+            reachable =
+                match crate::client::member::client(cp, cluster, Duration::from_secs(3)).await {
+                    Ok(m) => Api::<Namespace>::all(m).get("kube-system").await.is_ok(),
+                    Err(_) => false,
+                };
         }
         if cluster.metadata.deletion_timestamp.is_none() {
             match clusters.delete(&name, &DeleteParams::background()).await {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::build_info::{BUILD, BuildInfo};
-use crate::connect::Target;
+use crate::client::connect::Target;
 
 /// How long `version` waits for the control plane before reporting it unreachable.
 pub const SERVER_TIMEOUT: Duration = Duration::from_secs(3);

@@ -3,71 +3,40 @@
 //! status into the binding, and writes the sum back to the template's status.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt as _;
-use kube::api::{
-    Api, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
-};
-use kube::core::ApiResource;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Resource, ResourceExt as _};
 use serde_json::{Value, json};
 
-use super::cluster_health::set_condition;
 use super::context::MANAGER;
-use super::render::{self, Origin};
-use super::{Context, Error, Result, Shutdown, overrides, status};
+use super::toolkit::{self, changes, set_condition};
+use super::{Context, Error, Result, Shutdown};
 use crate::api::override_policy::{ClusterOverridePolicy, OverridePolicy};
 use crate::api::policy::ConflictResolution;
 use crate::api::work::{AggregatedStatusItem, ResourceHealth};
 use crate::api::{self as keys, Cluster, ResourceBinding, Work, names};
+use crate::client::kinds::KindCache;
+use crate::client::requests::CONTROL_PLANE;
+use crate::engine::render::{self, Origin};
+use crate::engine::{overrides, status};
 
 const CONTROLLER: &str = "binding";
 
 struct BindingCtx {
     ctx: Arc<Context>,
     works: Store<Work>,
-    kinds: Mutex<HashMap<(String, String), ApiResource>>,
+    kinds: KindCache,
     /// Override rules pick clusters by name, labels and fields.
     clusters: Store<Cluster>,
     override_policies: Store<OverridePolicy>,
     cluster_override_policies: Store<ClusterOverridePolicy>,
     /// Workloads waiting for a dependency to be created (propagateDeps).
     waiting: Arc<super::dependencies::Waiting>,
-}
-
-/// A stream of `()` each time a watched object of kind `K` changes (and its cache, `store`).
-fn changes<K>(
-    api: Api<K>,
-    predicate: Option<fn(&K) -> Option<u64>>,
-) -> (Store<K>, futures::stream::BoxStream<'static, ()>)
-where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
-    let (store, writer) = reflector::store();
-    let touched = reflector::reflector(writer, watcher(api, watcher::Config::default()))
-        .default_backoff()
-        .touched_objects();
-    let stream = match predicate {
-        Some(p) => touched
-            .predicate_filter(p, kube::runtime::PredicateConfig::default())
-            .filter_map(|r| async move { r.ok().map(|_| ()) })
-            .boxed(),
-        None => touched
-            .filter_map(|r| async move { r.ok().map(|_| ()) })
-            .boxed(),
-    };
-    (store, stream)
 }
 
 /// What of a Cluster an override rule can select on: its labels and its spec (fields).
@@ -101,30 +70,25 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let bctx = Arc::new(BindingCtx {
         ctx: ctx.clone(),
         works,
-        kinds: Mutex::new(HashMap::new()),
+        kinds: KindCache::default(),
         clusters,
         override_policies,
         cluster_override_policies,
         waiting,
     });
-    Controller::new(
+    let results = Controller::new(
         Api::<ResourceBinding>::all(client),
         watcher::Config::default(),
     )
-    .with_config(
-        kube::runtime::controller::Config::default()
-            .concurrency(ctx.options.concurrency)
-            .debounce(Duration::from_millis(100)),
-    )
+    .with_config(toolkit::config(&ctx, Duration::from_millis(100)))
     .watches_stream(work_events, |work: Work| owner_of(&work))
     .reconcile_on(dependency_changes)
     .reconcile_all_on(op_changes)
     .reconcile_all_on(cop_changes)
     .reconcile_all_on(cluster_changes)
     .graceful_shutdown_on(shutdown)
-    .run(reconcile, error_policy, bctx)
-    .for_each(|_| async {})
-    .await;
+    .run(reconcile, error_policy, bctx);
+    toolkit::drive(&ctx, CONTROLLER, results).await;
 }
 
 fn owner_of(work: &Work) -> Option<ObjectRef<ResourceBinding>> {
@@ -135,9 +99,7 @@ fn owner_of(work: &Work) -> Option<ObjectRef<ResourceBinding>> {
 }
 
 fn error_policy(rb: Arc<ResourceBinding>, err: &Error, bctx: Arc<BindingCtx>) -> Action {
-    bctx.ctx.metrics.error(CONTROLLER);
-    tracing::warn!(binding = %format!("{}/{}", rb.namespace().unwrap_or_default(), rb.name_any()), "{err}");
-    Action::requeue(Duration::from_secs(5))
+    toolkit::error_policy(&bctx.ctx, CONTROLLER, rb.as_ref(), err)
 }
 
 fn binding_id(rb: &ResourceBinding) -> Option<&String> {
@@ -176,7 +138,11 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
     let r = &rb.spec.resource;
-    let resource = resolve_kind(&bctx, &r.api_version, &r.kind).await?;
+    let resource = bctx
+        .kinds
+        .resolve(CONTROL_PLANE, &ctx.client, &r.api_version, &r.kind)
+        .await?
+        .ar;
     let templates: Api<DynamicObject> =
         Api::namespaced_with(ctx.client.clone(), &r.namespace, &resource);
     let Some(template) = templates.get_opt(&r.name).await? else {
@@ -191,7 +157,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
     // override rules for that cluster.
     let existing = works_of(&bctx, &rb);
     let template_json =
-        serde_json::to_value(&template).map_err(|e| Error::Invalid(e.to_string()))?;
+        serde_json::to_value(&template).map_err(|e| Error::Internal(e.to_string()))?;
     let work_name = names::work_name(&r.kind, &r.name, &r.namespace);
     let clusters = bctx.clusters.state();
     let cluster_policies = bctx.cluster_override_policies.state();
@@ -346,21 +312,12 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
         );
     }
     if st != before {
-        // Only our fields, guarded by resourceVersion: the scheduler writes this status too.
-        let patch = json!({"metadata": {"resourceVersion": rb.resource_version()},
-            "status": {"aggregatedStatus": st.aggregated_status, "conditions": st.conditions}});
-        match bindings
-            .patch_status(
-                &rb.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(patch),
-            )
-            .await
+        // Only our fields: the scheduler writes this status too.
+        let fields = json!({"aggregatedStatus": st.aggregated_status, "conditions": st.conditions});
+        if !toolkit::patch_status_guarded(&bindings, &rb.name_any(), rb.resource_version(), fields)
+            .await?
         {
-            Ok(_) => {}
-            // Someone wrote the binding meanwhile; its update event runs this again.
-            Err(kube::Error::Api(s)) if s.code == 409 => return Ok(Action::await_change()),
-            Err(e) => return Err(e.into()),
+            return Ok(Action::await_change());
         }
     }
 
@@ -486,24 +443,6 @@ fn aggregated_items(rb: &ResourceBinding, works: &[Arc<Work>]) -> Vec<Aggregated
     items
 }
 
-async fn resolve_kind(bctx: &BindingCtx, api_version: &str, kind: &str) -> Result<ApiResource> {
-    let key = (api_version.to_string(), kind.to_string());
-    if let Some(ar) = bctx.kinds.lock().expect("kind cache poisoned").get(&key) {
-        return Ok(ar.clone());
-    }
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let (ar, _) = kube::discovery::pinned_kind(
-        &bctx.ctx.client,
-        &GroupVersionKind::gvk(group, version, kind),
-    )
-    .await?;
-    bctx.kinds
-        .lock()
-        .expect("kind cache poisoned")
-        .insert(key, ar.clone());
-    Ok(ar)
-}
-
 /// Deletes the binding's Works and waits for them to go before releasing the binding.
 async fn finalize(
     rb: &ResourceBinding,
@@ -540,6 +479,6 @@ async fn finalize(
         }
     }
     super::dependencies::sync(&ctx.client, rb, None, &bctx.waiting).await?;
-    super::shared::remove_finalizer(bindings, rb, keys::FINALIZER_BINDING_CONTROLLER).await?;
+    super::toolkit::remove_finalizer(bindings, rb, keys::FINALIZER_BINDING_CONTROLLER).await?;
     Ok(Action::await_change())
 }

@@ -8,11 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
-use k8s_openapi::api::core::v1::{Namespace, Node, Taint};
+use k8s_openapi::api::core::v1::{Namespace, Node};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
@@ -20,9 +17,13 @@ use kube::{Client, ResourceExt as _};
 use serde_json::json;
 
 use super::context::MANAGER;
+use super::toolkit::{self, set_condition};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::cluster::{ApiEnablement, ApiResource, NodeSummary, ResourceSummary};
+use crate::api::names::execution_namespace;
 use crate::api::{self as keys, Cluster, ClusterStatus, Work};
+use crate::engine::cluster::{health_taints, ready_status, unhealthy_for};
+use crate::engine::quantity::{format_quantity, parse_quantity};
 
 const CONTROLLER: &str = "cluster";
 /// Finalizer that lets the reconciler clean up a Cluster's Works and execution namespace.
@@ -30,17 +31,14 @@ pub const FINALIZER: &str = "karmada.io/cluster-controller";
 
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let clusters: Api<Cluster> = Api::all(ctx.client.clone());
-    Controller::new(clusters, watcher::Config::default())
+    let results = Controller::new(clusters, watcher::Config::default())
         .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
-        .for_each(|_| async {})
-        .await;
+        .run(reconcile, error_policy, ctx.clone());
+    toolkit::drive(&ctx, CONTROLLER, results).await;
 }
 
 fn error_policy(cluster: Arc<Cluster>, err: &Error, ctx: Arc<Context>) -> Action {
-    ctx.metrics.error(CONTROLLER);
-    tracing::warn!(cluster = %cluster.name_any(), "{err}");
-    Action::requeue(Duration::from_secs(5))
+    toolkit::error_policy(&ctx, CONTROLLER, cluster.as_ref(), err)
 }
 
 async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action> {
@@ -286,101 +284,6 @@ fn next_status(
     status
 }
 
-fn ready_status(status: &ClusterStatus) -> Option<&str> {
-    status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == keys::CONDITION_READY)
-        .map(|c| c.status.as_str())
-}
-
-/// Sets a condition, keeping lastTransitionTime unless the status changes.
-pub fn set_condition(
-    conditions: &mut Vec<Condition>,
-    type_: &str,
-    status: &str,
-    reason: &str,
-    message: &str,
-) {
-    if let Some(c) = conditions.iter_mut().find(|c| c.type_ == type_) {
-        if c.status != status {
-            c.last_transition_time = Time(Timestamp::now());
-        }
-        c.status = status.into();
-        c.reason = reason.into();
-        c.message = message.into();
-        return;
-    }
-    conditions.push(Condition {
-        type_: type_.into(),
-        status: status.into(),
-        reason: reason.into(),
-        message: message.into(),
-        last_transition_time: Time(Timestamp::now()),
-        observed_generation: None,
-    });
-}
-
-/// Health taints as Karmada sets them: Ready=False (or missing) → not-ready, Unknown →
-/// unreachable, True → neither. Other taints are kept in order.
-/// Health taints as Karmada sets them: Ready=False (or missing) → not-ready, Unknown →
-/// unreachable, True → neither. `NoSchedule` keeps new workloads away at once; `NoExecute`
-/// (once the cluster has been unhealthy past the failover eviction timeout) moves workloads
-/// that do not tolerate it to other clusters. Other taints are kept in order.
-fn health_taints(current: &[Taint], ready: Option<&str>, evict: bool) -> Vec<Taint> {
-    let wanted_key = match ready {
-        Some("True") => None,
-        Some("Unknown") => Some(keys::TAINT_CLUSTER_UNREACHABLE),
-        _ => Some(keys::TAINT_CLUSTER_NOT_READY),
-    };
-    let wanted_effects: &[&str] = if evict {
-        &["NoSchedule", "NoExecute"]
-    } else {
-        &["NoSchedule"]
-    };
-    let mut out: Vec<Taint> = current
-        .iter()
-        .filter(|t| {
-            let health =
-                t.key == keys::TAINT_CLUSTER_NOT_READY || t.key == keys::TAINT_CLUSTER_UNREACHABLE;
-            !health
-                || (Some(t.key.as_str()) == wanted_key
-                    && wanted_effects.contains(&t.effect.as_str()))
-        })
-        .cloned()
-        .collect();
-    if let Some(key) = wanted_key {
-        for effect in wanted_effects {
-            if !out.iter().any(|t| t.key == key && t.effect == *effect) {
-                out.push(Taint {
-                    key: key.into(),
-                    effect: (*effect).into(),
-                    time_added: Some(Time(Timestamp::now())),
-                    value: None,
-                });
-            }
-        }
-    }
-    out
-}
-
-/// Whether the cluster has been unhealthy for longer than `timeout` (by its Ready condition).
-fn unhealthy_for(status: &ClusterStatus, timeout: Duration) -> bool {
-    status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == keys::CONDITION_READY)
-        .filter(|c| c.status != "True")
-        .is_some_and(|c| {
-            let since = Timestamp::now().as_second() - c.last_transition_time.0.as_second();
-            since >= timeout.as_secs() as i64
-        })
-}
-
-pub fn execution_namespace(cluster: &str) -> String {
-    format!("{}{cluster}", keys::EXECUTION_NAMESPACE_PREFIX)
-}
-
 async fn ensure_execution_namespace(client: &Client, cluster: &str) -> Result<()> {
     let api: Api<Namespace> = Api::all(client.clone());
     let name = execution_namespace(cluster);
@@ -424,81 +327,8 @@ async fn finalize(cluster: &Cluster, ctx: &Context) -> Result<Action> {
         .lock()
         .expect("probe failure map poisoned")
         .remove(&name);
-    super::shared::remove_finalizer(&Api::<Cluster>::all(ctx.client.clone()), cluster, FINALIZER)
+    super::toolkit::remove_finalizer(&Api::<Cluster>::all(ctx.client.clone()), cluster, FINALIZER)
         .await?;
     tracing::info!(cluster = %name, "cluster removed; its Works and execution namespace are gone");
     Ok(Action::await_change())
-}
-
-/// Parses a Kubernetes quantity into a number (cpu in cores, memory in bytes).
-pub fn parse_quantity(q: &str) -> f64 {
-    let q = q.trim();
-    let split = q.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(q.len());
-    let (num, suffix) = q.split_at(split);
-    let n: f64 = num.parse().unwrap_or(0.0);
-    let mult = match suffix {
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        _ => 1.0,
-    };
-    n * mult
-}
-
-fn format_quantity(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{}", v as i64)
-    } else {
-        format!("{}m", (v * 1000.0).round() as i64)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn health_taints_follow_readiness() {
-        let cordon = Taint {
-            key: keys::TAINT_CLUSTER_UNSCHEDULABLE.into(),
-            effect: "NoSchedule".into(),
-            ..Default::default()
-        };
-        let t = health_taints(std::slice::from_ref(&cordon), Some("False"), false);
-        assert_eq!(t.len(), 2);
-        assert_eq!(t[1].key, keys::TAINT_CLUSTER_NOT_READY);
-        let t = health_taints(&t, Some("Unknown"), false);
-        assert_eq!(
-            t.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(),
-            vec![
-                keys::TAINT_CLUSTER_UNSCHEDULABLE,
-                keys::TAINT_CLUSTER_UNREACHABLE
-            ]
-        );
-        let t = health_taints(&t, Some("True"), false);
-        assert_eq!(t, vec![cordon]);
-    }
-
-    #[test]
-    fn eviction_adds_no_execute_and_recovery_removes_it() {
-        let t = health_taints(&[], Some("False"), true);
-        let effects: Vec<&str> = t.iter().map(|t| t.effect.as_str()).collect();
-        assert_eq!(effects, vec!["NoSchedule", "NoExecute"]);
-        assert!(t.iter().all(|t| t.key == keys::TAINT_CLUSTER_NOT_READY));
-        assert!(health_taints(&t, Some("True"), false).is_empty());
-    }
-
-    #[test]
-    fn quantities() {
-        assert_eq!(parse_quantity("500m"), 0.5);
-        assert_eq!(parse_quantity("2Ki"), 2048.0);
-        assert_eq!(format_quantity(1.5), "1500m");
-        assert_eq!(format_quantity(4.0), "4");
-    }
 }

@@ -9,7 +9,8 @@ use kube::runtime::events::{Recorder, Reporter};
 
 use super::Options;
 use super::metrics::Metrics;
-use crate::member;
+use super::toolkit::Backoff;
+use crate::client::member;
 
 /// Field manager of every write the reconciler makes, on the control plane and on members.
 pub const MANAGER: &str = "karmada-reconciler";
@@ -22,6 +23,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// When each member's probes started failing (cleared on success); drives the grace period.
     pub probe_failures: Mutex<HashMap<String, Instant>>,
+    /// Per-object retry delays of failed reconciliations (every controller's).
+    pub backoff: Backoff,
 }
 
 impl Context {
@@ -37,6 +40,7 @@ impl Context {
             metrics: Metrics::default(),
             members: member::Clients::default(),
             probe_failures: Mutex::new(HashMap::new()),
+            backoff: Backoff::default(),
         }
     }
 }

@@ -9,9 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use kube::api::{Api, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::core::ApiResource;
-use kube::discovery::Scope;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::ObjectRef;
@@ -20,11 +19,13 @@ use kube::{Client, ResourceExt as _};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::cluster_health::set_condition;
 use super::context::MANAGER;
-use super::{Context, Error, Result, Shutdown, render, status};
+use super::toolkit::{self, set_condition};
+use super::{Context, Error, Result, Shutdown};
 use crate::api::work::{ManifestStatus, ResourceIdentifier};
 use crate::api::{self as keys, Cluster, Work, names};
+use crate::client::kinds::KindCache;
+use crate::engine::{health, render, status};
 
 const CONTROLLER: &str = "execution";
 
@@ -33,8 +34,8 @@ type KindKey = (String, String, String);
 
 struct ExecCtx {
     ctx: Arc<Context>,
-    /// (cluster, apiVersion, kind) → resource and whether it is namespaced, per member.
-    kinds: Mutex<HashMap<KindKey, (ApiResource, bool)>>,
+    /// Resource and scope of each kind, per member.
+    kinds: KindCache,
     /// Member watches already running, by (cluster, apiVersion, kind).
     watches: Mutex<HashMap<KindKey, tokio::task::JoinHandle<()>>>,
     triggers: mpsc::UnboundedSender<ObjectRef<Work>>,
@@ -44,26 +45,21 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let (tx, rx) = mpsc::unbounded_channel();
     let ectx = Arc::new(ExecCtx {
         ctx: ctx.clone(),
-        kinds: Mutex::default(),
+        kinds: KindCache::default(),
         watches: Mutex::default(),
         triggers: tx,
     });
     let member_events =
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
-    Controller::new(
+    let results = Controller::new(
         Api::<Work>::all(ctx.client.clone()),
         watcher::Config::default(),
     )
-    .with_config(
-        kube::runtime::controller::Config::default()
-            .concurrency(ctx.options.concurrency)
-            .debounce(Duration::from_millis(100)),
-    )
+    .with_config(toolkit::config(&ctx, Duration::from_millis(100)))
     .reconcile_on(member_events)
     .graceful_shutdown_on(shutdown)
-    .run(reconcile, error_policy, ectx.clone())
-    .for_each(|_| async {})
-    .await;
+    .run(reconcile, error_policy, ectx.clone());
+    toolkit::drive(&ctx, CONTROLLER, results).await;
     for (_, h) in ectx
         .watches
         .lock()
@@ -74,11 +70,9 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     }
 }
 
+/// Unreachable members are retried on their own backoff; other Works keep flowing meanwhile.
 fn error_policy(work: Arc<Work>, err: &Error, ectx: Arc<ExecCtx>) -> Action {
-    ectx.ctx.metrics.error(CONTROLLER);
-    tracing::warn!(work = %format!("{}/{}", work.namespace().unwrap_or_default(), work.name_any()), "{err}");
-    // Unreachable members are retried on their own; other Works keep flowing meanwhile.
-    Action::requeue(Duration::from_secs(5))
+    toolkit::error_policy(&ectx.ctx, CONTROLLER, work.as_ref(), err)
 }
 
 async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
@@ -146,7 +140,7 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
                         ordinal: ordinal as i32,
                         ..identifier
                     },
-                    health: Some(status::manifest_health(manifest, reflected.as_ref())),
+                    health: Some(health::manifest_health(manifest, reflected.as_ref())),
                     status: reflected,
                 });
             }
@@ -332,30 +326,17 @@ async fn resolve_kind(
     api_version: &str,
     kind: &str,
 ) -> std::result::Result<(ApiResource, bool), ApplyError> {
-    let key = (
-        cluster.to_string(),
-        api_version.to_string(),
-        kind.to_string(),
-    );
-    if let Some(hit) = ectx.kinds.lock().expect("kind cache poisoned").get(&key) {
-        return Ok(hit.clone());
-    }
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let (ar, caps) =
-        kube::discovery::pinned_kind(member, &GroupVersionKind::gvk(group, version, kind))
-            .await
-            .map_err(|e| match e {
-                kube::Error::Discovery(d) => ApplyError::Failed(format!(
-                    "cluster {cluster} does not serve {api_version} {kind}: {d}"
-                )),
-                other => classify(other),
-            })?;
-    let hit = (ar, caps.scope == Scope::Namespaced);
-    ectx.kinds
-        .lock()
-        .expect("kind cache poisoned")
-        .insert(key, hit.clone());
-    Ok(hit)
+    let resolved = ectx
+        .kinds
+        .resolve(cluster, member, api_version, kind)
+        .await
+        .map_err(|e| match e {
+            kube::Error::Discovery(d) => ApplyError::Failed(format!(
+                "cluster {cluster} does not serve {api_version} {kind}: {d}"
+            )),
+            other => classify(other),
+        })?;
+    Ok((resolved.ar, resolved.namespaced))
 }
 
 /// Starts (once) a watch of the objects of this kind we manage in this member; each change
@@ -418,7 +399,7 @@ async fn finalize(
                     if let Err(e) = delete_one(ectx, &member, &name, &m.0).await {
                         // A cluster on its way out that cannot be reached would block forever.
                         if cluster.metadata.deletion_timestamp.is_some()
-                            && !super::placement::is_ready(cluster)
+                            && !crate::engine::placement::is_ready(cluster)
                         {
                             tracing::warn!(cluster = %name, "cannot remove {} from an unreachable cluster being removed: {e}", m.0["kind"]);
                             break;
@@ -438,7 +419,7 @@ async fn finalize(
             }
         }
     }
-    super::shared::remove_finalizer(works, work, keys::FINALIZER_EXECUTION_CONTROLLER).await?;
+    super::toolkit::remove_finalizer(works, work, keys::FINALIZER_EXECUTION_CONTROLLER).await?;
     Ok(Action::await_change())
 }
 

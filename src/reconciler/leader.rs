@@ -32,7 +32,7 @@ pub async fn acquire(
         .with_grace(5)
         .build()
         .await
-        .map_err(|e| crate::Error::Invalid(format!("leader election: {e}")))?;
+        .map_err(|e| crate::Error::Internal(format!("leader election: {e}")))?;
     let (mut state, task) = manager.watch().await;
     tracing::info!(%identity, lease = %format!("{namespace}/{LEASE_NAME}"), "waiting for the leader-election lease");
     let mut shutdown = shutdown;
@@ -43,7 +43,7 @@ pub async fn acquire(
         tokio::select! {
             changed = state.changed() => {
                 if changed.is_err() {
-                    return Err(crate::Error::Invalid("leader election stopped unexpectedly".into()));
+                    return Err(crate::Error::Internal("leader election stopped unexpectedly".into()));
                 }
             }
             _ = &mut shutdown => {

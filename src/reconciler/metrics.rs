@@ -73,7 +73,7 @@ impl Default for Metrics {
         registry.register(
             "api_requests",
             "Requests sent to Kubernetes API servers, by target (control-plane or member) and verb",
-            super::requests::API_REQUESTS.clone(),
+            crate::client::requests::API_REQUESTS.clone(),
         );
         Metrics {
             registry: Arc::new(registry),

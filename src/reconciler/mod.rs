@@ -19,18 +19,11 @@ pub mod execution;
 pub mod leader;
 pub mod metrics;
 pub mod namespace_sync;
-pub mod overrides;
-pub mod placement;
-pub mod render;
-pub mod requests;
 pub mod scheduler;
-pub mod selector;
 pub mod server;
-pub mod shared;
-pub mod status;
+pub mod toolkit;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,34 +74,14 @@ pub enum Error {
     Kube(#[from] kube::Error),
     #[error("member cluster {cluster}: {message}")]
     Member { cluster: String, message: String },
-    #[error("{0}")]
-    Invalid(String),
+    /// A fault of ours, not of the object reconciled.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("{0}")]
     Lib(#[from] crate::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// A client for the control plane: `--kubeconfig`/`--context` when given, else in-cluster
-/// config, else the usual kubeconfig lookup.
-pub async fn control_plane_client(
-    kubeconfig: Option<&Path>,
-    context: Option<&str>,
-) -> crate::Result<Client> {
-    let config = match kubeconfig {
-        Some(path) => {
-            let target = crate::connect::Target {
-                kubeconfig: Some(path.to_path_buf()),
-                context: context.map(str::to_string),
-            };
-            target.config(None).await?
-        }
-        None => kube::Config::infer().await.map_err(|e| {
-            crate::Error::Invalid(format!("no control-plane config: {e}; pass --kubeconfig"))
-        })?,
-    };
-    requests::counted_client(config, requests::CONTROL_PLANE).map_err(crate::Error::from)
-}
 
 /// Runs every controller until `shutdown` resolves (or leadership is lost).
 pub async fn run(
@@ -162,7 +135,7 @@ pub async fn run(
     tokio::select! {
         _ = controllers => tracing::info!("controllers stopped"),
         _ = lost_lease => {
-            return Err(crate::Error::Invalid("lost the leader-election lease; exiting so a restart can re-acquire it".into()));
+            return Err(crate::Error::Internal("lost the leader-election lease; exiting so a restart can re-acquire it".into()));
         }
     }
     server.abort();

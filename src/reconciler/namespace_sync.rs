@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -20,9 +19,10 @@ use kube::{Resource, ResourceExt as _};
 use serde_json::json;
 
 use super::context::MANAGER;
-use super::render::{self, Origin};
+use super::toolkit;
 use super::{Context, Error, Result, Shutdown};
 use crate::api::{self as keys, Cluster, Work, names};
+use crate::engine::render::{self, Origin};
 
 const CONTROLLER: &str = "namespace";
 
@@ -34,35 +34,31 @@ struct NsCtx {
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let client = ctx.client.clone();
     // A joining (or leaving) cluster re-runs every namespace.
-    let (clusters, cluster_changes) = super::shared::cluster_cache(&client);
+    let (clusters, cluster_changes) = toolkit::cluster_cache(&client);
     let nctx = Arc::new(NsCtx {
         ctx: ctx.clone(),
         clusters,
     });
-    Controller::new(Api::<Namespace>::all(client), watcher::Config::default())
-        .with_config(
-            kube::runtime::controller::Config::default()
-                .concurrency(ctx.options.concurrency)
-                .debounce(Duration::from_millis(200)),
-        )
+    let results = Controller::new(Api::<Namespace>::all(client), watcher::Config::default())
+        .with_config(toolkit::config(&ctx, Duration::from_millis(200)))
         .reconcile_all_on(cluster_changes)
         .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, nctx)
-        .for_each(|_| async {})
-        .await;
+        .run(reconcile, error_policy, nctx);
+    toolkit::drive(&ctx, CONTROLLER, results).await;
 }
 
 fn error_policy(ns: Arc<Namespace>, err: &Error, nctx: Arc<NsCtx>) -> Action {
-    nctx.ctx.metrics.error(CONTROLLER);
-    tracing::warn!(namespace = %ns.name_any(), "{err}");
-    Action::requeue(Duration::from_secs(5))
+    toolkit::error_policy(&nctx.ctx, CONTROLLER, ns.as_ref(), err)
 }
 
 /// Whether a control-plane namespace is kept out of the members.
 pub fn skipped(ns: &Namespace, options: &super::Options) -> bool {
     let name = ns.name_any();
     name == "default"
-        || super::detector::skipped_namespace(&name, options)
+        || crate::engine::matching::skipped_namespace(
+            &name,
+            &options.skipped_propagating_namespaces,
+        )
         || ns
             .labels()
             .get(keys::LABEL_NAMESPACE_SKIP_AUTO_PROPAGATION)

@@ -1,12 +1,11 @@
 //! Scheduler: decides which clusters each ResourceBinding targets (`spec.clusters`) from its
 //! placement, the clusters' labels, fields, taints and readiness, and records the outcome in
 //! the `Scheduled` condition with a reason a user can act on. The decision itself is the pure
-//! function [`placement::schedule`](super::placement::schedule).
+//! function [`placement::schedule`](crate::engine::placement::schedule).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt as _;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
@@ -17,11 +16,11 @@ use kube::runtime::watcher;
 use kube::{Resource, ResourceExt as _};
 use serde_json::json;
 
-use super::cluster_health::set_condition;
-use super::placement::{self, Workload};
+use super::toolkit::{self, set_condition};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::work::TargetCluster;
 use crate::api::{self as keys, Cluster, ResourceBinding};
+use crate::engine::placement::{self, Workload};
 
 const CONTROLLER: &str = "scheduler";
 
@@ -33,31 +32,24 @@ struct SchedCtx {
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let client = ctx.client.clone();
     // Any cluster change (join, taint, readiness, labels) may change placements.
-    let (clusters, cluster_changes) = super::shared::cluster_cache(&client);
+    let (clusters, cluster_changes) = super::toolkit::cluster_cache(&client);
     let sctx = Arc::new(SchedCtx {
         ctx: ctx.clone(),
         clusters,
     });
-    Controller::new(
+    let results = Controller::new(
         Api::<ResourceBinding>::all(client),
         watcher::Config::default(),
     )
-    .with_config(
-        kube::runtime::controller::Config::default()
-            .concurrency(ctx.options.concurrency)
-            .debounce(Duration::from_millis(200)),
-    )
+    .with_config(toolkit::config(&ctx, Duration::from_millis(200)))
     .reconcile_all_on(cluster_changes)
     .graceful_shutdown_on(shutdown)
-    .run(reconcile, error_policy, sctx)
-    .for_each(|_| async {})
-    .await;
+    .run(reconcile, error_policy, sctx);
+    toolkit::drive(&ctx, CONTROLLER, results).await;
 }
 
 fn error_policy(rb: Arc<ResourceBinding>, err: &Error, sctx: Arc<SchedCtx>) -> Action {
-    sctx.ctx.metrics.error(CONTROLLER);
-    tracing::warn!(binding = %format!("{}/{}", rb.namespace().unwrap_or_default(), rb.name_any()), "{err}");
-    Action::requeue(Duration::from_secs(5))
+    toolkit::error_policy(&sctx.ctx, CONTROLLER, rb.as_ref(), err)
 }
 
 async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Action> {
@@ -167,26 +159,15 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
         if targets != rb.spec.clusters || status.last_scheduled_time.is_none() {
             status.last_scheduled_time = Some(Time(Timestamp::now()));
         }
-        // Only the scheduler's fields, guarded by resourceVersion: the binding controller
-        // writes this status too.
-        let patch = json!({"metadata": {"resourceVersion": resource_version}, "status": {
+        // Only the scheduler's fields: the binding controller writes this status too.
+        let fields = json!({
             "conditions": status.conditions,
             "schedulerObservedGeneration": status.scheduler_observed_generation,
             "schedulerObservingAffinityName": status.scheduler_observed_affinity_name,
             "lastScheduledTime": status.last_scheduled_time,
-        }});
-        match api
-            .patch_status(
-                &rb.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(patch),
-            )
-            .await
-        {
-            Ok(_) => {}
-            // Written meanwhile; that update runs this reconcile again.
-            Err(kube::Error::Api(s)) if s.code == 409 => return Ok(Action::await_change()),
-            Err(e) => return Err(e.into()),
+        });
+        if !toolkit::patch_status_guarded(&api, &rb.name_any(), resource_version, fields).await? {
+            return Ok(Action::await_change());
         }
         let scheduled_changed = before
             .conditions

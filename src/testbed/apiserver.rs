@@ -8,7 +8,7 @@ use kube::Api;
 
 use super::process::{Process, wait_ready};
 use super::{BedCluster, CERT_VALIDITY, POLL_INTERVAL, START_TIMEOUT};
-use crate::connect::Target;
+use crate::client::connect::Target;
 use crate::install::pki::{CertificateAuthority, ServiceAccountKey};
 use crate::kubeconfig::{self, Credential, Entry};
 use crate::{Error, Result};

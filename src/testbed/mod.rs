@@ -62,17 +62,7 @@ pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// Long enough for a local-up environment left running for months.
 pub(crate) const CERT_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// The one place versions are pinned; read at compile time so tests and scripts agree.
-const VERSIONS_ENV: &str = include_str!("../../hack/versions.env");
-
-/// `KUBE_VERSION` from `hack/versions.env`, e.g. `v1.37.2`.
-pub fn kube_version() -> &'static str {
-    VERSIONS_ENV
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("KUBE_VERSION="))
-        .map(|v| v.trim().trim_matches('"'))
-        .expect("hack/versions.env sets KUBE_VERSION")
-}
+pub use crate::versions::kube_version;
 
 /// `$KARMADACTL_CACHE`, else `$XDG_CACHE_HOME/karmadactl`, else `~/.cache/karmadactl`, as in
 /// `hack/build-test-binaries.sh`.
@@ -360,7 +350,7 @@ impl TestBed {
     /// A new admin client for cluster `name`, bound to the caller's tokio runtime.
     pub async fn client(&self, name: &str) -> Result<kube::Client> {
         let cluster = self.try_cluster(name)?;
-        crate::connect::client_for(&cluster.kubeconfig, Some(name)).await
+        crate::client::connect::client_for(&cluster.kubeconfig, Some(name)).await
     }
 
     /// Kills cluster `name`'s kube-apiserver: the cluster becomes unreachable (connection

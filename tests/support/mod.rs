@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use karmadactl::connect::Target;
+use karmadactl::client::connect::Target;
 use karmadactl::ops::join::{self, JoinOptions};
 use karmadactl::testbed::{BedSpec, CONTROL_PLANE, TestBed};
 

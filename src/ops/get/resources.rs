@@ -12,13 +12,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::future::join_all;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::api::{Api, DynamicObject, ListParams};
 use kube::{Client, ResourceExt as _};
 use serde_json::{Value, json};
 
 use crate::api::Cluster;
-use crate::connect::Target;
+use crate::client::connect::Target;
+use crate::client::kinds::{Resolved, resolve};
 use crate::ops::get::sync::{self, Synced};
 use crate::ops::get::{one_line, request_error};
 use crate::output::{self, DocFormat, Format};
@@ -57,34 +57,6 @@ pub struct Query {
     pub format: Format,
 }
 
-/// A resolved resource type.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    pub ar: ApiResource,
-    pub namespaced: bool,
-}
-
-impl Resolved {
-    /// `deployments.apps`, `pods`: how kubectl names the type in messages.
-    pub fn qualified(&self) -> String {
-        if self.ar.group.is_empty() {
-            self.ar.plural.clone()
-        } else {
-            format!("{}.{}", self.ar.plural, self.ar.group)
-        }
-    }
-
-    /// `deployment.apps`, `pod`: the prefix of `-o name`.
-    fn name_prefix(&self) -> String {
-        let kind = self.ar.kind.to_lowercase();
-        if self.ar.group.is_empty() {
-            kind
-        } else {
-            format!("{kind}.{}", self.ar.group)
-        }
-    }
-}
-
 /// The objects found in one cluster.
 #[derive(Debug, Clone)]
 pub struct Found {
@@ -109,122 +81,6 @@ pub struct Gathered {
     /// Members asked that the control plane does not see as Ready: their status there is
     /// not being updated.
     pub not_ready: Vec<String>,
-}
-
-/// Parses `5s`, `500ms`, `2m` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}; use e.g. 5s, 500ms or 1m"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        _ => return Err(format!("invalid duration {s:?}; use e.g. 5s, 500ms or 1m")),
-    };
-    if secs <= 0.0 {
-        return Err(format!("duration {s:?} must be positive"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-/// Splits `deployments.v1.apps` into (`deployments`, version, group).
-fn split_type(input: &str) -> (String, Option<String>, Option<String>) {
-    match input.split_once('.') {
-        None => (input.to_string(), None, None),
-        Some((res, rest)) => {
-            // `v1.apps`: a version first when the first part looks like one.
-            if let Some((v, g)) = rest.split_once('.')
-                && v.starts_with('v')
-                && v[1..].starts_with(|c: char| c.is_ascii_digit())
-            {
-                return (res.to_string(), Some(v.to_string()), Some(g.to_string()));
-            }
-            (res.to_string(), None, Some(rest.to_string()))
-        }
-    }
-}
-
-fn matches(r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResource, want: &str) -> bool {
-    let want_lower = want.to_lowercase();
-    r.name == want_lower
-        || r.singular_name == want_lower
-        || r.kind.to_lowercase() == want_lower
-        || r.short_names
-            .as_ref()
-            .is_some_and(|s| s.contains(&want_lower))
-}
-
-/// Resolves a resource type in one cluster; Ok(None) when the cluster does not serve it.
-pub async fn resolve(client: &Client, input: &str) -> Result<Option<Resolved>> {
-    let (want, version, group) = split_type(input);
-    // Candidate group versions, core first (kubectl prefers core for bare names).
-    let mut gvs: Vec<(String, String)> = Vec::new();
-    if group.is_none() || group.as_deref() == Some("") {
-        let core = client.list_core_api_versions().await?;
-        for v in core.versions {
-            if version.as_ref().is_none_or(|w| *w == v) {
-                gvs.push((String::new(), v));
-                if version.is_none() {
-                    break;
-                }
-            }
-        }
-    }
-    let groups = client.list_api_groups().await?;
-    for g in groups.groups {
-        if group.as_ref().is_some_and(|w| *w != g.name) {
-            continue;
-        }
-        let chosen = match &version {
-            Some(v) => g.versions.iter().find(|x| x.version == *v).cloned(),
-            None => g.preferred_version.clone().or(g.versions.first().cloned()),
-        };
-        if let Some(gv) = chosen {
-            gvs.push((g.name.clone(), gv.version));
-        }
-    }
-    let lists = join_all(gvs.iter().map(|(g, v)| async move {
-        let res: kube::Result<APIResourceList> = if g.is_empty() {
-            client.list_core_api_resources(v).await
-        } else {
-            client.list_api_group_resources(&format!("{g}/{v}")).await
-        };
-        res
-    }))
-    .await;
-    for ((g, v), list) in gvs.iter().zip(lists) {
-        // A broken aggregated API must not hide the others.
-        let Ok(list) = list else { continue };
-        for r in list.resources {
-            if r.name.contains('/') || !r.verbs.iter().any(|v| v == "list") {
-                continue;
-            }
-            if matches(&r, &want) {
-                let api_version = if g.is_empty() {
-                    v.clone()
-                } else {
-                    format!("{g}/{v}")
-                };
-                return Ok(Some(Resolved {
-                    ar: ApiResource {
-                        group: g.clone(),
-                        version: v.clone(),
-                        api_version,
-                        kind: r.kind.clone(),
-                        plural: r.name.clone(),
-                    },
-                    namespaced: r.namespaced,
-                }));
-            }
-        }
-    }
-    Ok(None)
 }
 
 /// Lists (or gets by name) in one cluster. Ok(None) when the type is not served there.
@@ -319,7 +175,7 @@ pub async fn gather(target: &Target, query: &Query) -> Result<Gathered> {
         async move {
             let name = cluster.name_any();
             let work = async {
-                let client = crate::member::client(&cp, cluster, timeout).await?;
+                let client = crate::client::member::client(&cp, cluster, timeout).await?;
                 let Some((resolved, objects)) = query_cluster(&client, query, &namespace).await?
                 else {
                     return Ok(None);
@@ -700,37 +556,7 @@ fn none_if_empty(s: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
-        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("0s").is_err());
-    }
-
-    #[test]
-    fn type_names_split_into_resource_version_group() {
-        assert_eq!(split_type("deploy"), ("deploy".into(), None, None));
-        assert_eq!(
-            split_type("deployments.apps"),
-            ("deployments".into(), None, Some("apps".into()))
-        );
-        assert_eq!(
-            split_type("deployments.v1.apps"),
-            ("deployments".into(), Some("v1".into()), Some("apps".into()))
-        );
-        assert_eq!(
-            split_type("propagationpolicies.policy.karmada.io"),
-            (
-                "propagationpolicies".into(),
-                None,
-                Some("policy.karmada.io".into())
-            )
-        );
-    }
+    use kube::api::ApiResource;
 
     fn deployment(name: &str, ready: i64) -> DynamicObject {
         serde_json::from_value(json!({

@@ -14,8 +14,8 @@ use kube::api::{Api, DynamicObject, ListParams};
 use kube::{Client, ResourceExt as _};
 
 use crate::api::{self as keys, Work, names};
+use crate::engine::status::reflect;
 use crate::output;
-use crate::reconciler::status::reflect;
 
 /// One member object's status freshness on the control plane.
 #[derive(Debug, Clone, PartialEq, Eq)]

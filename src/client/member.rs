@@ -163,14 +163,13 @@ impl Clients {
         let mut config = access.config(Duration::from_secs(10))?;
         // Watches hold a request open; the server ends them after its own timeout.
         config.read_timeout = Some(Duration::from_secs(330));
-        let client = crate::reconciler::requests::counted_client(
-            config,
-            crate::reconciler::requests::MEMBER,
-        )
-        .map_err(|e| Error::Unreachable {
-            target: format!("cluster {}", access.cluster),
-            message: e.to_string(),
-        })?;
+        let client =
+            super::requests::counted_client(config, super::requests::MEMBER).map_err(|e| {
+                Error::Unreachable {
+                    target: format!("cluster {}", access.cluster),
+                    message: e.to_string(),
+                }
+            })?;
         cache.insert(access.cluster.clone(), (fingerprint, client.clone()));
         Ok(client)
     }

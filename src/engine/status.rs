@@ -1,11 +1,13 @@
-//! Status interpretation: what the execution controller records of a member object, how
-//! healthy it is, and how per-cluster statuses add up on the template (Karmada's "reflect" and
-//! "aggregate" steps for the kinds it knows).
+//! Status interpretation: what the execution controller records of a member object and how
+//! per-cluster statuses add up on the template (Karmada's "reflect" and "aggregate" steps for
+//! the kinds it knows). Health is in [`super::health`].
 
 use serde_json::{Map, Value, json};
 
 use crate::api as keys;
 use crate::api::work::{AggregatedStatusItem, ResourceHealth};
+
+use super::health::has_condition;
 
 /// The part of a member object kept in Work status: its `.status`, plus `generation` and
 /// `resourceTemplateGeneration` so the aggregate can tell whether every member caught up.
@@ -29,107 +31,6 @@ pub fn reflect(live: &Value) -> Option<Value> {
         out.insert("resourceTemplateGeneration".into(), json!(g));
     }
     Some(Value::Object(out))
-}
-
-/// Health of a member object from the manifest sent and its reflected status (a LoadBalancer
-/// Service is healthy once it has an ingress; other kinds go by [`health`]).
-pub fn manifest_health(manifest: &Value, status: Option<&Value>) -> ResourceHealth {
-    let kind = manifest
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if kind == "Service" {
-        let lb = manifest.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer");
-        let ingress = status
-            .and_then(|s| s.pointer("/loadBalancer/ingress"))
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty());
-        return if !lb || ingress {
-            ResourceHealth::Healthy
-        } else {
-            ResourceHealth::Unhealthy
-        };
-    }
-    let replicas = manifest.pointer("/spec/replicas").and_then(Value::as_i64);
-    health(kind, replicas, status)
-}
-
-/// Health of a member object from its reflected status.
-pub fn health(kind: &str, spec_replicas: Option<i64>, status: Option<&Value>) -> ResourceHealth {
-    let Some(s) = status else {
-        return ResourceHealth::Healthy;
-    };
-    let num = |k: &str| s.get(k).and_then(Value::as_i64).unwrap_or(0);
-    match kind {
-        "Deployment" | "StatefulSet" => {
-            let want = spec_replicas.unwrap_or(1);
-            let caught_up = s.get("observedGeneration").and_then(Value::as_i64)
-                >= s.get("generation").and_then(Value::as_i64);
-            if caught_up
-                && num("updatedReplicas") >= want
-                && num(if kind == "Deployment" {
-                    "availableReplicas"
-                } else {
-                    "readyReplicas"
-                }) >= want
-            {
-                ResourceHealth::Healthy
-            } else {
-                ResourceHealth::Unhealthy
-            }
-        }
-        "DaemonSet" => {
-            let caught_up = s.get("observedGeneration").and_then(Value::as_i64)
-                >= s.get("generation").and_then(Value::as_i64);
-            let want = num("desiredNumberScheduled");
-            if caught_up && num("updatedNumberScheduled") >= want && num("numberAvailable") >= want
-            {
-                ResourceHealth::Healthy
-            } else {
-                ResourceHealth::Unhealthy
-            }
-        }
-        "Job" => {
-            if has_condition(s, "Failed", "True")
-                || (num("failed") > 0 && s.get("succeeded").is_none())
-            {
-                ResourceHealth::Unhealthy
-            } else {
-                ResourceHealth::Healthy
-            }
-        }
-        "PersistentVolumeClaim" => match s.get("phase").and_then(Value::as_str) {
-            Some("Bound") => ResourceHealth::Healthy,
-            Some(_) => ResourceHealth::Unhealthy,
-            None => ResourceHealth::Unknown,
-        },
-        // Any other kind: unhealthy when it reports a Ready, Available or Healthy condition
-        // that is False, or has not observed its latest generation.
-        _ => {
-            let behind = matches!(
-                (s.get("observedGeneration").and_then(Value::as_i64), s.get("generation").and_then(Value::as_i64)),
-                (Some(o), Some(g)) if o < g
-            );
-            let failing = ["Ready", "Available", "Healthy"]
-                .iter()
-                .any(|t| has_condition(s, t, "False"));
-            if behind || failing {
-                ResourceHealth::Unhealthy
-            } else {
-                ResourceHealth::Healthy
-            }
-        }
-    }
-}
-
-fn has_condition(status: &Value, type_: &str, value: &str) -> bool {
-    status
-        .get("conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c["type"] == type_ && c["status"] == value)
-        })
 }
 
 /// The Job status summed over members: counts add up; Complete when every member completed,
@@ -408,6 +309,7 @@ pub fn aggregate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::health::{health, manifest_health};
 
     fn item(cluster: &str, status: Value, healthy: bool) -> AggregatedStatusItem {
         AggregatedStatusItem {

@@ -143,3 +143,25 @@ pub async fn client_for(path: &std::path::Path, context: Option<&str>) -> Result
     .client()
     .await
 }
+
+/// The reconciler's client for the control plane (requests counted): `--kubeconfig`/`--context`
+/// when given, else in-cluster config, else the usual kubeconfig lookup.
+pub async fn control_plane_client(
+    kubeconfig: Option<&std::path::Path>,
+    context: Option<&str>,
+) -> crate::Result<Client> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let target = Target {
+                kubeconfig: Some(path.to_path_buf()),
+                context: context.map(str::to_string),
+            };
+            target.config(None).await?
+        }
+        None => kube::Config::infer().await.map_err(|e| {
+            crate::Error::Invalid(format!("no control-plane config: {e}; pass --kubeconfig"))
+        })?,
+    };
+    super::requests::counted_client(config, super::requests::CONTROL_PLANE)
+        .map_err(crate::Error::from)
+}

@@ -21,7 +21,7 @@ use kube::api::DynamicObject;
 use kube::core::ApiResource;
 use serde_json::{Value, json};
 
-use super::detector::selector_score;
+use super::matching::selector_score;
 use super::placement;
 use crate::api::Cluster;
 use crate::api::override_policy::{

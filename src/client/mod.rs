@@ -1,0 +1,8 @@
+//! The one client layer, used by the CLI and the controllers alike: reaching the control plane
+//! ([`connect`]), member clusters from their Cluster objects ([`member`]), counting every
+//! request ([`requests`]) and resolving kinds by discovery ([`kinds`]).
+
+pub mod connect;
+pub mod kinds;
+pub mod member;
+pub mod requests;

@@ -1,0 +1,29 @@
+//! Decisions, no I/O: what the controllers decide and what `karmadactl why` explains, as
+//! functions over plain values and slices, unit-tested without a runtime or a server.
+//!
+//! | module | decides |
+//! | --- | --- |
+//! | [`matching`] | which policy claims a template (selectors, precedence) |
+//! | [`binding`] | the ResourceBinding a template and its policy call for |
+//! | [`placement`] | which clusters fit a placement, and why the others do not |
+//! | [`division`] | how many replicas each target cluster gets |
+//! | [`overrides`] | which override rules apply to a cluster, and what they change |
+//! | [`render`] | the member manifest a Work carries |
+//! | [`status`] | what a Work records of a member object; the template's summed status |
+//! | [`health`] | whether a member object is healthy |
+//! | [`cluster`] | a cluster's health taints and when its workloads move away |
+//! | [`dependencies`] | what a workload depends on (ConfigMaps, Secrets, ...) |
+//! | [`selector`], [`quantity`] | label selectors; Kubernetes quantities as numbers |
+
+pub mod binding;
+pub mod cluster;
+pub mod dependencies;
+pub mod division;
+pub mod health;
+pub mod matching;
+pub mod overrides;
+pub mod placement;
+pub mod quantity;
+pub mod render;
+pub mod selector;
+pub mod status;

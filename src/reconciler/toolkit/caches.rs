@@ -1,0 +1,71 @@
+//! Caches that re-run a controller when what they hold changes, and finalizer removal guarded
+//! by resourceVersion.
+
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::{Client, Resource, ResourceExt as _};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::api::Cluster;
+
+/// A cache of the Clusters, and a stream that yields whenever one is added, changed or removed
+/// (for `Controller::reconcile_all_on`).
+pub fn cluster_cache(client: &Client) -> (Store<Cluster>, BoxStream<'static, ()>) {
+    changes(Api::<Cluster>::all(client.clone()), None)
+}
+
+/// A stream of `()` each time a watched object of kind `K` changes (and its cache, `store`).
+pub fn changes<K>(
+    api: Api<K>,
+    predicate: Option<fn(&K) -> Option<u64>>,
+) -> (Store<K>, BoxStream<'static, ()>)
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store();
+    let touched = reflector::reflector(writer, watcher(api, watcher::Config::default()))
+        .default_backoff()
+        .touched_objects();
+    let stream = match predicate {
+        Some(p) => touched
+            .predicate_filter(p, kube::runtime::PredicateConfig::default())
+            .filter_map(|r| async move { r.ok().map(|_| ()) })
+            .boxed(),
+        None => touched
+            .filter_map(|r| async move { r.ok().map(|_| ()) })
+            .boxed(),
+    };
+    (store, stream)
+}
+
+/// Removes `finalizer` from `obj`; the resourceVersion makes the patch fail (and the reconcile
+/// retry) if someone changed the object meanwhile, so no other finalizer is lost.
+pub async fn remove_finalizer<K>(api: &Api<K>, obj: &K, finalizer: &str) -> kube::Result<()>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let finalizers: Vec<&String> = obj
+        .finalizers()
+        .iter()
+        .filter(|f| *f != finalizer)
+        .collect();
+    let patch =
+        json!({"metadata": {"finalizers": finalizers, "resourceVersion": obj.resource_version()}});
+    api.patch(
+        &obj.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(patch),
+    )
+    .await?;
+    Ok(())
+}
