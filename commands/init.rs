@@ -1,16 +1,17 @@
 //! `karmadactl init` and `karmadactl deinit`.
 
-use std::future::Future;
 use std::io::IsTerminal as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use karmadactl::client::connect::Target;
 use karmadactl::install::kind;
 use karmadactl::install::manifests::{self, EtcdStorage, InitConfig, Pki, PkiRequest};
-use karmadactl::ops::init::{self as ops, COMPONENTS, CONTROL_PLANE_CONTEXT, HOST_CONTEXT};
+use karmadactl::ops::init::install::{InstallOptions, Progress, install, step};
+use karmadactl::ops::init::{self as ops, CONTROL_PLANE_CONTEXT, HOST_CONTEXT};
 use karmadactl::output::{self, DocFormat};
 
 use crate::GlobalArgs;
@@ -189,21 +190,30 @@ pub struct DeinitArgs {
     pub karmada_kubeconfig: Option<PathBuf>,
 }
 
-/// Runs `fut` under a spinner, then prints the phase with its elapsed time on stderr.
-async fn phase<T>(
-    message: &str,
-    fut: impl Future<Output = karmadactl::Result<T>>,
-) -> anyhow::Result<T> {
-    let spinner = crate::progress::spinner(message);
-    let start = Instant::now();
-    let result = fut.await;
-    spinner.finish_and_clear();
-    let secs = start.elapsed().as_secs_f64();
-    match &result {
-        Ok(_) => eprintln!("[ok] {message} ({secs:.1}s)"),
-        Err(_) => eprintln!("[failed] {message} ({secs:.1}s)"),
+/// The install's progress on stderr: a spinner per step, then `[ok] step (1.2s)`.
+#[derive(Default)]
+struct Spinners(Mutex<Option<indicatif::ProgressBar>>);
+
+impl Progress for Spinners {
+    fn started(&self, step: &str) {
+        *self.0.lock().expect("spinner lock") = Some(crate::progress::spinner(step));
     }
-    Ok(result?)
+
+    fn finished(&self, step: &str, ok: bool, elapsed: Duration) {
+        if let Some(bar) = self.0.lock().expect("spinner lock").take() {
+            bar.finish_and_clear();
+        }
+        let secs = elapsed.as_secs_f64();
+        if ok {
+            eprintln!("[ok] {step} ({secs:.1}s)");
+        } else {
+            eprintln!("[failed] {step} ({secs:.1}s)");
+        }
+    }
+
+    fn note(&self, message: &str) {
+        eprintln!("[ok] {message}");
+    }
 }
 
 fn config_from(args: &InitArgs, reconciler_image: &str) -> anyhow::Result<InitConfig> {
@@ -253,24 +263,6 @@ fn read_ca(args: &InitArgs) -> anyhow::Result<Option<(String, String)>> {
     Ok(Some(pair))
 }
 
-/// Scratch directory for the kind config and the image build context; removed on drop.
-struct WorkDir(PathBuf);
-
-impl WorkDir {
-    fn new() -> anyhow::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("karmadactl-init-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
-        Ok(WorkDir(dir))
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 pub async fn run_init(args: InitArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let use_kind = global.kubeconfig.is_none() && args.context.is_none();
     if !use_kind && args.reconciler_image.is_none() {
@@ -280,151 +272,45 @@ pub async fn run_init(args: InitArgs, global: &GlobalArgs) -> anyhow::Result<()>
         );
     }
     // Validate everything before any I/O, with a placeholder for an image built later.
-    config_from(
+    let config = config_from(
         &args,
         args.reconciler_image
             .as_deref()
             .unwrap_or("karmada-reconciler:dev"),
     )?;
     let ca = read_ca(&args)?;
-    let karmada_kubeconfig = args
-        .karmada_kubeconfig
-        .clone()
-        .unwrap_or_else(ops::default_karmada_kubeconfig);
-    let timeout = Duration::from_secs(args.wait_timeout);
-
     if args.dry_run {
         return dry_run(&args, use_kind, ca);
     }
-
-    let work = WorkDir::new()?;
-    let host = if use_kind {
-        phase("checking Docker and kind", async { kind::check_tools() }).await?;
-        if kind::cluster_exists(kind::CLUSTER)? {
-            eprintln!("[ok] reusing kind cluster {}", kind::CLUSTER);
-        } else {
-            kind::check_port_free(args.port)?;
-            phase(&format!("creating kind cluster {}", kind::CLUSTER), async {
-                kind::create_cluster(kind::CLUSTER, args.port, &work.0)
-            })
-            .await?;
-        }
-        let yaml = kind::kubeconfig(kind::CLUSTER)?;
-        ops::host_from_kubeconfig_yaml(&yaml).await?
-    } else {
-        let target = Target {
+    let opts = InstallOptions {
+        host: (!use_kind).then(|| Target {
             kubeconfig: global.kubeconfig.clone(),
             context: args.context.clone(),
-        };
-        ops::host_from_target(&target).await?
-    };
-    ops::check_node_port(&host.client, args.port).await?;
-
-    let reconciler_image = match &args.reconciler_image {
-        Some(image) => image.clone(),
-        None => {
-            let binary = kind::reconciler_binary()?;
-            let tag = kind::reconciler_image_tag(&binary)?;
-            phase(&format!("building image {tag}"), async {
-                kind::build_image(&binary, &tag, &work.0)
-            })
-            .await?;
-            phase(&format!("loading {tag} into kind"), async {
-                kind::load_image(&tag, kind::CLUSTER)
-            })
-            .await?;
-            tag
-        }
-    };
-    let cfg = config_from(&args, &reconciler_image)?;
-
-    let nodes = ops::node_addresses(&host.client).await;
-    let address = match &args.karmada_apiserver_advertise_address {
-        Some(a) => a.clone(),
-        None if use_kind => "127.0.0.1".into(),
-        None => nodes
-            .first()
-            .cloned()
-            .or_else(|| ops::url_host(&host.server))
-            .unwrap_or_else(|| "127.0.0.1".into()),
-    };
-    let server = format!("https://{address}:{}", args.port);
-    let mut extra_sans = vec![address.clone()];
-    extra_sans.extend(nodes);
-    extra_sans.extend(args.cert_external_ip.iter().cloned());
-    extra_sans.extend(args.cert_external_dns.iter().cloned());
-    let request = PkiRequest {
-        extra_sans,
-        validity: args.cert_validity_period,
+        }),
+        config,
+        build_image: args.reconciler_image.is_none(),
+        advertise_address: args.karmada_apiserver_advertise_address.clone(),
+        cert_external_ip: args.cert_external_ip.clone(),
+        cert_external_dns: args.cert_external_dns.clone(),
+        cert_validity: args.cert_validity_period,
         ca,
-        etcd_replicas: args.etcd_replicas,
+        wait_timeout: Duration::from_secs(args.wait_timeout),
+        karmada_kubeconfig: args
+            .karmada_kubeconfig
+            .clone()
+            .unwrap_or_else(ops::default_karmada_kubeconfig),
     };
-    let existing = ops::existing_pki(&host.client).await?;
-    let reused = existing.is_some();
-    let pki = Pki::complete(existing, &request)?;
-    let objects = manifests::host_objects(&cfg, &pki)?;
-    phase(
-        &format!(
-            "applying {} objects to the host cluster ({})",
-            objects.len(),
-            if reused {
-                "reusing its certificates"
-            } else {
-                "new certificates"
-            }
-        ),
-        ops::apply(&host.client, &objects),
-    )
-    .await?;
-
-    let [etcd, apiserver, kcm, reconciler] = COMPONENTS;
-    phase(
-        "waiting for etcd",
-        ops::wait_ready(&host.client, etcd, timeout),
-    )
-    .await?;
-    phase(
-        "waiting for karmada-apiserver",
-        ops::wait_ready(&host.client, apiserver, timeout),
-    )
-    .await?;
-    let cp_entry = pki.entry(CONTROL_PLANE_CONTEXT, &server, "admin");
-    let cp = ops::client_for_entry(&cp_entry).await?;
-    phase(
-        &format!("reaching karmada-apiserver at {server}"),
-        ops::wait_apiserver_reachable(&cp, &server, timeout),
-    )
-    .await?;
-    phase(
-        "installing the CRDs and the reconciler's RBAC into karmada-apiserver",
-        ops::install_control_plane_api(&cp),
-    )
-    .await?;
-    phase(
-        "waiting for karmada-kube-controller-manager",
-        ops::wait_ready(&host.client, kcm, timeout),
-    )
-    .await?;
-    phase(
-        "waiting for karmada-reconciler",
-        ops::wait_ready(&host.client, reconciler, timeout),
-    )
-    .await?;
-
-    let mut entries = vec![cp_entry];
-    match host.entry {
-        Some(mut e) => {
-            e.name = HOST_CONTEXT.into();
-            entries.insert(0, e);
-        }
-        None => eprintln!(
+    let done = install(&opts, &Spinners::default()).await?;
+    if !done.host_context {
+        eprintln!(
             "note: the host's credentials cannot be copied (not a certificate or token); \
              context {HOST_CONTEXT} is not written"
-        ),
+        );
     }
-    let backup = ops::write_kubeconfig(&karmada_kubeconfig, &entries)?;
-    let shown = karmada_kubeconfig.display();
-    let backup = backup
+    let server = &done.server;
+    let shown = done.kubeconfig.display();
+    let backup = done
+        .backup
         .map(|b| format!(" (previous version kept at {})", b.display()))
         .unwrap_or_default();
     output::print(&format!(
@@ -590,9 +476,11 @@ pub async fn run_deinit(args: DeinitArgs, global: &GlobalArgs) -> anyhow::Result
             );
         }
         if kind::cluster_exists(kind::CLUSTER)? {
-            phase(&format!("deleting kind cluster {}", kind::CLUSTER), async {
-                kind::delete_cluster(kind::CLUSTER)
-            })
+            step(
+                &Spinners::default(),
+                &format!("deleting kind cluster {}", kind::CLUSTER),
+                async { kind::delete_cluster(kind::CLUSTER) },
+            )
             .await?;
         } else {
             eprintln!("[ok] kind cluster {} does not exist", kind::CLUSTER);

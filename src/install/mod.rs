@@ -1,5 +1,7 @@
 //! Installing the control plane: PKI, rendered manifests, kind.
 
+pub mod bundle;
+pub mod config;
 pub mod crds;
 pub mod kind;
 pub mod manifests;

@@ -3,6 +3,8 @@
 //! apply (field manager `karmadactl`), so running init again converges instead of failing, and
 //! reuses the certificates stored in the host (the kubeconfig it wrote stays valid).
 
+pub mod install;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
