@@ -7,13 +7,13 @@ use std::io::Read as _;
 use std::path::PathBuf;
 
 use kube::api::{Api, DynamicObject, GroupVersionKind, Patch, PatchParams};
-use kube::discovery::{self, Scope};
 use kube::{Client, ResourceExt as _};
 use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 use crate::api::{Cluster, PropagationPolicy, names};
 use crate::client::connect::Target;
+use crate::client::kinds::{self, Resolved};
 use crate::{Error, Result};
 
 /// Field manager of everything `apply` and `promote` write.
@@ -197,18 +197,20 @@ pub async fn apply(target: &Target, opts: &ApplyOptions) -> Result<(Vec<String>,
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let gvk = GroupVersionKind::try_from(&kube::core::TypeMeta {
+        GroupVersionKind::try_from(&kube::core::TypeMeta {
             api_version: api_version.clone(),
             kind: kind.clone(),
         })
         .map_err(|e| Error::Invalid(format!("{kind} {name}: {e}")))?;
-        let (ar, caps) = discovery::pinned_kind(&cp, &gvk).await.map_err(|e| match e {
-            kube::Error::Discovery(_) => Error::NotFound(format!(
-                "the control plane does not serve {api_version} {kind} (for {name}); install its CRD first"
-            )),
-            other => other.into(),
-        })?;
-        let namespace = if caps.scope == Scope::Namespaced {
+        let Resolved { ar, namespaced } = kinds::resolve_gvk(&cp, &api_version, &kind)
+            .await
+            .map_err(|e| match e {
+                kube::Error::Discovery(_) => Error::NotFound(format!(
+                    "the control plane does not serve {api_version} {kind} (for {name}); install its CRD first"
+                )),
+                other => other.into(),
+            })?;
+        let namespace = if namespaced {
             let doc_ns = doc["metadata"]["namespace"]
                 .as_str()
                 .filter(|s| !s.is_empty());
