@@ -18,6 +18,9 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    #[error("internal error: {0}")]
+    Internal(String),
+
     /// Something the user named does not exist.
     #[error("{0}")]
     NotFound(String),
