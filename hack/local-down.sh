@@ -27,18 +27,7 @@ ours() {
   alive "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"
 }
 
-# The reconciler first, while the control plane it talks to is still there.
-rpid=$(cat "$state_dir/reconciler.pid" 2>/dev/null || true)
-if [ -n "$rpid" ] && ours "$rpid" "karmada-reconciler"; then
-  log "stopping karmada-reconciler (pid $rpid)"
-  kill -TERM "$rpid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    alive "$rpid" || break
-    sleep 0.1
-  done
-  alive "$rpid" && kill -KILL "$rpid" 2>/dev/null || true
-fi
-
+# karmada-testbed stops its karmada-reconciler first (SIGTERM, up to 15 s), then the clusters.
 pid=$(cat "$state_dir/testbed.pid" 2>/dev/null || true)
 if [ -n "$pid" ] && ours "$pid" "--state-dir $state_dir "; then
   log "stopping karmada-testbed (pid $pid)"

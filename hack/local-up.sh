@@ -38,33 +38,18 @@ running_pid() {
   echo "$pid"
 }
 
-# Installs the Karmada API (CRDs) into the control plane and starts karmada-reconciler against
-# it: the reconciler's --install-crds is the same code path `karmadactl init` uses.
-install_control_plane_api() {
-  local rpid
-  rpid=$(cat "$state_dir/reconciler.pid" 2>/dev/null || true)
-  if [ -n "$rpid" ] && alive "$rpid" && tr '\0' ' ' <"/proc/$rpid/cmdline" | grep -qF -- "$kubeconfig_out"; then
-    log "karmada-reconciler already running (pid $rpid)"
-    return
-  fi
-  local target_dir
-  target_dir=$(cd "$root" && cargo metadata --no-deps --format-version 1 |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-  [ -x "$target_dir/debug/karmada-reconciler" ] || (cd "$root" && cargo build --bin karmada-reconciler)
-  log "starting karmada-reconciler (log: $state_dir/reconciler.log)"
-  setsid nohup "$target_dir/debug/karmada-reconciler" --install-crds \
-    --kubeconfig "$kubeconfig_out" --context karmada-apiserver --leader-elect=false \
-    --metrics-bind-address "127.0.0.1:${RECONCILER_PORT:-10358}" \
-    >"$state_dir/reconciler.log" 2>&1 </dev/null &
-  rpid=$!
-  echo "$rpid" >"$state_dir/reconciler.pid"
-  echo "karmada-reconciler $rpid" >>"$state_dir/pids"
+# karmada-testbed runs karmada-reconciler (--install-crds: the same code path `karmadactl init`
+# uses to install the Karmada API) through the launcher tests and benches use; wait for it.
+wait_for_reconciler() {
   local start=$SECONDS
   until grep -q "starting controllers" "$state_dir/reconciler.log" 2>/dev/null; do
-    if ! alive "$rpid"; then
-      log "karmada-reconciler exited; last lines of $state_dir/reconciler.log:"
-      tail -n 30 "$state_dir/reconciler.log" >&2
-      exit 1
+    if ! grep -q '^karmada-reconciler ' "$state_dir/pids" 2>/dev/null || grep -q "karmada-reconciler exited" "$state_dir/testbed.log" 2>/dev/null; then
+      if ((SECONDS - start >= 5)); then
+        log "karmada-reconciler is not running; last lines of $state_dir/reconciler.log:"
+        tail -n 30 "$state_dir/reconciler.log" >&2 || true
+        log "restart the environment: hack/local-down.sh && hack/local-up.sh"
+        exit 1
+      fi
     fi
     if ((SECONDS - start >= 120)); then
       log "karmada-reconciler did not start within 120s; see $state_dir/reconciler.log"
@@ -72,7 +57,7 @@ install_control_plane_api() {
     fi
     sleep 0.5
   done
-  log "CRDs installed; karmada-reconciler running (pid $rpid)"
+  log "CRDs installed; karmada-reconciler running (pid $(sed -n 's/^karmada-reconciler //p' "$state_dir/pids"))"
 }
 
 print_usage() {
@@ -100,7 +85,7 @@ esac
 if pid=$(running_pid); then
   if [ -f "$state_dir/ready" ]; then
     log "already running (pid $pid)"
-    install_control_plane_api
+    wait_for_reconciler
     print_usage
     exit 0
   fi
@@ -120,6 +105,7 @@ else
   # setsid: detached from this terminal, so a later Ctrl-C elsewhere does not reach it.
   setsid nohup "$target_dir/debug/karmada-testbed" up \
     --state-dir "$state_dir" --members "$members" --kubeconfig-out "$kubeconfig_out" \
+    --reconciler "$target_dir/debug/karmada-reconciler" --reconciler-port "${RECONCILER_PORT:-10358}" \
     >"$state_dir/testbed.log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$state_dir/testbed.pid"
@@ -145,5 +131,5 @@ while [ ! -f "$state_dir/ready" ]; do
 done
 printf '\r==> clusters ready after %ds    \n' "$((SECONDS - start))" >&2
 
-install_control_plane_api
+wait_for_reconciler
 print_usage

@@ -285,11 +285,10 @@ async fn converges(
     assert!(diff.is_empty(), "drifted after converging: {diff:#?}");
 }
 
-/// SIGKILL (`Child::kill`): no graceful shutdown, in-flight writes are cut. The log so far is
+/// SIGKILL (`Reconciler::kill`): no graceful shutdown, in-flight writes are cut. The log so far is
 /// kept in `reconciler.earlier.log` (a restart truncates `reconciler.log`).
 fn kill(fed: &mut Federation) {
-    fed.reconciler.kill().unwrap();
-    fed.reconciler.wait().unwrap();
+    fed.reconciler.kill();
     let log = fed.bed.dir().join("reconciler.log");
     let text = std::fs::read(&log).unwrap_or_default();
     let mut earlier = std::fs::OpenOptions::new()
@@ -442,7 +441,7 @@ async fn control_plane_apiserver_restart_loses_nothing() {
     live.extend(50..60);
     converges(&fed, &cp, ns, &members, &live).await;
     assert!(
-        fed.reconciler.try_wait().unwrap().is_none(),
+        fed.reconciler.exited().is_none(),
         "the reconciler must survive a control-plane restart"
     );
 }

@@ -551,8 +551,7 @@ async fn unjoin_end_to_end_and_get_across_clusters() {
     support::eventually("member2 in sync", LONG, &log, in_sync("member2")).await;
     // With the reconciler stopped, a status change in member1 does not reach the control
     // plane, and get says so for that row only.
-    fed.reconciler.kill().unwrap();
-    fed.reconciler.wait().unwrap();
+    fed.reconciler.kill();
     Api::<Deployment>::namespaced(m1.clone(), "default")
         .patch_status(
             "nginx",

@@ -1,23 +1,24 @@
 //! karmada-reconciler as an operator runs it: leader election on a Lease (one active replica,
-//! a standby takes over), /healthz, /readyz and Prometheus /metrics, graceful SIGTERM.
+//! a standby takes over), /healthz, /readyz and Prometheus /metrics, graceful SIGTERM whatever
+//! the process is doing.
+//!
+//! Every wait is on something observable (a log line, /metrics, the Lease), never on a fixed
+//! pause, so a loaded machine only makes the tests slower.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
 
-use karmadactl::testbed::{BedSpec, CONTROL_PLANE, TestBed};
+use karmadactl::testbed::{BedSpec, CONTROL_PLANE, Reconciler, TestBed};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+/// The default `--shutdown-grace-period`.
+const GRACE: Duration = Duration::from_secs(10);
+/// Beyond the grace (which the reconciler enforces itself): process exit and reaping on a
+/// loaded machine.
+const EXIT_SLACK: Duration = Duration::from_secs(2);
 
 /// A plain HTTP/1.0 GET; returns (status code, body).
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
@@ -42,24 +43,66 @@ fn is_leader(port: u16) -> Option<bool> {
     Some(line.ends_with(" 1"))
 }
 
-fn start(bed: &TestBed, port: u16, log: &str) -> Child {
-    let out = std::fs::File::create(bed.dir().join(log)).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_karmada-reconciler"))
-        .args([
-            "--kubeconfig",
-            &bed.kubeconfig().display().to_string(),
-            "--context",
-            CONTROL_PLANE,
-        ])
-        .args([
-            "--leader-elect=true",
-            "--metrics-bind-address",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(out)
-        .spawn()
+/// A replica (with leader election unless `flags` say otherwise), its log in
+/// `<bed dir>/<name>.log`; killed when dropped.
+fn start(bed: &TestBed, name: &str, flags: &[&str]) -> Reconciler {
+    let elect = !flags.iter().any(|f| f.starts_with("--leader-elect"));
+    Reconciler::builder(env!("CARGO_BIN_EXE_karmada-reconciler"), bed)
+        .log(bed.dir().join(format!("{name}.log")))
+        .args(elect.then_some("--leader-elect=true"))
+        .args(flags.iter().copied())
+        .start()
         .unwrap()
+}
+
+/// SIGTERM; the process must exit 0 within `grace` (plus [`EXIT_SLACK`]).
+fn sigterm(reconciler: &mut Reconciler, grace: Duration, phase: &str) {
+    let sent = Instant::now();
+    let status = reconciler
+        .terminate(grace + EXIT_SLACK)
+        .unwrap_or_else(|e| panic!("SIGTERM {phase}: {e}"));
+    assert!(
+        status.success(),
+        "SIGTERM {phase}: exit status {status:?}{}",
+        reconciler.log_tail()
+    );
+    eprintln!("SIGTERM {phase}: exited 0 after {:?}", sent.elapsed());
+}
+
+/// Polls the log every few milliseconds (not [`Reconciler::wait_for_log`]'s 200 ms): the
+/// caller acts as soon as `needle` shows.
+fn wait_for_log_now(reconciler: &mut Reconciler, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !reconciler.log_text().contains(needle) {
+        assert!(
+            reconciler.exited().is_none(),
+            "exited before logging {needle:?}{}",
+            reconciler.log_tail()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} in the log{}",
+            reconciler.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn reconciled_namespaces(port: u16) -> Option<()> {
+    let (_, m) = get(port, "/metrics")?;
+    let line = m
+        .lines()
+        .find(|l| l.starts_with("karmada_reconciler_reconciles_total{controller=\"namespace\"}"))?;
+    (!line.ends_with(" 0")).then_some(())
+}
+
+async fn lease_holder(cp: &kube::Client) -> Option<String> {
+    Api::<Lease>::namespaced(cp.clone(), "karmada-system")
+        .get_opt("karmada-reconciler")
+        .await
+        .unwrap()?
+        .spec?
+        .holder_identity
 }
 
 fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
@@ -79,12 +122,13 @@ async fn leader_election_probes_metrics_and_sigterm() {
     let cp = bed.client(CONTROL_PLANE).await.unwrap();
     karmadactl::install::crds::install_crds(&cp).await.unwrap();
 
-    let (p1, p2) = (free_port(), free_port());
-    let mut first = start(&bed, p1, "reconciler-1.log");
+    let mut first = start(&bed, "reconciler-1", &[]);
+    let p1 = first.metrics_port();
     wait_for("first replica leads", Duration::from_secs(60), || {
         is_leader(p1).filter(|l| *l)
     });
-    let mut second = start(&bed, p2, "reconciler-2.log");
+    let mut second = start(&bed, "reconciler-2", &[]);
+    let p2 = second.metrics_port();
     wait_for("second replica serves", Duration::from_secs(60), || {
         is_leader(p2)
     });
@@ -99,13 +143,10 @@ async fn leader_election_probes_metrics_and_sigterm() {
         );
     }
     // The namespace controller reconciles the control plane's namespaces as soon as it starts.
-    let metrics = wait_for("the first reconciliations", Duration::from_secs(60), || {
-        let (_, m) = get(p1, "/metrics")?;
-        let line = m.lines().find(|l| {
-            l.starts_with("karmada_reconciler_reconciles_total{controller=\"namespace\"}")
-        })?;
-        (!line.ends_with(" 0")).then_some(m)
+    wait_for("the first reconciliations", Duration::from_secs(60), || {
+        reconciled_namespaces(p1)
     });
+    let (_, metrics) = get(p1, "/metrics").expect("/metrics answers");
     for family in [
         "reconciles counter",
         "reconcile_errors counter",
@@ -136,16 +177,81 @@ async fn leader_election_probes_metrics_and_sigterm() {
     assert!(lease.spec.unwrap().holder_identity.is_some());
 
     // SIGTERM: the leader exits cleanly and promptly; the standby takes over.
-    unsafe { libc::kill(first.id() as i32, libc::SIGTERM) };
-    let status = wait_for(
-        "leader exits after SIGTERM",
-        Duration::from_secs(20),
-        || first.try_wait().unwrap(),
-    );
-    assert!(status.success(), "exit status {status:?}");
+    sigterm(&mut first, GRACE, "to the leader");
     wait_for("standby takes over", Duration::from_secs(60), || {
         is_leader(p2).filter(|l| *l)
     });
-    let _ = second.kill();
-    let _ = second.wait();
+    second.kill();
+}
+
+/// SIGTERM in every phase of a replica's life ends it, with status 0, within the grace
+/// period, releasing the lease when the API is there to take the release.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_in_every_phase_exits_within_the_grace_period() {
+    let mut bed = TestBed::start(BedSpec::new(&[])).await.unwrap();
+    let cp = bed.client(CONTROL_PLANE).await.unwrap();
+    karmadactl::install::crds::install_crds(&cp).await.unwrap();
+
+    let mut leader = start(&bed, "leader", &[]);
+    wait_for("the first replica leads", Duration::from_secs(60), || {
+        is_leader(leader.metrics_port()).filter(|l| *l)
+    });
+    let holder = lease_holder(&cp).await;
+    assert!(holder.is_some(), "the leader holds the lease");
+
+    // Starting: its first log line comes after the signal handlers are installed.
+    let mut starting = start(&bed, "starting", &[]);
+    wait_for_log_now(&mut starting, "serving /healthz");
+    sigterm(&mut starting, GRACE, "while starting");
+
+    // A standby, waiting for the lease the leader holds.
+    let mut standby = start(&bed, "standby", &[]);
+    wait_for_log_now(&mut standby, "waiting for the leader-election lease");
+    wait_for("the standby serves", Duration::from_secs(60), || {
+        is_leader(standby.metrics_port()).filter(|l| !*l)
+    });
+    sigterm(&mut standby, GRACE, "while waiting for the lease");
+    assert_eq!(
+        lease_holder(&cp).await,
+        holder,
+        "a standby leaves the lease alone"
+    );
+
+    // The leader, reconciling: it releases the lease on its way out.
+    wait_for("the first reconciliations", Duration::from_secs(60), || {
+        reconciled_namespaces(leader.metrics_port())
+    });
+    sigterm(&mut leader, GRACE, "while reconciling");
+    assert_eq!(
+        lease_holder(&cp).await,
+        None,
+        "the leader released the lease"
+    );
+
+    // Right after "starting controllers": their caches are (most likely) still syncing.
+    let mut new_leader = start(&bed, "new-leader", &[]);
+    wait_for_log_now(&mut new_leader, "starting controllers");
+    sigterm(&mut new_leader, GRACE, "right after starting controllers");
+
+    // Reconciling, then the control plane goes away: nothing answers, the lease cannot be
+    // released.
+    let mut cut_off = start(&bed, "cut-off", &[]);
+    wait_for(
+        "the next replica reconciles",
+        Duration::from_secs(60),
+        || reconciled_namespaces(cut_off.metrics_port()),
+    );
+    bed.stop_cluster(CONTROL_PLANE).await.unwrap();
+    sigterm(&mut cut_off, GRACE, "with the control plane unreachable");
+
+    // Started while the control plane is unreachable: the controllers' caches never sync. A
+    // shorter grace than the default, by flag.
+    let grace = Duration::from_secs(4);
+    let mut unsynced = start(
+        &bed,
+        "unsynced",
+        &["--leader-elect=false", "--shutdown-grace-period", "4s"],
+    );
+    wait_for_log_now(&mut unsynced, "starting controllers");
+    sigterm(&mut unsynced, grace, "while caches cannot sync");
 }

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use karmadactl::api::Cluster;
 use karmadactl::kubeconfig::{Credential, Entry};
-use karmadactl::testbed::{BedSpec, CONTROL_PLANE, TestBed};
+use karmadactl::testbed::{BedSpec, CONTROL_PLANE, Reconciler, TestBed};
 
 const T: Duration = Duration::from_secs(90);
 
@@ -97,16 +97,13 @@ async fn no_credentials_in_logs_at_any_verbosity() {
     let cp = bed.client(CONTROL_PLANE).await.unwrap();
     karmadactl::install::crds::install_crds(&cp).await.unwrap();
     let log = bed.dir().join("reconciler-trace.log");
-    let mut reconciler = Command::new(env!("CARGO_BIN_EXE_karmada-reconciler"))
-        .args(["--kubeconfig"])
-        .arg(bed.kubeconfig())
-        .args(["--context", CONTROL_PLANE, "--leader-elect=false"])
-        .args(["--metrics-bind-address", "127.0.0.1:0"])
+    // stdout and stderr both go to the log.
+    let mut reconciler = Reconciler::builder(env!("CARGO_BIN_EXE_karmada-reconciler"), &bed)
+        .log(&log)
+        .args(["--leader-elect=false"])
         .args(["--cluster-status-update-frequency", "1s"])
         .env("RUST_LOG", "trace")
-        .stdout(std::fs::File::create(bed.dir().join("reconciler-trace.out")).unwrap())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
+        .start()
         .unwrap();
 
     let mut cli_output = String::new();
@@ -172,10 +169,8 @@ spec:
     }
     // A few more probes at trace level, then stop the reconciler so its log is complete.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    reconciler.kill().unwrap();
-    reconciler.wait().unwrap();
-    let reconciler_log = std::fs::read_to_string(&log).unwrap()
-        + &std::fs::read_to_string(bed.dir().join("reconciler-trace.out")).unwrap();
+    reconciler.kill();
+    let reconciler_log = std::fs::read_to_string(&log).unwrap();
     assert!(
         reconciler_log.contains("TRACE"),
         "the reconciler did not log at trace level"

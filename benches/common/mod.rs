@@ -5,12 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use karmadactl::client::connect::Target;
 use karmadactl::ops::join::{self, JoinOptions};
-use karmadactl::testbed::{BedSpec, CONTROL_PLANE, TestBed};
+use karmadactl::testbed::{BedSpec, CONTROL_PLANE, Reconciler, TestBed};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// The reconciler binary: `$KARMADA_RECONCILER_BIN`, else the one cargo built for this bench
@@ -22,27 +21,13 @@ pub fn reconciler_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_karmada-reconciler")))
 }
 
+/// The reconciler stops first (fields drop in order), while its clusters are still there.
 pub struct Federation {
+    pub reconciler: Reconciler,
     pub bed: TestBed,
-    pub reconciler: Child,
     pub metrics_port: u16,
     pub log: PathBuf,
     pub members: Vec<String>,
-    concurrency: u16,
-}
-
-impl Drop for Federation {
-    fn drop(&mut self) {
-        let _ = self.reconciler.kill();
-        let _ = self.reconciler.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
 }
 
 impl Federation {
@@ -63,9 +48,8 @@ impl Federation {
         karmadactl::install::crds::install_crds(&cp)
             .await
             .expect("CRDs install");
-        let log = bed.dir().join("reconciler.log");
-        let metrics_port = free_port();
-        let reconciler = spawn_reconciler(&bed, metrics_port, concurrency, &log, false);
+        let reconciler = spawn_reconciler(&bed, concurrency);
+        let (metrics_port, log) = (reconciler.metrics_port(), reconciler.log().to_path_buf());
         let target = Target {
             kubeconfig: Some(bed.kubeconfig().to_path_buf()),
             context: Some(CONTROL_PLANE.into()),
@@ -85,30 +69,23 @@ impl Federation {
                 .expect("member becomes Ready");
         }
         Federation {
-            bed,
             reconciler,
+            bed,
             metrics_port,
             log,
             members: names,
-            concurrency,
         }
     }
 
     pub fn pid(&self) -> u32 {
-        self.reconciler.id()
+        self.reconciler.pid()
     }
 
-    /// SIGKILL the reconciler and start a new one (same flags, log appended).
+    /// SIGKILL the reconciler and start a new one (same flags and port, log appended).
     pub fn restart_reconciler(&mut self) {
-        let _ = self.reconciler.kill();
-        let _ = self.reconciler.wait();
-        self.reconciler = spawn_reconciler(
-            &self.bed,
-            self.metrics_port,
-            self.concurrency,
-            &self.log,
-            true,
-        );
+        self.reconciler
+            .restart()
+            .unwrap_or_else(|e| panic!("restarting {}: {e}", reconciler_bin().display()));
     }
 
     pub async fn metrics(&self) -> String {
@@ -141,29 +118,11 @@ impl Federation {
     }
 }
 
-fn spawn_reconciler(
-    bed: &TestBed,
-    port: u16,
-    concurrency: u16,
-    log: &std::path::Path,
-    append: bool,
-) -> Child {
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(append)
-        .write(true)
-        .truncate(!append)
-        .open(log)
-        .unwrap();
-    Command::new(reconciler_bin())
+/// The reconciler as the benchmarks run it; its log is `<bed dir>/reconciler.log`.
+fn spawn_reconciler(bed: &TestBed, concurrency: u16) -> Reconciler {
+    Reconciler::builder(reconciler_bin(), bed)
         .args([
-            "--kubeconfig",
-            &bed.kubeconfig().display().to_string(),
-            "--context",
-            CONTROL_PLANE,
             "--leader-elect=false",
-            "--metrics-bind-address",
-            &format!("127.0.0.1:{port}"),
             "--cluster-status-update-frequency",
             "5s",
             "--concurrency",
@@ -174,9 +133,7 @@ fn spawn_reconciler(
             std::env::var("BENCH_RECONCILER_LOG")
                 .unwrap_or_else(|_| "info,kube_runtime=warn,kube_client=warn".into()),
         )
-        .stdout(Stdio::null())
-        .stderr(out)
-        .spawn()
+        .start()
         .unwrap_or_else(|e| panic!("starting {}: {e}", reconciler_bin().display()))
 }
 

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use futures::FutureExt as _;
+use futures::future::{BoxFuture, Shared};
 use karmadactl::reconciler::{self, Options};
 
 #[derive(Debug, Parser)]
@@ -69,6 +71,12 @@ struct Args {
     /// Install (server-side apply) the Karmada CRDs before starting, as `karmadactl init` does
     #[arg(long)]
     install_crds: bool,
+
+    /// How long stopping may take after SIGTERM or SIGINT, whatever the process is doing:
+    /// in-flight reconciliations finish, then the leader-election lease is released; what has
+    /// not stopped by then is abandoned and the process exits 0
+    #[arg(long, default_value = "10s", value_parser = karmadactl::duration::parse)]
+    shutdown_grace_period: Duration,
 }
 
 fn init_tracing(json: bool) {
@@ -87,26 +95,79 @@ fn init_tracing(json: bool) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args = Args::parse();
     init_tracing(args.log_json);
-    let client = match karmadactl::client::connect::control_plane_client(
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run(args));
+    // Anything still running (abandoned at the end of the grace period) is dropped here; do not
+    // wait on blocking threads either.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    code
+}
+
+/// Runs until stopped. Once SIGTERM or SIGINT arrives, everything left has
+/// `--shutdown-grace-period` to finish; then the process exits 0 regardless.
+async fn run(args: Args) -> ExitCode {
+    // Registered before anything else, so no signal falls back to the default action (death).
+    let shutdown = match shutdown_signal() {
+        Ok(s) => s.boxed().shared(),
+        Err(e) => {
+            tracing::error!("cannot install the SIGTERM and SIGINT handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let grace = args.shutdown_grace_period;
+    let work = start(args, shutdown.clone());
+    tokio::pin!(work);
+    let result = tokio::select! {
+        result = &mut work => result,
+        () = shutdown.clone() => match tokio::time::timeout(grace, &mut work).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(
+                    "shutdown did not complete within the grace period ({grace:?}, \
+                     --shutdown-grace-period); exiting anyway"
+                );
+                return ExitCode::SUCCESS;
+            }
+        },
+    };
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start(args: Args, shutdown: Shared<BoxFuture<'static, ()>>) -> Result<(), String> {
+    let client = karmadactl::client::connect::control_plane_client(
         args.kubeconfig.as_deref(),
         args.context.as_deref(),
     )
     .await
-    {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("cannot build a client for the control plane: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    .map_err(|e| format!("cannot build a client for the control plane: {e}"))?;
     if args.install_crds {
-        if let Err(e) = karmadactl::install::crds::install_crds(&client).await {
-            tracing::error!("installing the CRDs failed: {e}");
-            return ExitCode::FAILURE;
+        tokio::select! {
+            biased;
+            () = shutdown.clone() => return Ok(()),
+            installed = karmadactl::install::crds::install_crds(&client) => {
+                installed.map_err(|e| format!("installing the CRDs failed: {e}"))?;
+            }
         }
         tracing::info!("CRDs installed");
     }
@@ -120,22 +181,22 @@ async fn main() -> ExitCode {
         failover_eviction_timeout: args.failover_eviction_timeout,
         skipped_propagating_namespaces: args.skipped_propagating_namespaces,
         concurrency: args.concurrency,
+        shutdown_grace_period: args.shutdown_grace_period,
     };
-    match reconciler::run(client, options, shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    reconciler::run(client, options, shutdown)
+        .await
+        .map_err(|e| e.to_string())
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// Installs the SIGTERM and SIGINT handlers now; the future resolves on either signal.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received, shutting down"),
-    }
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+            _ = interrupt.recv() => tracing::info!("interrupt received, shutting down"),
+        }
+    })
 }

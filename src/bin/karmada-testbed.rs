@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use karmadactl::testbed::{BedSpec, CONTROL_PLANE, TestBed};
+use karmadactl::testbed::{BedSpec, CONTROL_PLANE, ReconcilerBuilder, TestBed};
 use karmadactl::{Error, Result, kubeconfig};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -41,7 +41,19 @@ struct UpArgs {
     /// Kubeconfig to merge the contexts into (karmada-apiserver, member1, ...)
     #[arg(long, value_name = "PATH")]
     kubeconfig_out: PathBuf,
+
+    /// Also run this karmada-reconciler against the control plane (with --install-crds), logged
+    /// to `<state-dir>/reconciler.log`, stopped with the bed
+    #[arg(long, value_name = "PATH")]
+    reconciler: Option<PathBuf>,
+
+    /// The reconciler's /healthz, /readyz and /metrics port
+    #[arg(long, default_value_t = 10358, value_name = "PORT")]
+    reconciler_port: u16,
 }
+
+/// How long the reconciler may take to stop (its own grace period is 10 s).
+const RECONCILER_STOP: Duration = Duration::from_secs(15);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -85,9 +97,28 @@ async fn up(args: UpArgs) -> Result<()> {
     let entries: Vec<_> = bed.clusters().map(|c| c.entry()).collect();
     kubeconfig::merge_into_file(&args.kubeconfig_out, &entries, Some(CONTROL_PLANE))?;
 
+    // The one reconciler launcher of tests, benches and local-up (killed with this process).
+    let mut reconciler = match &args.reconciler {
+        Some(binary) => Some(
+            ReconcilerBuilder::new(
+                binary,
+                &args.kubeconfig_out,
+                args.state_dir.join("reconciler.log"),
+            )
+            .context(CONTROL_PLANE)
+            .metrics_port(args.reconciler_port)
+            .args(["--install-crds", "--leader-elect=false"])
+            .start()?,
+        ),
+        None => None,
+    };
+
     let mut listing = format!("karmada-testbed {}\n", std::process::id());
     for (name, pid) in bed.pids() {
         listing.push_str(&format!("{name} {pid}\n"));
+    }
+    if let Some(r) = &reconciler {
+        listing.push_str(&format!("karmada-reconciler {}\n", r.pid()));
     }
     write_atomically(&pids, &listing)?;
     write_atomically(&ready, &format!("{}\n", args.kubeconfig_out.display()))?;
@@ -112,9 +143,22 @@ async fn up(args: UpArgs) -> Result<()> {
                 if let Err(e) = bed.check_processes() {
                     break Err(e);
                 }
+                if let Some(status) = reconciler.as_mut().and_then(|r| r.exited()) {
+                    eprintln!(
+                        "karmada-testbed: karmada-reconciler exited ({status}); see {}",
+                        args.state_dir.join("reconciler.log").display()
+                    );
+                    reconciler = None;
+                }
             }
         }
     };
+    // The reconciler first, while the control plane it talks to is still there.
+    if let Some(mut r) = reconciler
+        && let Err(e) = r.terminate(RECONCILER_STOP)
+    {
+        eprintln!("karmada-testbed: {e}");
+    }
     // `ready` must not outlive the processes it vouches for.
     let _ = std::fs::remove_file(&ready);
     drop(bed);

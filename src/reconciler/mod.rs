@@ -23,8 +23,10 @@ pub mod scheduler;
 pub mod server;
 pub mod toolkit;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::FutureExt as _;
@@ -46,6 +48,8 @@ pub struct Options {
     pub failover_eviction_timeout: Duration,
     pub skipped_propagating_namespaces: Vec<String>,
     pub concurrency: u16,
+    /// How long stopping may take once shutdown is requested (see [`run`]).
+    pub shutdown_grace_period: Duration,
 }
 
 impl Default for Options {
@@ -60,6 +64,7 @@ impl Default for Options {
             failover_eviction_timeout: Duration::from_secs(300),
             skipped_propagating_namespaces: vec!["kube-.*".into()],
             concurrency: 8,
+            shutdown_grace_period: Duration::from_secs(10),
         }
     }
 }
@@ -83,61 +88,241 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Runs every controller until `shutdown` resolves (or leadership is lost).
+/// Runs every controller until `shutdown` resolves, leadership is lost, or a controller (or the
+/// probe server) stops on its own; the latter two are errors.
+///
+/// Whatever phase the process is in (starting, waiting for the lease, starting controllers,
+/// syncing caches, reconciling, the API unreachable), stopping is bounded by
+/// [`Options::shutdown_grace_period`]: the controllers get 70% of it to finish their in-flight
+/// reconciliations (those still running then are aborted), then the lease is released within
+/// the next 20%. The caller should still enforce the whole grace as a hard deadline.
 pub async fn run(
     client: Client,
     options: Options,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> crate::Result<()> {
     let shutdown: Shutdown = shutdown.boxed().shared();
+    let grace = options.shutdown_grace_period;
+    // What the controllers stop on: `shutdown`, or `stop_tx` when leadership is lost or another
+    // controller ended.
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let stop: Shutdown = {
+        let shutdown = shutdown.clone();
+        async move {
+            tokio::select! {
+                _ = shutdown => {}
+                _ = stop_rx => {}
+            }
+        }
+        .boxed()
+        .shared()
+    };
     let health = server::Health::default();
     let ctx = Arc::new(Context::new(client.clone(), options.clone()));
-    ctx.metrics.register_controllers(&[
-        "detector",
-        "scheduler",
-        "binding",
-        "execution",
-        "cluster",
-        "namespace",
-    ]);
+    ctx.metrics.register_controllers(&CONTROLLERS);
 
-    let server = tokio::spawn(server::serve(
+    // Serves until this function returns (then the set aborts it); /readyz turns 503 while
+    // stopping.
+    let mut server = tokio::task::JoinSet::new();
+    server.spawn(server::serve(
         options.metrics_bind_address,
         health.clone(),
         ctx.metrics.clone(),
-        shutdown.clone(),
+        futures::future::pending(),
     ));
 
     // Ready once serving: a standby replica is healthy too; `karmada_reconciler_leader` says
     // which replica is active.
-    health
-        .ready
-        .store(true, std::sync::atomic::Ordering::Relaxed);
-    let lost_lease = if options.leader_elect {
-        match leader::acquire(&client, &options.leader_elect_namespace, shutdown.clone()).await? {
-            Some(lost) => lost,
-            None => return Ok(()), // shut down while waiting for the lease
+    health.ready.store(true, Ordering::Relaxed);
+    let mut elector = None;
+    if options.leader_elect {
+        let namespace = &options.leader_elect_namespace;
+        let candidate = tokio::select! {
+            biased;
+            _ = shutdown.clone() => None,
+            started = leader::Elector::start(&client, namespace) => Some(started?),
+            ended = server.join_next() => return Err(server_ended(ended)),
+        };
+        let Some(mut candidate) = candidate else {
+            tracing::info!("stopped before joining leader election");
+            return Ok(());
+        };
+        let acquired = tokio::select! {
+            biased;
+            _ = shutdown.clone() => false,
+            acquired = candidate.acquired() => {
+                acquired?;
+                true
+            }
+            ended = server.join_next() => {
+                release_lease(candidate, grace.mul_f64(0.2)).await;
+                return Err(server_ended(ended));
+            }
+        };
+        if !acquired {
+            tracing::info!("stopped before acquiring the leader-election lease");
+            release_lease(candidate, grace.mul_f64(0.9)).await;
+            return Ok(());
         }
-    } else {
-        futures::future::pending().boxed()
-    };
+        elector = Some(candidate);
+    }
 
     ctx.metrics.leader.set(1);
     tracing::info!("starting controllers");
-    let controllers = futures::future::join_all([
-        tokio::spawn(detector::run(ctx.clone(), shutdown.clone())),
-        tokio::spawn(scheduler::run(ctx.clone(), shutdown.clone())),
-        tokio::spawn(binding::run(ctx.clone(), shutdown.clone())),
-        tokio::spawn(execution::run(ctx.clone(), shutdown.clone())),
-        tokio::spawn(cluster_health::run(ctx.clone(), shutdown.clone())),
-        tokio::spawn(namespace_sync::run(ctx.clone(), shutdown.clone())),
-    ]);
-    tokio::select! {
-        _ = controllers => tracing::info!("controllers stopped"),
-        _ = lost_lease => {
-            return Err(crate::Error::Internal("lost the leader-election lease; exiting so a restart can re-acquire it".into()));
+    let mut controllers = tokio::task::JoinSet::new();
+    let mut running = HashMap::new();
+    let tasks: [(&'static str, BoxFuture<'static, ()>); 6] = [
+        ("detector", detector::run(ctx.clone(), stop.clone()).boxed()),
+        (
+            "scheduler",
+            scheduler::run(ctx.clone(), stop.clone()).boxed(),
+        ),
+        ("binding", binding::run(ctx.clone(), stop.clone()).boxed()),
+        (
+            "execution",
+            execution::run(ctx.clone(), stop.clone()).boxed(),
+        ),
+        (
+            "cluster",
+            cluster_health::run(ctx.clone(), stop.clone()).boxed(),
+        ),
+        (
+            "namespace",
+            namespace_sync::run(ctx.clone(), stop.clone()).boxed(),
+        ),
+    ];
+    for (name, task) in tasks {
+        running.insert(controllers.spawn(task).id(), name);
+    }
+
+    let outcome = tokio::select! {
+        biased;
+        _ = shutdown.clone() => Ok(()),
+        _ = lost(&mut elector) => Err(crate::Error::Internal(
+            "lost the leader-election lease; exiting so a restart can re-acquire it".into()
+        )),
+        ended = controllers.join_next_with_id() => {
+            let (name, how) = finished(&mut running, ended);
+            Err(crate::Error::Internal(format!("controller {name} {how} on its own; exiting so a restart brings it back")))
+        }
+        ended = server.join_next() => Err(server_ended(ended)),
+    };
+    if let Err(e) = &outcome {
+        tracing::error!("{e}; stopping");
+    }
+    let stopping = tokio::time::Instant::now();
+    let _ = stop_tx.send(());
+    health.ready.store(false, Ordering::Relaxed);
+
+    // The controllers first: a reconciliation in flight may still write, so the lease is held
+    // until they are done.
+    tracing::info!(grace = ?grace, "stopping controllers");
+    let controllers_deadline = stopping + grace.mul_f64(0.7);
+    let drained = tokio::time::timeout_at(controllers_deadline, async {
+        while let Some(ended) = controllers.join_next_with_id().await {
+            let (name, how) = finished(&mut running, Some(ended));
+            if how != "stopped" {
+                tracing::error!(controller = name, "controller {how} while stopping");
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        let mut stuck: Vec<&str> = running.values().copied().collect();
+        stuck.sort_unstable();
+        tracing::warn!(
+            "controllers still running after {:?} of the shutdown grace period, aborted: {}",
+            grace.mul_f64(0.7),
+            stuck.join(", ")
+        );
+        controllers.abort_all();
+    }
+    if let Some(elector) = elector {
+        let lease_deadline = stopping + grace.mul_f64(0.9);
+        release_lease(
+            elector,
+            lease_deadline.saturating_duration_since(tokio::time::Instant::now()),
+        )
+        .await;
+    }
+    ctx.metrics.leader.set(0);
+    tracing::info!("controllers stopped");
+    outcome
+}
+
+/// The controllers, as named in metrics and logs.
+const CONTROLLERS: [&str; 6] = [
+    "detector",
+    "scheduler",
+    "binding",
+    "execution",
+    "cluster",
+    "namespace",
+];
+
+/// Resolves once leadership is lost; never without leader election.
+async fn lost(elector: &mut Option<leader::Elector>) {
+    match elector {
+        Some(elector) => elector.lost().await,
+        None => futures::future::pending().await,
+    }
+}
+
+/// The name of the controller that ended and how ("stopped", "panicked: ...").
+fn finished(
+    running: &mut HashMap<tokio::task::Id, &'static str>,
+    ended: Option<Result<(tokio::task::Id, ()), tokio::task::JoinError>>,
+) -> (&'static str, String) {
+    match ended {
+        None => ("(none)", "stopped".into()),
+        Some(Ok((id, ()))) => (running.remove(&id).unwrap_or("?"), "stopped".into()),
+        Some(Err(e)) => {
+            let name = running.remove(&e.id()).unwrap_or("?");
+            let how = if e.is_panic() {
+                format!("panicked: {}", panic_message(e.into_panic()))
+            } else {
+                "was cancelled".into()
+            };
+            (name, how)
         }
     }
-    server.abort();
-    Ok(())
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
+}
+
+/// The probe server ended before the process did (it does not stop by itself).
+fn server_ended(
+    ended: Option<Result<std::io::Result<()>, tokio::task::JoinError>>,
+) -> crate::Error {
+    match ended {
+        Some(Ok(Err(e))) => crate::Error::io("serving /healthz, /readyz and /metrics", e),
+        Some(Err(e)) if e.is_panic() => crate::Error::Internal(format!(
+            "the /healthz, /readyz and /metrics server panicked: {}",
+            panic_message(e.into_panic())
+        )),
+        _ => crate::Error::Internal(
+            "the /healthz, /readyz and /metrics server stopped unexpectedly".into(),
+        ),
+    }
+}
+
+/// Releases the lease (if held) within `timeout`, and says how that went.
+async fn release_lease(elector: leader::Elector, timeout: Duration) {
+    match elector.release(timeout).await {
+        leader::Released::Released => {
+            tracing::info!("left leader election (lease released if held)")
+        }
+        leader::Released::Failed(e) => tracing::warn!(
+            "could not release the leader-election lease ({e}); it expires on its own"
+        ),
+        leader::Released::TimedOut => tracing::warn!(
+            "releasing the leader-election lease took longer than {timeout:?}; gave up, it expires on its own"
+        ),
+    }
 }

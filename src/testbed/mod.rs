@@ -26,12 +26,14 @@
 //! A caller-provided [`BedSpec::state_dir`] belongs to the caller and is never removed.
 //!
 //! Processes: every child gets `PR_SET_PDEATHSIG(SIGKILL)` and is killed when the bed drops, so
-//! nothing outlives the test process, however it ends.
+//! nothing outlives the test process, however it ends. Tests and benchmarks start
+//! `karmada-reconciler` the same way, through [`Reconciler`], a guard that kills it on drop.
 
 mod apiserver;
 mod controller_manager;
 mod etcd;
 mod process;
+mod reconciler;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -43,6 +45,7 @@ use kube::config::Kubeconfig;
 use self::apiserver::{ClusterState, unknown_cluster};
 use self::etcd::Etcd;
 use self::process::Process;
+pub use self::reconciler::{Reconciler, ReconcilerBuilder};
 use crate::install::pki::CertificateAuthority;
 use crate::kubeconfig::{self, Credential};
 use crate::{Error, Result};

@@ -49,6 +49,17 @@ pub(crate) struct Process {
 impl Process {
     /// Starts `program args...`, appending its output to `log`.
     pub(crate) fn spawn(name: &str, program: &Path, args: &[String], log: &Path) -> Result<Self> {
+        Self::spawn_with_env(name, program, args, &[], log)
+    }
+
+    /// Like [`Process::spawn`], with `env` added to the inherited environment.
+    pub(crate) fn spawn_with_env(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        log: &Path,
+    ) -> Result<Self> {
         if let Some(dir) = log.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
@@ -64,6 +75,7 @@ impl Process {
         let mut command = Command::new(program);
         command
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(file)
             .stderr(stderr);
@@ -118,6 +130,31 @@ impl Process {
         self.child
             .as_mut()
             .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// Sends `signal` unless the process has exited (and been reaped: its pid may be reused).
+    /// Returns whether it was sent.
+    pub(crate) fn signal(&mut self, signal: libc::c_int) -> bool {
+        if self.exited().is_some() {
+            return false;
+        }
+        let Some(pid) = self.pid() else { return false };
+        // SAFETY: kill(2) on our own unreaped child.
+        unsafe { libc::kill(pid as libc::pid_t, signal) == 0 }
+    }
+
+    /// Waits (blocking the thread) at most `timeout` for the process to exit.
+    pub(crate) fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.exited() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGKILL and reap. Test beds hold no data worth a graceful shutdown.

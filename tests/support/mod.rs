@@ -3,25 +3,18 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use karmadactl::client::connect::Target;
 use karmadactl::ops::join::{self, JoinOptions};
-use karmadactl::testbed::{BedSpec, CONTROL_PLANE, TestBed};
+use karmadactl::testbed::{BedSpec, CONTROL_PLANE, Reconciler, TestBed};
 
 /// A bed with the control plane (plus kube-controller-manager for garbage collection), the
-/// CRDs, a running reconciler, and every member joined.
+/// CRDs, a running reconciler, and every member joined. The reconciler stops first (fields
+/// drop in order), while the clusters it talks to are still there.
 pub struct Federation {
+    pub reconciler: Reconciler,
     pub bed: TestBed,
-    pub reconciler: Child,
-}
-
-impl Drop for Federation {
-    fn drop(&mut self) {
-        let _ = self.reconciler.kill();
-        let _ = self.reconciler.wait();
-    }
 }
 
 pub async fn federation(members: &[&str]) -> Federation {
@@ -59,24 +52,14 @@ pub async fn federation(members: &[&str]) -> Federation {
         }
     });
     futures::future::join_all(joins).await;
-    Federation { bed, reconciler }
+    Federation { reconciler, bed }
 }
 
-pub fn start_reconciler(bed: &TestBed) -> Child {
-    let log = bed.dir().join("reconciler.log");
-    let out = std::fs::File::create(&log).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_karmada-reconciler"))
-        .args([
-            "--kubeconfig",
-            &bed.kubeconfig().display().to_string(),
-            "--context",
-            CONTROL_PLANE,
-        ])
-        .args([
-            "--leader-elect=false",
-            "--metrics-bind-address",
-            "127.0.0.1:0",
-        ])
+/// The reconciler against `bed`'s control plane, with short health-probe timings; its log is
+/// `<bed dir>/reconciler.log` (truncated). Killed when the guard drops.
+pub fn start_reconciler(bed: &TestBed) -> Reconciler {
+    Reconciler::builder(env!("CARGO_BIN_EXE_karmada-reconciler"), bed)
+        .args(["--leader-elect=false"])
         .args([
             "--cluster-status-update-frequency",
             "1s",
@@ -92,9 +75,7 @@ pub fn start_reconciler(bed: &TestBed) -> Child {
             std::env::var("KARMADACTL_TEST_RECONCILER_LOG")
                 .unwrap_or_else(|_| "info,karmadactl=debug".into()),
         )
-        .stdout(Stdio::null())
-        .stderr(out)
-        .spawn()
+        .start()
         .expect("start karmada-reconciler")
 }
 
