@@ -25,6 +25,17 @@ impl Drop for Federation {
 }
 
 pub async fn federation(members: &[&str]) -> Federation {
+    let bed = bed_with_crds(members).await;
+    let reconciler = start_reconciler(&bed);
+    // Join every member at once: each join mostly waits on its own member.
+    let joins = members.iter().map(|m| join(&bed, m));
+    futures::future::join_all(joins).await;
+    Federation { bed, reconciler }
+}
+
+/// A bed with the control plane (plus kube-controller-manager) and the CRDs; no reconciler,
+/// nothing joined.
+pub async fn bed_with_crds(members: &[&str]) -> TestBed {
     let bed = TestBed::start(BedSpec {
         controller_manager: true,
         ..BedSpec::new(members)
@@ -35,34 +46,37 @@ pub async fn federation(members: &[&str]) -> Federation {
     karmadactl::install::crds::install_crds(&cp)
         .await
         .expect("CRDs install");
-    let reconciler = start_reconciler(&bed);
+    bed
+}
+
+/// Joins member `name` (its context in the bed's kubeconfig) like `karmadactl join`, and waits
+/// until it is Ready.
+pub async fn join(bed: &TestBed, name: &str) {
+    let cp = bed.client(CONTROL_PLANE).await.unwrap();
     let target = Target {
         kubeconfig: Some(bed.kubeconfig().to_path_buf()),
         context: Some(CONTROL_PLANE.into()),
     };
-    // Join every member at once: each join mostly waits on its own member.
-    let joins = members.iter().map(|m| {
-        let (cp, target) = (cp.clone(), target.clone());
-        let opts = JoinOptions {
-            name: m.to_string(),
-            member_kubeconfig: bed.kubeconfig().to_path_buf(),
-            ..Default::default()
-        };
-        async move {
-            let (plan, member, ca) = join::plan(&cp, &target, &opts).await.expect("join plan");
-            join::join(&cp, &plan, &member, ca, &opts)
-                .await
-                .expect("join");
-            join::wait_ready(&cp, &opts.name, Duration::from_secs(60))
-                .await
-                .expect("member becomes Ready");
-        }
-    });
-    futures::future::join_all(joins).await;
-    Federation { bed, reconciler }
+    let opts = JoinOptions {
+        name: name.to_string(),
+        member_kubeconfig: bed.kubeconfig().to_path_buf(),
+        ..Default::default()
+    };
+    let (plan, member, ca) = join::plan(&cp, &target, &opts).await.expect("join plan");
+    join::join(&cp, &plan, &member, ca, &opts)
+        .await
+        .expect("join");
+    join::wait_ready(&cp, &opts.name, Duration::from_secs(60))
+        .await
+        .expect("member becomes Ready");
 }
 
 pub fn start_reconciler(bed: &TestBed) -> Child {
+    start_reconciler_with(bed, &[])
+}
+
+/// The reconciler with `extra` flags after the test bed's defaults.
+pub fn start_reconciler_with(bed: &TestBed, extra: &[&str]) -> Child {
     let log = bed.dir().join("reconciler.log");
     let out = std::fs::File::create(&log).unwrap();
     Command::new(env!("CARGO_BIN_EXE_karmada-reconciler"))
@@ -87,6 +101,7 @@ pub fn start_reconciler(bed: &TestBed) -> Child {
             "--failover-eviction-timeout",
             "5s",
         ])
+        .args(extra)
         .env(
             "RUST_LOG",
             std::env::var("KARMADACTL_TEST_RECONCILER_LOG")
