@@ -1,21 +1,26 @@
 //! Never harm a member: an object the reconciler did not create survives every deletion path,
-//! and an object another Work manages is a conflict (neither overwritten nor deleted). Real
-//! kube-apiservers, a real reconciler process; the tests run one at a time.
+//! an object another Work manages is a conflict (neither overwritten nor deleted), and deleting
+//! never blocks forever on a member that cannot be reached. Real kube-apiservers, a real
+//! reconciler process; the tests run one at a time.
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::{Client, ResourceExt as _};
 use serde_json::json;
 
-use karmadactl::api::{self as keys, Cluster, Work, names};
+use karmadactl::api::{self as keys, Cluster, ResourceBinding, Work, names};
 use karmadactl::testbed::CONTROL_PLANE;
 use support::{Federation, apply_yaml, eventually};
 
 const T: Duration = Duration::from_secs(90);
+
+/// `--cluster-deletion-grace-period` of the reconciler in these tests.
+const GRACE: Duration = Duration::from_secs(10);
+const RECONCILER_FLAGS: &[&str] = &["--cluster-deletion-grace-period", "10s"];
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -143,7 +148,7 @@ async fn a_pre_existing_namespace_survives_every_deletion_path() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep, namespace: shop}\ndata: {owner: theirs}\n",
     )
     .await;
-    let reconciler = support::start_reconciler(&bed);
+    let reconciler = support::start_reconciler_with(&bed, RECONCILER_FLAGS);
     let fed = Federation { bed, reconciler };
     support::join(&fed.bed, "member1").await;
     let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
@@ -433,4 +438,141 @@ async fn an_object_another_work_manages_is_a_conflict_and_never_deleted() {
         left.as_ref().is_some_and(|(_, managed)| !managed),
         "twin took it over, so it leaves it (released, not deleted): {left:?}"
     );
+}
+
+/// Item 3: deletion never blocks on a member that cannot be reached. A template deleted while
+/// its member is down: the Work's finalizer is retried, then released after the grace period
+/// with an Event naming what was left, and the binding goes. A Cluster deleted right after its
+/// apiserver stopped (still Ready): its Works and execution namespace go within the grace.
+#[tokio::test(flavor = "multi_thread")]
+async fn deletion_completes_when_the_member_is_down() {
+    let _serial = SERIAL.lock().await;
+    let bed = support::bed_with_crds(&["member1", "member2"]).await;
+    let reconciler = support::start_reconciler_with(&bed, RECONCILER_FLAGS);
+    let mut fed = Federation { bed, reconciler };
+    futures::future::join(
+        support::join(&fed.bed, "member1"),
+        support::join(&fed.bed, "member2"),
+    )
+    .await;
+    let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
+    let log = log(&fed);
+    create_namespace(&cp, "team").await;
+    for (name, cluster) in [("old", "member1"), ("settings", "member2")] {
+        apply_yaml(
+            &cp,
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: team}}\ndata: {{k: v}}\n"
+            ),
+        )
+        .await;
+        apply_yaml(
+            &cp,
+            &format!(
+                r#"
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata: {{name: {name}, namespace: team}}
+spec:
+  resourceSelectors: [{{apiVersion: v1, kind: ConfigMap, name: {name}}}]
+  placement: {{clusterAffinity: {{clusterNames: [{cluster}]}}}}
+"#
+            ),
+        )
+        .await;
+        let work = names::work_name("ConfigMap", name, "team");
+        applied(&cp, cluster, &work, "True", &log).await;
+    }
+
+    // member1 down, its Cluster kept: the template deleted meanwhile.
+    fed.bed.stop_cluster("member1").await.unwrap();
+    let started = Instant::now();
+    Api::<ConfigMap>::namespaced(cp.clone(), "team")
+        .delete("old", &DeleteParams::default())
+        .await
+        .unwrap();
+    let bindings: Api<ResourceBinding> = Api::namespaced(cp.clone(), "team");
+    tokio::time::sleep(GRACE / 2).await;
+    let works1: Api<Work> = Api::namespaced(cp.clone(), "karmada-es-member1");
+    let old_work = names::work_name("ConfigMap", "old", "team");
+    assert!(
+        works1.get_opt(&old_work).await.unwrap().is_some(),
+        "within the grace period the Work waits for its member"
+    );
+    eventually("binding old-configmap gone", T, &log, || async {
+        bindings
+            .get_opt("old-configmap")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        started.elapsed() >= GRACE,
+        "released before the grace period: {:?}",
+        started.elapsed()
+    );
+    let left = events(&cp, "LeftInCluster", &["member1", "ConfigMap team/old"]).await;
+    assert!(!left.is_empty(), "an Event names what was left in member1");
+
+    // member2 stopped and its Cluster deleted at once (it still looks Ready).
+    fed.bed.stop_cluster("member2").await.unwrap();
+    let started = Instant::now();
+    let clusters: Api<Cluster> = Api::all(cp.clone());
+    clusters
+        .delete("member2", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        "Cluster member2 gone with its Works and execution namespace",
+        T,
+        &log,
+        || async {
+            let gone = clusters.get_opt("member2").await.ok()?.is_none();
+            let ns = Api::<Namespace>::all(cp.clone())
+                .get_opt("karmada-es-member2")
+                .await
+                .ok()?;
+            (gone && ns.is_none()).then_some(())
+        },
+    )
+    .await;
+    assert!(
+        started.elapsed() < GRACE + Duration::from_secs(40),
+        "took {:?}",
+        started.elapsed()
+    );
+    let left = events(
+        &cp,
+        "LeftInCluster",
+        &["member2", "ConfigMap team/settings"],
+    )
+    .await;
+    assert!(!left.is_empty(), "an Event names what was left in member2");
+    let left = events(&cp, "LeftInCluster", &["member2", "Namespace team"]).await;
+    assert!(
+        !left.is_empty(),
+        "an Event names the namespace left in member2"
+    );
+
+    // The template's binding and the control-plane namespace can go too.
+    Api::<Namespace>::all(cp.clone())
+        .delete("team", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        "namespace team gone from the control plane",
+        T,
+        &log,
+        || async {
+            Api::<Namespace>::all(cp.clone())
+                .get_opt("team")
+                .await
+                .ok()?
+                .is_none()
+                .then_some(())
+        },
+    )
+    .await;
 }

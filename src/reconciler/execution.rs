@@ -379,7 +379,10 @@ fn ensure_watch(ectx: &ExecCtx, member: &Client, cluster: &str, ar: &ApiResource
 /// Removes the Work's objects from the member (unless preserved), then releases the Work.
 ///
 /// Only what this Work created is deleted; what it adopted is released (see
-/// `engine::ownership`).
+/// `engine::ownership`). A member that cannot be reached (or refuses) is retried, but never
+/// blocks forever: when the Cluster is gone, or is being deleted and is not Ready, or the
+/// Work's deletion has waited `--cluster-deletion-grace-period`, the Work is released anyway
+/// and an Event on each template names what was left in the member.
 async fn finalize(
     work: &Work,
     cluster: Option<&Cluster>,
@@ -393,41 +396,131 @@ async fn finalize(
     {
         return Ok(Action::await_change());
     }
+    let ctx = &ectx.ctx;
+    let ns = work.namespace().unwrap_or_default();
+    let cluster_name = names::cluster_of_execution_namespace(&ns)
+        .unwrap_or_default()
+        .to_string();
     let preserve = work.spec.preserve_resources_on_deletion == Some(true);
-    if let Some(cluster) = cluster.filter(|_| !preserve) {
-        let name = cluster.name_any();
-        if let Some(namespace) = wanted_namespace(&ectx.ctx, work, Some(cluster)).await? {
-            tracing::info!(cluster = %name, work = %work.name_any(), "the Work of namespace {namespace} was deleted while the namespace and its cluster stay: the member namespace is kept and the Work is recreated");
-        } else {
-            match ectx.ctx.members.get(&ectx.ctx.client, cluster).await {
-                Ok(member) => {
-                    for m in &work.spec.workload.manifests {
-                        if let Err(e) = delete_one(ectx, &member, &name, &m.0).await {
-                            // A cluster on its way out that cannot be reached would block forever.
-                            if cluster.metadata.deletion_timestamp.is_some()
-                                && !crate::engine::placement::is_ready(cluster)
-                            {
-                                tracing::warn!(cluster = %name, "cannot remove {} from an unreachable cluster being removed: {e}", m.0["kind"]);
-                                break;
-                            }
-                            return Err(e);
-                        }
-                    }
-                }
-                Err(e) if cluster.metadata.deletion_timestamp.is_some() => {
-                    tracing::warn!(cluster = %name, "leaving member objects behind: {e}");
-                }
-                Err(e) => {
-                    return Err(Error::Member {
-                        cluster: name,
-                        message: e.to_string(),
-                    });
-                }
+    if preserve {
+        // Left as they are.
+    } else if let Some(namespace) = wanted_namespace(ctx, work, cluster).await? {
+        tracing::info!(cluster = %cluster_name, work = %work.name_any(), "the Work of namespace {namespace} was deleted while the namespace and its cluster stay: the member namespace is kept and the Work is recreated");
+    } else if let Err(left) = remove_from_member(work, cluster, ectx).await {
+        let waited = deleting_for(work);
+        let grace = ctx.options.cluster_deletion_grace_period;
+        let why = match cluster {
+            None => "the Cluster no longer exists".to_string(),
+            Some(c)
+                if c.metadata.deletion_timestamp.is_some()
+                    && !crate::engine::placement::is_ready(c) =>
+            {
+                format!(
+                    "the cluster is being removed and cannot be reached: {}",
+                    left.reason
+                )
             }
+            Some(_) if waited >= grace => format!(
+                "it could not be removed for {}: {}",
+                crate::duration::format(grace),
+                left.reason
+            ),
+            Some(_) => {
+                return Err(Error::Member {
+                    cluster: cluster_name,
+                    message: format!(
+                        "cannot remove {} yet (retried until the Work has waited {}): {}",
+                        describe_all(&left.manifests),
+                        crate::duration::format(grace),
+                        left.reason
+                    ),
+                });
+            }
+        };
+        tracing::warn!(cluster = %cluster_name, work = %work.name_any(), "releasing the Work; left in the member: {}; {why}", describe_all(&left.manifests));
+        for m in &left.manifests {
+            let note = format!(
+                "{} left in cluster {cluster_name}: {why}; remove it by hand if it should go",
+                ownership::describe(m)
+            );
+            publish(ctx, m, EventType::Warning, REASON_LEFT_IN_CLUSTER, &note).await;
         }
     }
     super::toolkit::remove_finalizer(works, work, keys::FINALIZER_EXECUTION_CONTROLLER).await?;
     Ok(Action::await_change())
+}
+
+/// Reason of the Event that names a member object a deleted Work had to leave behind.
+pub const REASON_LEFT_IN_CLUSTER: &str = "LeftInCluster";
+
+/// What a Work's deletion could not remove, and why.
+struct Left<'a> {
+    manifests: Vec<&'a Value>,
+    reason: String,
+}
+
+fn describe_all(manifests: &[&Value]) -> String {
+    manifests
+        .iter()
+        .map(|m| ownership::describe(m))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How long the Work has been waiting to be deleted.
+fn deleting_for(work: &Work) -> Duration {
+    work.metadata
+        .deletion_timestamp
+        .as_ref()
+        .and_then(|t| {
+            k8s_openapi::jiff::Timestamp::now()
+                .duration_since(t.0)
+                .try_into()
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Deletes (or releases) each of the Work's objects in the member; what could not be removed.
+async fn remove_from_member<'a>(
+    work: &'a Work,
+    cluster: Option<&Cluster>,
+    ectx: &ExecCtx,
+) -> std::result::Result<(), Left<'a>> {
+    let all = || work.spec.workload.manifests.iter().map(|m| &m.0).collect();
+    let Some(cluster) = cluster else {
+        return Err(Left {
+            manifests: all(),
+            reason: "the Cluster no longer exists".into(),
+        });
+    };
+    let name = cluster.name_any();
+    let member = match ectx.ctx.members.get(&ectx.ctx.client, cluster).await {
+        Ok(m) => m,
+        Err(e) => {
+            return Err(Left {
+                manifests: all(),
+                reason: e.to_string(),
+            });
+        }
+    };
+    let mut left = Left {
+        manifests: Vec::new(),
+        reason: String::new(),
+    };
+    for m in &work.spec.workload.manifests {
+        if let Err(e) = delete_one(ectx, &member, &name, &m.0).await {
+            if left.manifests.is_empty() {
+                left.reason = e.to_string();
+            }
+            left.manifests.push(&m.0);
+        }
+    }
+    if left.manifests.is_empty() {
+        Ok(())
+    } else {
+        Err(left)
+    }
 }
 
 /// The namespace whose Work this is, when that Work was deleted while the control plane still
@@ -461,7 +554,7 @@ async fn wanted_namespace(
 }
 
 /// Deletes one member object if this Work created it, releases it if this Work adopted it,
-/// leaves it alone otherwise.
+/// leaves it alone otherwise. Only 404 means gone; any other failure is an error (retried).
 async fn delete_one(
     ectx: &ExecCtx,
     member: &Client,
@@ -490,7 +583,7 @@ async fn delete_one(
         Ok(r) => r,
         // The member does not serve the kind (or its group version): nothing of it is there.
         Err(kube::Error::Discovery(_)) => return Ok(()),
-        Err(kube::Error::Api(_)) => return Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
         Err(e) => return Err(failed(e)),
     };
     let api: Api<DynamicObject> = if resolved.namespaced {
