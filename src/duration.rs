@@ -55,6 +55,23 @@ pub fn parse_positive(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// Formats a duration in the same syntax, in whole units: `1h30m`, `5m`, `10s`, `500ms`.
+pub fn format(d: Duration) -> String {
+    let mut secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.subsec_millis());
+    }
+    let mut out = String::new();
+    for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] {
+        let n = secs / size;
+        secs %= size;
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    out
+}
+
 fn from_secs(secs: f64, s: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!(
@@ -99,5 +116,12 @@ mod tests {
         }
         assert!(parse_positive("0s").is_err());
         assert!(parse_positive("1s").is_ok());
+    }
+
+    #[test]
+    fn formats_what_it_parses() {
+        for text in ["10s", "5m", "1h30m", "2d", "500ms", "1m5s"] {
+            assert_eq!(format(parse(text).unwrap()), text);
+        }
     }
 }

@@ -318,6 +318,10 @@ pub const LABEL_MANAGED: &str = "karmada.io/managed";
 pub const ANNOTATION_WORK_NAME: &str = "work.karmada.io/name";
 /// Namespace of the Work that applied a member object.
 pub const ANNOTATION_WORK_NAMESPACE: &str = "work.karmada.io/namespace";
+/// `"true"` on a member object that existed before its Work applied it (a namespace already in
+/// the member, an object taken over with conflictResolution Overwrite): when the Work goes it is
+/// released (Karmada's marks removed), never deleted. Not a Karmada key.
+pub const ANNOTATION_ADOPTED: &str = "work.karmada.io/adopted";
 /// UID of the resource template behind a member object.
 pub const ANNOTATION_RESOURCE_TEMPLATE_UID: &str = "resourcetemplate.karmada.io/uid";
 /// Generation of the resource template a member object was rendered from.

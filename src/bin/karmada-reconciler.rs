@@ -56,6 +56,12 @@ struct Args {
     #[arg(long, default_value = "5m", value_parser = karmadactl::duration::parse)]
     failover_eviction_timeout: Duration,
 
+    /// How long deleting a Work retries a member that cannot be reached (or refuses) before
+    /// giving up: the Work goes anyway and an Event names what was left in the member. A Cluster
+    /// being deleted that is not Ready gives up at once
+    #[arg(long, default_value = "5m", value_parser = karmadactl::duration::parse)]
+    cluster_deletion_grace_period: Duration,
+
     /// Namespaces (regular expressions) never propagated to members, besides the reserved ones
     #[arg(long, value_delimiter = ',', default_value = "kube-.*")]
     skipped_propagating_namespaces: Vec<String>,
@@ -179,6 +185,7 @@ async fn start(args: Args, shutdown: Shared<BoxFuture<'static, ()>>) -> Result<(
         cluster_failure_threshold: args.cluster_failure_threshold,
         cluster_probe_timeout: args.cluster_probe_timeout,
         failover_eviction_timeout: args.failover_eviction_timeout,
+        cluster_deletion_grace_period: args.cluster_deletion_grace_period,
         skipped_propagating_namespaces: args.skipped_propagating_namespaces,
         concurrency: args.concurrency,
         shutdown_grace_period: args.shutdown_grace_period,

@@ -9,6 +9,7 @@
 //! | [`division`] | how many replicas each target cluster gets |
 //! | [`overrides`] | which override rules apply to a cluster, and what they change |
 //! | [`render`] | the member manifest a Work carries |
+//! | [`ownership`] | whose a member object is: what applying or deleting a Work may do to it |
 //! | [`status`] | what a Work records of a member object; the template's summed status |
 //! | [`health`] | whether a member object is healthy |
 //! | [`cluster`] | a cluster's health taints and when its workloads move away |
@@ -22,6 +23,7 @@ pub mod division;
 pub mod health;
 pub mod matching;
 pub mod overrides;
+pub mod ownership;
 pub mod placement;
 pub mod quantity;
 pub mod render;

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::core::ApiResource;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType};
@@ -25,7 +26,8 @@ use super::{Context, Error, Result, Shutdown};
 use crate::api::work::{ManifestStatus, ResourceIdentifier};
 use crate::api::{self as keys, Cluster, Work, names};
 use crate::client::kinds::KindCache;
-use crate::engine::{health, render, status};
+use crate::engine::ownership::{self, OnApply, OnDelete};
+use crate::engine::{health, status};
 
 const CONTROLLER: &str = "execution";
 
@@ -229,7 +231,8 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
 }
 
 enum ApplyError {
-    /// An object we do not manage is in the way and conflictResolution is Abort.
+    /// An object that is not this Work's (unmanaged, or another Work's) is in the way and
+    /// conflictResolution is Abort.
     Conflict(String),
     /// The member refused the object (invalid, forbidden, missing namespace, ...).
     Failed(String),
@@ -284,31 +287,28 @@ async fn apply_one(
     } else {
         Api::all_with(member.clone(), &ar)
     };
-    let live = api.get_opt(&name).await.map_err(classify)?;
-    if let Some(obj) = &live {
-        let ours = obj.labels().get(keys::LABEL_MANAGED).map(String::as_str) == Some("true");
-        if !ours && !overwrite {
-            let what = if ns.is_empty() {
-                format!("{kind} {name}")
-            } else {
-                format!("{kind} {ns}/{name}")
-            };
-            return Err(ApplyError::Conflict(format!(
-                "{what} already exists in cluster {cluster} and is not managed by Karmada; \
-                 set conflictResolution: Overwrite in the policy to take it over"
-            )));
+    let live = api
+        .get_opt(&name)
+        .await
+        .map_err(classify)?
+        .map(|o| serde_json::to_value(o).unwrap_or_default());
+    let manifest = match ownership::on_apply(live.as_ref(), manifest, overwrite, cluster) {
+        OnApply::UpToDate => return Ok((identifier, live)),
+        OnApply::Conflict(msg) => return Err(ApplyError::Conflict(msg)),
+        OnApply::Apply { adopt: false } => manifest.clone(),
+        OnApply::Apply { adopt: true } => {
+            if live.as_ref().is_some_and(|l| !ownership::is_adopted(l)) {
+                tracing::info!(%cluster, %kind, name = %name, namespace = %ns, "taking over an existing object (conflictResolution Overwrite); it will be released, not deleted, when its Work goes");
+            }
+            ownership::adopted(manifest)
         }
-        let live_json = serde_json::to_value(obj).unwrap_or_default();
-        if ours && render::is_subset(manifest, &live_json) {
-            return Ok((identifier, Some(live_json)));
-        }
-    }
+    };
     ectx.ctx.metrics.member_writes.inc();
     let applied = api
         .patch(
             &name,
             &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(manifest),
+            &Patch::Apply(&manifest),
         )
         .await
         .map_err(classify)?;
@@ -377,6 +377,12 @@ fn ensure_watch(ectx: &ExecCtx, member: &Client, cluster: &str, ar: &ApiResource
 }
 
 /// Removes the Work's objects from the member (unless preserved), then releases the Work.
+///
+/// Only what this Work created is deleted; what it adopted is released (see
+/// `engine::ownership`). A member that cannot be reached (or refuses) is retried, but never
+/// blocks forever: when the Cluster is gone, or is being deleted and is not Ready, or the
+/// Work's deletion has waited `--cluster-deletion-grace-period`, the Work is released anyway
+/// and an Event on each template names what was left in the member.
 async fn finalize(
     work: &Work,
     cluster: Option<&Cluster>,
@@ -390,39 +396,165 @@ async fn finalize(
     {
         return Ok(Action::await_change());
     }
+    let ctx = &ectx.ctx;
+    let ns = work.namespace().unwrap_or_default();
+    let cluster_name = names::cluster_of_execution_namespace(&ns)
+        .unwrap_or_default()
+        .to_string();
     let preserve = work.spec.preserve_resources_on_deletion == Some(true);
-    if let Some(cluster) = cluster.filter(|_| !preserve) {
-        let name = cluster.name_any();
-        match ectx.ctx.members.get(&ectx.ctx.client, cluster).await {
-            Ok(member) => {
-                for m in &work.spec.workload.manifests {
-                    if let Err(e) = delete_one(ectx, &member, &name, &m.0).await {
-                        // A cluster on its way out that cannot be reached would block forever.
-                        if cluster.metadata.deletion_timestamp.is_some()
-                            && !crate::engine::placement::is_ready(cluster)
-                        {
-                            tracing::warn!(cluster = %name, "cannot remove {} from an unreachable cluster being removed: {e}", m.0["kind"]);
-                            break;
-                        }
-                        return Err(e);
-                    }
-                }
+    if preserve {
+        // Left as they are.
+    } else if let Some(namespace) = wanted_namespace(ctx, work, cluster).await? {
+        tracing::info!(cluster = %cluster_name, work = %work.name_any(), "the Work of namespace {namespace} was deleted while the namespace and its cluster stay: the member namespace is kept and the Work is recreated");
+    } else if let Err(left) = remove_from_member(work, cluster, ectx).await {
+        let waited = deleting_for(work);
+        let grace = ctx.options.cluster_deletion_grace_period;
+        let why = match cluster {
+            None => "the Cluster no longer exists".to_string(),
+            Some(c)
+                if c.metadata.deletion_timestamp.is_some()
+                    && !crate::engine::placement::is_ready(c) =>
+            {
+                format!(
+                    "the cluster is being removed and cannot be reached: {}",
+                    left.reason
+                )
             }
-            Err(e) if cluster.metadata.deletion_timestamp.is_some() => {
-                tracing::warn!(cluster = %name, "leaving member objects behind: {e}");
-            }
-            Err(e) => {
+            Some(_) if waited >= grace => format!(
+                "it could not be removed for {}: {}",
+                crate::duration::format(grace),
+                left.reason
+            ),
+            Some(_) => {
                 return Err(Error::Member {
-                    cluster: name,
-                    message: e.to_string(),
+                    cluster: cluster_name,
+                    message: format!(
+                        "cannot remove {} yet (retried until the Work has waited {}): {}",
+                        describe_all(&left.manifests),
+                        crate::duration::format(grace),
+                        left.reason
+                    ),
                 });
             }
+        };
+        tracing::warn!(cluster = %cluster_name, work = %work.name_any(), "releasing the Work; left in the member: {}; {why}", describe_all(&left.manifests));
+        for m in &left.manifests {
+            let note = format!(
+                "{} left in cluster {cluster_name}: {why}; remove it by hand if it should go",
+                ownership::describe(m)
+            );
+            publish(ctx, m, EventType::Warning, REASON_LEFT_IN_CLUSTER, &note).await;
         }
     }
     super::toolkit::remove_finalizer(works, work, keys::FINALIZER_EXECUTION_CONTROLLER).await?;
     Ok(Action::await_change())
 }
 
+/// Reason of the Event that names a member object a deleted Work had to leave behind.
+pub const REASON_LEFT_IN_CLUSTER: &str = "LeftInCluster";
+
+/// What a Work's deletion could not remove, and why.
+struct Left<'a> {
+    manifests: Vec<&'a Value>,
+    reason: String,
+}
+
+fn describe_all(manifests: &[&Value]) -> String {
+    manifests
+        .iter()
+        .map(|m| ownership::describe(m))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How long the Work has been waiting to be deleted.
+fn deleting_for(work: &Work) -> Duration {
+    work.metadata
+        .deletion_timestamp
+        .as_ref()
+        .and_then(|t| {
+            k8s_openapi::jiff::Timestamp::now()
+                .duration_since(t.0)
+                .try_into()
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Deletes (or releases) each of the Work's objects in the member; what could not be removed.
+async fn remove_from_member<'a>(
+    work: &'a Work,
+    cluster: Option<&Cluster>,
+    ectx: &ExecCtx,
+) -> std::result::Result<(), Left<'a>> {
+    let all = || work.spec.workload.manifests.iter().map(|m| &m.0).collect();
+    let Some(cluster) = cluster else {
+        return Err(Left {
+            manifests: all(),
+            reason: "the Cluster no longer exists".into(),
+        });
+    };
+    let name = cluster.name_any();
+    let member = match ectx.ctx.members.get(&ectx.ctx.client, cluster).await {
+        Ok(m) => m,
+        Err(e) => {
+            return Err(Left {
+                manifests: all(),
+                reason: e.to_string(),
+            });
+        }
+    };
+    let mut left = Left {
+        manifests: Vec::new(),
+        reason: String::new(),
+    };
+    for m in &work.spec.workload.manifests {
+        if let Err(e) = delete_one(ectx, &member, &name, &m.0).await {
+            if left.manifests.is_empty() {
+                left.reason = e.to_string();
+            }
+            left.manifests.push(&m.0);
+        }
+    }
+    if left.manifests.is_empty() {
+        Ok(())
+    } else {
+        Err(left)
+    }
+}
+
+/// The namespace whose Work this is, when that Work was deleted while the control plane still
+/// wants the namespace in this cluster (by hand, say): the namespace sync recreates the Work,
+/// so the member namespace, and everything in it, stays.
+async fn wanted_namespace(
+    ctx: &Context,
+    work: &Work,
+    cluster: Option<&Cluster>,
+) -> Result<Option<String>> {
+    if cluster.is_none_or(|c| c.metadata.deletion_timestamp.is_some()) {
+        return Ok(None);
+    }
+    let Some(owner) = work
+        .owner_references()
+        .iter()
+        .find(|o| o.kind == "Namespace" && o.api_version == "v1")
+    else {
+        return Ok(None);
+    };
+    let ns = Api::<Namespace>::all(ctx.client.clone())
+        .get_opt(&owner.name)
+        .await?;
+    Ok(ns
+        .filter(|n| {
+            n.metadata.deletion_timestamp.is_none()
+                && n.metadata.uid.as_deref() == Some(owner.uid.as_str())
+                && !super::namespace_sync::skipped(n, &ctx.options)
+        })
+        .map(|_| owner.name.clone()))
+}
+
+/// Deletes one member object if this Work created it, releases it if this Work adopted it,
+/// leaves it alone otherwise. Only 404 means gone; any other failure is an error (retried).
 async fn delete_one(
     ectx: &ExecCtx,
     member: &Client,
@@ -438,49 +570,61 @@ async fn delete_one(
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let (ar, namespaced) =
-        match resolve_kind(ectx, member, cluster, api_version, &manifest_kind(manifest)).await {
-            Ok(k) => k,
-            Err(ApplyError::Failed(_)) => return Ok(()), // the kind is gone, so is the object
-            Err(ApplyError::Conflict(m) | ApplyError::Unreachable(m)) => {
-                return Err(Error::Member {
-                    cluster: cluster.into(),
-                    message: m,
-                });
-            }
-        };
-    let api: Api<DynamicObject> = if namespaced {
-        Api::namespaced_with(member.clone(), ns, &ar)
-    } else {
-        Api::all_with(member.clone(), &ar)
-    };
-    let Some(live) = api.get_opt(name).await.map_err(|e| Error::Member {
+    let failed = |e: kube::Error| Error::Member {
         cluster: cluster.into(),
         message: e.to_string(),
-    })?
-    else {
+    };
+    let kind = manifest_kind(manifest);
+    let resolved = match ectx
+        .kinds
+        .resolve(cluster, member, api_version, &kind)
+        .await
+    {
+        Ok(r) => r,
+        // The member does not serve the kind (or its group version): nothing of it is there.
+        Err(kube::Error::Discovery(_)) => return Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+        Err(e) => return Err(failed(e)),
+    };
+    let api: Api<DynamicObject> = if resolved.namespaced {
+        Api::namespaced_with(member.clone(), ns, &resolved.ar)
+    } else {
+        Api::all_with(member.clone(), &resolved.ar)
+    };
+    let Some(live) = api.get_opt(name).await.map_err(failed)? else {
         return Ok(());
     };
-    // Objects we do not manage (conflict left alone), or that another Work manages now, are
-    // never deleted.
-    let a = live.annotations();
-    let ours = live.labels().get(keys::LABEL_MANAGED).map(String::as_str) == Some("true")
-        && [keys::ANNOTATION_WORK_NAME, keys::ANNOTATION_WORK_NAMESPACE]
-            .iter()
-            .all(|k| {
-                a.get(*k).map(String::as_str) == manifest["metadata"]["annotations"][*k].as_str()
+    let live_json = serde_json::to_value(&live).unwrap_or_default();
+    let what = ownership::describe(manifest);
+    let result = match ownership::on_delete(&live_json, manifest) {
+        OnDelete::Keep => {
+            tracing::info!(%cluster, "{what} is not this Work's (not managed by Karmada, or another Work's): left alone");
+            return Ok(());
+        }
+        OnDelete::Release => {
+            ectx.ctx.metrics.member_writes.inc();
+            let patch = ownership::release_patch(live.metadata.resource_version.as_deref());
+            let r = api
+                .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map(|_| ());
+            tracing::info!(%cluster, "{what} existed before it was applied: released, not deleted");
+            r
+        }
+        OnDelete::Delete => {
+            ectx.ctx.metrics.member_writes.inc();
+            // Preconditions: if it changed hands since we looked, the delete fails and is retried.
+            let params = DeleteParams::background().preconditions(Preconditions {
+                uid: live.metadata.uid.clone(),
+                resource_version: live.metadata.resource_version.clone(),
             });
-    if !ours {
-        return Ok(());
-    }
-    ectx.ctx.metrics.member_writes.inc();
-    match api.delete(name, &DeleteParams::background()).await {
-        Ok(_) => Ok(()),
+            api.delete(name, &params).await.map(|_| ())
+        }
+    };
+    match result {
+        Ok(()) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(Error::Member {
-            cluster: cluster.into(),
-            message: e.to_string(),
-        }),
+        Err(e) => Err(failed(e)),
     }
 }
 

@@ -46,6 +46,9 @@ pub struct Options {
     pub cluster_probe_timeout: Duration,
     /// How long a cluster may stay not Ready before its workloads move away (NoExecute taint).
     pub failover_eviction_timeout: Duration,
+    /// How long a Work's deletion retries a member that cannot be reached (or refuses) before
+    /// its finalizer is released anyway, with an Event naming what was left in the member.
+    pub cluster_deletion_grace_period: Duration,
     pub skipped_propagating_namespaces: Vec<String>,
     pub concurrency: u16,
     /// How long stopping may take once shutdown is requested (see [`run`]).
@@ -62,6 +65,7 @@ impl Default for Options {
             cluster_failure_threshold: Duration::from_secs(30),
             cluster_probe_timeout: Duration::from_secs(5),
             failover_eviction_timeout: Duration::from_secs(300),
+            cluster_deletion_grace_period: Duration::from_secs(300),
             skipped_propagating_namespaces: vec!["kube-.*".into()],
             concurrency: 8,
             shutdown_grace_period: Duration::from_secs(10),

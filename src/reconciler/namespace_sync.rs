@@ -1,7 +1,10 @@
 //! Namespace sync: every namespace created on the control plane is created in every member
 //! cluster (also in clusters that join later), so `kubectl create ns shop` followed by a
 //! propagated Deployment in `shop` just works. Each is a Work (`<ns>-<hash>`) per cluster,
-//! owned by the Namespace, so deleting the namespace removes it from the members too.
+//! owned by the Namespace. A namespace the reconciler created in a member goes with the
+//! control plane's; one that was already there is adopted (the Works say Overwrite) and, when
+//! its Work goes, released, never deleted (`engine::ownership`). A Work deleted by hand is
+//! recreated, and the member namespace stays meanwhile (`execution::finalize`).
 //!
 //! Skipped like Karmada: reserved namespaces (`karmada-system`, `karmada-cluster`,
 //! `karmada-es-*`), `default`, the skip patterns (`--skipped-propagating-namespaces`, default
@@ -10,11 +13,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, Patch, PatchParams};
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::Store;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Resource, ResourceExt as _};
 use serde_json::json;
 
@@ -39,12 +44,35 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
         ctx: ctx.clone(),
         clusters,
     });
-    let results = Controller::new(Api::<Namespace>::all(client), watcher::Config::default())
-        .with_config(toolkit::config(&ctx, Duration::from_millis(200)))
-        .reconcile_all_on(cluster_changes)
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, nctx);
+    let results = Controller::new(
+        Api::<Namespace>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .with_config(toolkit::config(&ctx, Duration::from_millis(200)))
+    .reconcile_all_on(cluster_changes)
+    .owns_stream(deleted_works(&client))
+    .graceful_shutdown_on(shutdown)
+    .run(reconcile, error_policy, nctx);
     toolkit::drive(&ctx, CONTROLLER, results).await;
+}
+
+/// Works as they are deleted (their metadata), so a Work deleted by hand is recreated; other
+/// changes of a Work do not concern this controller.
+fn deleted_works(
+    client: &kube::Client,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<Work>, watcher::Error>> + Send + 'static {
+    watcher(
+        Api::<PartialObjectMeta<Work>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .filter_map(|event| async move {
+        match event {
+            Ok(watcher::Event::Delete(work)) => Some(Ok(work)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        }
+    })
 }
 
 fn error_policy(ns: Arc<Namespace>, err: &Error, nctx: Arc<NsCtx>) -> Action {

@@ -18,6 +18,17 @@ pub struct Federation {
 }
 
 pub async fn federation(members: &[&str]) -> Federation {
+    let bed = bed_with_crds(members).await;
+    let reconciler = start_reconciler(&bed);
+    // Join every member at once: each join mostly waits on its own member.
+    let joins = members.iter().map(|m| join(&bed, m));
+    futures::future::join_all(joins).await;
+    Federation { reconciler, bed }
+}
+
+/// A bed with the control plane (plus kube-controller-manager) and the CRDs; no reconciler,
+/// nothing joined.
+pub async fn bed_with_crds(members: &[&str]) -> TestBed {
     let bed = TestBed::start(BedSpec {
         controller_manager: true,
         ..BedSpec::new(members)
@@ -28,36 +39,39 @@ pub async fn federation(members: &[&str]) -> Federation {
     karmadactl::install::crds::install_crds(&cp)
         .await
         .expect("CRDs install");
-    let reconciler = start_reconciler(&bed);
+    bed
+}
+
+/// Joins member `name` (its context in the bed's kubeconfig) like `karmadactl join`, and waits
+/// until it is Ready.
+pub async fn join(bed: &TestBed, name: &str) {
+    let cp = bed.client(CONTROL_PLANE).await.unwrap();
     let target = Target {
         kubeconfig: Some(bed.kubeconfig().to_path_buf()),
         context: Some(CONTROL_PLANE.into()),
     };
-    // Join every member at once: each join mostly waits on its own member.
-    let joins = members.iter().map(|m| {
-        let (cp, target) = (cp.clone(), target.clone());
-        let opts = JoinOptions {
-            name: m.to_string(),
-            member_kubeconfig: bed.kubeconfig().to_path_buf(),
-            ..Default::default()
-        };
-        async move {
-            let (plan, member, ca) = join::plan(&cp, &target, &opts).await.expect("join plan");
-            join::join(&cp, &plan, &member, ca, &opts)
-                .await
-                .expect("join");
-            join::wait_ready(&cp, &opts.name, Duration::from_secs(60))
-                .await
-                .expect("member becomes Ready");
-        }
-    });
-    futures::future::join_all(joins).await;
-    Federation { reconciler, bed }
+    let opts = JoinOptions {
+        name: name.to_string(),
+        member_kubeconfig: bed.kubeconfig().to_path_buf(),
+        ..Default::default()
+    };
+    let (plan, member, ca) = join::plan(&cp, &target, &opts).await.expect("join plan");
+    join::join(&cp, &plan, &member, ca, &opts)
+        .await
+        .expect("join");
+    join::wait_ready(&cp, &opts.name, Duration::from_secs(60))
+        .await
+        .expect("member becomes Ready");
 }
 
 /// The reconciler against `bed`'s control plane, with short health-probe timings; its log is
 /// `<bed dir>/reconciler.log` (truncated). Killed when the guard drops.
 pub fn start_reconciler(bed: &TestBed) -> Reconciler {
+    start_reconciler_with(bed, &[])
+}
+
+/// The reconciler with `extra` flags after the test bed's defaults.
+pub fn start_reconciler_with(bed: &TestBed, extra: &[&str]) -> Reconciler {
     Reconciler::builder(env!("CARGO_BIN_EXE_karmada-reconciler"), bed)
         .args(["--leader-elect=false"])
         .args([
@@ -70,6 +84,7 @@ pub fn start_reconciler(bed: &TestBed) -> Reconciler {
             "--failover-eviction-timeout",
             "5s",
         ])
+        .args(extra.iter().copied())
         .env(
             "RUST_LOG",
             std::env::var("KARMADACTL_TEST_RECONCILER_LOG")
