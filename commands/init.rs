@@ -154,7 +154,7 @@ pub struct InitArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Output format of --dry-run (Secrets' data is redacted)
+    /// Output format of --dry-run (Secrets' values are left empty: no keys are printed)
     #[arg(short, long, value_enum, requires = "dry_run")]
     pub output: Option<DocFormat>,
 }
@@ -357,6 +357,9 @@ fn dry_run(args: &InitArgs, use_kind: bool, ca: Option<(String, String)>) -> any
             let mut s = String::from("# In the host cluster:\n");
             for o in &host {
                 s.push_str("---\n");
+                if let Some(note) = manifests::secret_note(o) {
+                    s.push_str(&note);
+                }
                 s.push_str(&serde_yaml::to_string(o)?);
             }
             s.push_str("# In karmada-apiserver (plus the Karmada CRDs):\n");

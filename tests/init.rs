@@ -584,7 +584,10 @@ async fn init_dry_run_prints_everything_redacted_and_touches_nothing() {
     assert!(ok, "{err}");
     assert!(stubs.calls().is_empty(), "no docker or kind call");
     assert!(!out.contains("BEGIN"), "no PEM in the output");
-    assert!(out.contains("<redacted>"));
+    assert!(
+        out.contains("# Data left empty here: the control plane's certificates and keys"),
+        "{out}"
+    );
     assert!(out.contains(&format!(
         "registry.k8s.io/kube-apiserver:{}",
         testbed::kube_version()
@@ -598,6 +601,58 @@ async fn init_dry_run_prints_everything_redacted_and_touches_nothing() {
         )
     );
     assert!(!stubs.karmada_config().exists());
+}
+
+/// The documents of a multi-document YAML stream.
+fn yaml_documents(text: &str) -> Vec<serde_json::Value> {
+    use serde::Deserialize as _;
+    serde_yaml::Deserializer::from_str(text)
+        .map(|doc| serde_json::Value::deserialize(doc).expect("valid YAML"))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_dry_run_yaml_is_accepted_by_a_real_apiserver() {
+    let bed = TestBed::start(BedSpec::new(&[])).await.expect("test bed");
+    let host = bed.client(CONTROL_PLANE).await.unwrap();
+    let stubs = Stubs::new(false, false);
+    for extra in [
+        &[][..],
+        &[
+            "--etcd-replicas",
+            "3",
+            "--etcd-storage-mode",
+            "pvc",
+            "--storage-classes-name",
+            "standard",
+        ][..],
+    ] {
+        let mut args = vec!["init", "--dry-run", "-o", "yaml"];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = stubs.run(&args).await;
+        assert!(ok, "{err}");
+        assert!(!out.contains("BEGIN"), "no PEM in the output");
+        let objects = yaml_documents(&out);
+        let secrets: Vec<&serde_json::Value> =
+            objects.iter().filter(|o| o["kind"] == "Secret").collect();
+        assert_eq!(secrets.len(), 3, "{out}");
+        for s in &secrets {
+            let data = s["data"].as_object().unwrap();
+            assert!(!data.is_empty(), "the keys are listed: {s}");
+            assert!(data.values().all(|v| v == ""), "no values: {s}");
+        }
+        // What `kubectl apply --server-side --dry-run=server -f` does with the printed file: the
+        // namespace for real (dry-run objects need it), everything else dry-run.
+        karmadactl::ops::init::apply(&host, &objects[..1])
+            .await
+            .unwrap();
+        let dry = PatchParams::apply("karmadactl").force().dry_run();
+        karmadactl::ops::init::apply_with(&host, &objects, &dry)
+            .await
+            .unwrap_or_else(|e| panic!("{extra:?}: the printed YAML is rejected: {e}"));
+    }
+    assert!(stubs.calls().is_empty(), "no docker or kind call");
 }
 
 #[tokio::test]
