@@ -165,7 +165,7 @@ pub fn check_resource(resource: &str, command: &str) -> anyhow::Result<()> {
         "cluster" | "clusters" | "cluster.cluster.karmada.io" | "clusters.cluster.karmada.io" => {
             Ok(())
         }
-        other => anyhow::bail!(
+        other => usage!(
             "unsupported resource type {other:?}; karmadactl {command} supports: clusters (karmadactl {command} clusters NAME ...)"
         ),
     }
@@ -173,7 +173,8 @@ pub fn check_resource(resource: &str, command: &str) -> anyhow::Result<()> {
 
 /// A cluster name must be a DNS label of at most 48 characters (as the Cluster CRD requires).
 pub fn check_name(name: &str) -> anyhow::Result<()> {
-    karmadactl::api::names::validate_cluster_name(name).map_err(anyhow::Error::msg)
+    karmadactl::api::names::validate_cluster_name(name)
+        .map_err(|e| anyhow::Error::new(crate::Usage(e)))
 }
 
 impl GetArgs {
@@ -183,12 +184,12 @@ impl GetArgs {
             check_name(name)?;
         }
         if self.selector.is_some() && !self.names.is_empty() {
-            anyhow::bail!("name cannot be provided when a selector is specified");
+            usage!("name cannot be provided when a selector is specified");
         }
         if let Some(sel) = &self.selector
             && sel.trim().is_empty()
         {
-            anyhow::bail!("empty label selector; pass e.g. -l region=eu");
+            usage!("empty label selector; pass e.g. -l region=eu");
         }
         Ok(GetOptions {
             names: self.names.clone(),
@@ -202,20 +203,20 @@ impl GetArgs {
         let format = self.output.clone().unwrap_or_default();
         if !format.is_table() {
             if self.show_labels {
-                anyhow::bail!(
+                usage!(
                     "--show-labels applies to tables only, not to -o {}",
                     self.output_name()
                 );
             }
             if !self.label_columns.is_empty() {
-                anyhow::bail!(
+                usage!(
                     "-L/--label-columns applies to tables only, not to -o {}",
                     self.output_name()
                 );
             }
         }
         if let Some(bad) = self.label_columns.iter().find(|l| l.trim().is_empty()) {
-            anyhow::bail!("invalid label column {bad:?}; pass label keys, e.g. -L app,tier");
+            usage!("invalid label column {bad:?}; pass label keys, e.g. -L app,tier");
         }
         Ok(PrintOptions {
             format,
@@ -244,18 +245,16 @@ impl GetArgs {
     /// The query for a resource other than clusters.
     fn query(&self) -> anyhow::Result<Query> {
         if self.selector.is_some() && !self.names.is_empty() {
-            anyhow::bail!("name cannot be provided when a selector is specified");
+            usage!("name cannot be provided when a selector is specified");
         }
         if !self.clusters.is_empty() && self.operation_scope == Scope::Karmada {
-            anyhow::bail!(
-                "-C/--clusters selects member clusters; add --operation-scope members (or all)"
-            );
+            usage!("-C/--clusters selects member clusters; add --operation-scope members (or all)");
         }
         for c in &self.clusters {
             check_name(c)?;
         }
         if self.resource.is_empty() || self.resource.contains('/') {
-            anyhow::bail!(
+            usage!(
                 "invalid resource type {:?}; pass a type such as deployments, then names",
                 self.resource
             );
@@ -317,7 +316,7 @@ pub async fn run(args: GetArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         || args.operation_scope != Scope::Karmada
         || !args.clusters.is_empty()
     {
-        anyhow::bail!(
+        usage!(
             "clusters live in the control plane only; -n, -A, --operation-scope and -C do not apply to get clusters"
         );
     }

@@ -241,11 +241,14 @@ fn config_from(args: &InitArgs, reconciler_image: &str) -> anyhow::Result<InitCo
     cfg.etcd_extra_args = args.etcd_extra_args.clone();
     cfg.kcm_extra_args = args.kube_controller_manager_extra_args.clone();
     cfg.reconciler_extra_args = args.reconciler_extra_args.clone();
-    cfg.validate()?;
+    cfg.validate()
+        .map_err(|e| anyhow::Error::new(crate::Usage(e.to_string())))?;
     for ip in &args.cert_external_ip {
-        ip.parse::<IpAddr>().map_err(|_| {
-            anyhow::anyhow!("--cert-external-ip {ip:?} is not an IP address; put DNS names in --cert-external-dns")
-        })?;
+        if ip.parse::<IpAddr>().is_err() {
+            usage!(
+                "--cert-external-ip {ip:?} is not an IP address; put DNS names in --cert-external-dns"
+            );
+        }
     }
     Ok(cfg)
 }
@@ -266,7 +269,7 @@ fn read_ca(args: &InitArgs) -> anyhow::Result<Option<(String, String)>> {
 pub async fn run_init(args: InitArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let use_kind = global.kubeconfig.is_none() && args.context.is_none();
     if !use_kind && args.reconciler_image.is_none() {
-        anyhow::bail!(
+        usage!(
             "--reconciler-image is required when installing into an existing cluster: build and \
              push an image from the repository's Dockerfile (see docs/install.md) and pass its name"
         );
@@ -439,7 +442,7 @@ pub async fn run_deinit(args: DeinitArgs, global: &GlobalArgs) -> anyhow::Result
     ));
     if !args.yes {
         if !std::io::stdin().is_terminal() {
-            anyhow::bail!(
+            usage!(
                 "deinit would {}; pass --yes to confirm when not running on a terminal",
                 plan.join(", ")
             );

@@ -53,7 +53,7 @@ pub struct JoinArgs {
 }
 
 pub async fn run(args: JoinArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    karmadactl::api::names::validate_cluster_name(&args.name).map_err(anyhow::Error::msg)?;
+    crate::get::check_name(&args.name)?;
     let opts = JoinOptions {
         name: args.name.clone(),
         member_kubeconfig: args.cluster_kubeconfig,

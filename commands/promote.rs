@@ -49,7 +49,7 @@ pub struct PromoteArgs {
 pub async fn run(args: PromoteArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     check_name(&args.cluster)?;
     if args.kind.is_empty() || args.kind.contains('/') {
-        anyhow::bail!(
+        usage!(
             "invalid resource type {:?}; pass a type then a name, e.g. karmadactl promote deployment nginx -C member1",
             args.kind
         );

@@ -59,9 +59,9 @@ pub struct UnjoinArgs {
 }
 
 pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    karmadactl::api::names::validate_cluster_name(&args.name).map_err(anyhow::Error::msg)?;
+    crate::get::check_name(&args.name)?;
     if args.wait_timeout == 0 {
-        anyhow::bail!("--wait-timeout must be at least 1 second");
+        usage!("--wait-timeout must be at least 1 second");
     }
     let opts = UnjoinOptions {
         name: args.name.clone(),
@@ -107,7 +107,7 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> anyhow::Result<()> {
 /// Asks on the terminal; refuses without one (scripts pass --yes).
 fn confirm(name: &str) -> anyhow::Result<()> {
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        anyhow::bail!(
+        usage!(
             "refusing to unjoin cluster {name} without confirmation: stdin is not a terminal; pass --yes"
         );
     }
