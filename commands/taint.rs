@@ -25,7 +25,8 @@ pub const EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
     karmadactl taint clusters member1 dedicated=gpu:NoSchedule\n  \
     karmadactl taint clusters member1 dedicated=ml:NoSchedule --overwrite\n  \
     karmadactl taint clusters member1 dedicated:NoSchedule-\n  \
-    karmadactl taint clusters member1 dedicated-"
+    karmadactl taint clusters member1 dedicated-\n  \
+    karmadactl taint clusters member1 dedicated=gpu:NoSchedule --dry-run"
 )]
 pub struct TaintArgs {
     /// Resource type: clusters (also cluster)
@@ -43,6 +44,10 @@ pub struct TaintArgs {
     /// Replace a taint with the same key and effect instead of failing
     #[arg(long)]
     pub overwrite: bool,
+
+    /// Send the change as a server-side dry run: validated, nothing is changed
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `key[=value][:effect]` as kubectl splits it; the effect is checked when present.
@@ -207,7 +212,7 @@ pub async fn run(args: TaintArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         );
     }
     let edit = parse_taints(&args.taints, args.overwrite)?;
-    let line = taint::taint(&global.target(), &args.name, &edit).await?;
+    let line = taint::taint(&global.target(), &args.name, &edit, args.dry_run).await?;
     output::print(&format!("{line}\n"));
     Ok(())
 }

@@ -197,6 +197,20 @@ async fn cordon_and_uncordon_are_idempotent_and_keep_other_taints() {
     let server = &bed.cluster("member1").server;
     create_cluster(&cp, &name, server, &[], vec![other.clone()]).await;
 
+    // --dry-run: the server validates the change and keeps nothing.
+    assert_eq!(
+        ok(kc, &["cordon", &name, "--dry-run"]),
+        format!("cluster/{name} cordoned (dry run)\n")
+    );
+    assert_eq!(
+        ok(
+            kc,
+            &["taint", "clusters", &name, "a=b:NoSchedule", "--dry-run"]
+        ),
+        format!("cluster/{name} tainted (dry run)\n")
+    );
+    assert_eq!(taints_of(&cp, &name).await, vec![other.clone()]);
+
     assert_eq!(
         ok(kc, &["cordon", &name]),
         format!("cluster/{name} cordoned\n")
@@ -213,6 +227,10 @@ async fn cordon_and_uncordon_are_idempotent_and_keep_other_taints() {
     assert_eq!(cordons, 1, "exactly one cordon taint: {taints:?}");
     assert!(taints.contains(&other), "other taints are kept: {taints:?}");
 
+    assert_eq!(
+        ok(kc, &["uncordon", &name, "--dry-run"]),
+        format!("cluster/{name} uncordoned (dry run)\n")
+    );
     assert_eq!(
         ok(kc, &["uncordon", &name]),
         format!("cluster/{name} uncordoned\n")

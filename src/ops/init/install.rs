@@ -174,12 +174,16 @@ pub async fn install(opts: &InstallOptions, progress: &dyn Progress) -> Result<I
 
     let timeout = opts.wait_timeout;
     let [etcd, apiserver, kcm, reconciler] = COMPONENTS;
-    step(
-        progress,
-        "waiting for etcd",
-        super::wait_ready(&host.client, etcd, timeout),
-    )
-    .await?;
+    // An external etcd (--external-etcd-servers) is not ours to wait for: karmada-apiserver's
+    // readiness says whether it can use it.
+    if cfg.external_etcd.is_none() {
+        step(
+            progress,
+            "waiting for etcd",
+            super::wait_ready(&host.client, etcd, timeout),
+        )
+        .await?;
+    }
     step(
         progress,
         "waiting for karmada-apiserver",
