@@ -209,6 +209,15 @@ pub struct InitArgs {
     #[arg(long, allow_hyphen_values = true, value_name = "FLAG")]
     pub reconciler_extra_args: Vec<String>,
 
+    /// Also write the control plane's kubeconfig there, as karmada-apiserver.config (upstream
+    /// always writes /etc/karmada; here only when asked)
+    #[arg(short = 'd', long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub karmada_data: Option<PathBuf>,
+
+    /// Also write the certificates and keys there [default with --karmada-data: <DIR>/pki]
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub karmada_pki: Option<PathBuf>,
+
     /// Kubeconfig to merge the karmada-host and karmada-apiserver contexts into [default: ~/.kube/karmada.config]
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub karmada_kubeconfig: Option<PathBuf>,
@@ -221,6 +230,11 @@ pub struct InitArgs {
         value_name = "SECONDS"
     )]
     pub wait_component_ready_timeout: u64,
+
+    /// Upstream's init configuration file (apiVersion config.karmada.io/v1alpha1, kind
+    /// KarmadaInitConfig); what it sets wins over the flags, as upstream
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
 
     /// Print what init would create, without touching any cluster
     #[arg(long)]
@@ -240,6 +254,10 @@ pub struct InitArgs {
 /// unchanged; init says it ignores them.
 #[derive(Debug, Default, Args)]
 pub struct UpstreamOnly {
+    /// Accepted for upstream's scripts, not needed: the Karmada CRDs are built into karmadactl
+    /// and nothing is downloaded
+    #[arg(long, value_name = "URL_OR_PATH")]
+    pub crds: Option<String>,
     #[arg(long, hide = true)]
     pub karmada_scheduler_image: Option<String>,
     #[arg(long, hide = true)]
@@ -582,8 +600,25 @@ fn read_ca(args: &InitArgs) -> anyhow::Result<Option<(String, String)>> {
     Ok(Some(pair))
 }
 
-pub async fn run_init(args: InitArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    let use_kind = global.kubeconfig.is_none() && args.context.is_none();
+pub async fn run_init(mut args: InitArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    let mut host_kubeconfig = global.kubeconfig.clone();
+    if let Some(file) = args.config.clone() {
+        let (kubeconfig, notes) = crate::init_config::apply(&mut args, &file)?;
+        if host_kubeconfig.is_none() {
+            host_kubeconfig = kubeconfig;
+        }
+        for n in notes {
+            eprintln!("note: ignoring {n} from {}", file.display());
+        }
+    }
+    if let Some(crds) = &args.upstream_only.crds {
+        eprintln!(
+            "note: ignoring --crds {crds}: the Karmada CRDs are built into karmadactl (v{}) and \
+             installed from there; nothing is downloaded",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    let use_kind = host_kubeconfig.is_none() && args.context.is_none();
     let reconciler_image = given_reconciler_image(&args);
     if !use_kind && reconciler_image.is_none() {
         usage!(
@@ -615,7 +650,7 @@ pub async fn run_init(args: InitArgs, global: &GlobalArgs) -> anyhow::Result<()>
     }
     let opts = InstallOptions {
         host: (!use_kind).then(|| Target {
-            kubeconfig: global.kubeconfig.clone(),
+            kubeconfig: host_kubeconfig.clone(),
             context: args.context.clone(),
         }),
         config,
@@ -634,6 +669,8 @@ pub async fn run_init(args: InitArgs, global: &GlobalArgs) -> anyhow::Result<()>
             .karmada_kubeconfig
             .clone()
             .unwrap_or_else(ops::default_karmada_kubeconfig),
+        karmada_data: args.karmada_data.clone(),
+        karmada_pki: args.karmada_pki.clone(),
     };
     let done = install(&opts, &Spinners::default()).await?;
     if !done.host_context {

@@ -17,6 +17,7 @@ mod docs;
 mod get;
 mod help;
 mod init;
+mod init_config;
 mod join;
 mod man;
 mod progress;

@@ -743,6 +743,8 @@ async fn init_with_an_external_etcd() {
             &c("etcd-client.key"),
             "--external-etcd-key-prefix",
             "/karmada-ext",
+            "--karmada-data",
+            &work.path().join("data").display().to_string(),
         ])
         .await;
     stop.store(true, Ordering::Relaxed);
@@ -941,6 +943,131 @@ async fn deinit_purge_namespace_deletes_a_namespace_init_did_not_create() {
         .unwrap()
         .is_none_or(|n| n.metadata.deletion_timestamp.is_some());
     assert!(gone, "--purge-namespace deletes it");
+}
+
+#[tokio::test]
+async fn init_config_file_in_upstreams_format() {
+    let stubs = Stubs::new(false, false);
+    let file = stubs.home.path().join("init.yaml");
+    std::fs::write(
+        &file,
+        r#"apiVersion: config.karmada.io/v1alpha1
+kind: KarmadaInitConfig
+spec:
+  certificates:
+    externalDNS: [karmada.example.com]
+    validityPeriod: 8760h0m0s
+  etcd:
+    local:
+      repository: reg.example.com/etcd
+      tag: 3.6.0-0
+      replicas: 3
+      storageMode: PVC
+      pvcSize: 7Gi
+      nodeSelectorLabels: {karmada.io/etcd: "true"}
+      extraArgs:
+      - {name: snapshot-count, value: "5000"}
+  images:
+    imagePullPolicy: Always
+    imagePullSecrets: [regcred]
+    kubeImageTag: v1.36.1
+    privateRegistry: {registry: reg.example.com}
+  components:
+    karmadaAPIServer:
+      replicas: 2
+      networking: {port: 31443}
+      extraArgs:
+      - {name: v, value: "4"}
+    kubeControllerManager:
+      replicas: 2
+    karmadaScheduler:
+      replicas: 1
+  karmadaCRDs: https://github.com/karmada-io/karmada/releases/download/v1.14.0/crds.tar.gz
+"#,
+    )
+    .unwrap();
+    let path = file.display().to_string();
+    // The file wins over the flags, as upstream.
+    let (ok, out, err) = stubs
+        .run(&[
+            "init",
+            "--config",
+            &path,
+            "--etcd-replicas",
+            "1",
+            "--dry-run",
+            "-o",
+            "yaml",
+        ])
+        .await;
+    assert!(ok, "{err}");
+    let objects = yaml_documents(&out);
+    let find = |kind: &str, name: &str| {
+        objects
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{kind}/{name} missing"))
+            .clone()
+    };
+    let etcd = find("StatefulSet", manifests::ETCD);
+    assert_eq!(etcd["spec"]["replicas"], 3);
+    let pod = &etcd["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["containers"][0]["image"],
+        "reg.example.com/etcd:3.6.0-0"
+    );
+    assert_eq!(pod["containers"][0]["imagePullPolicy"], "Always");
+    assert_eq!(pod["nodeSelector"]["karmada.io/etcd"], "true");
+    assert_eq!(pod["imagePullSecrets"][0]["name"], "regcred");
+    assert!(
+        pod["containers"][0]["command"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("--snapshot-count=5000"))
+    );
+    assert_eq!(
+        etcd["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        "7Gi"
+    );
+    let apiserver = find("Deployment", manifests::APISERVER);
+    assert_eq!(apiserver["spec"]["replicas"], 2);
+    let c = &apiserver["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "reg.example.com/kube-apiserver:v1.36.1");
+    assert!(c["command"].as_array().unwrap().contains(&json!("--v=4")));
+    assert_eq!(find("Deployment", manifests::KCM)["spec"]["replicas"], 2);
+    assert_eq!(
+        find("Deployment", manifests::RECONCILER)["spec"]["template"]["spec"]["containers"][0]["image"],
+        format!(
+            "reg.example.com/karmada-reconciler:v{}",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    assert_eq!(
+        find("Service", manifests::APISERVER)["spec"]["ports"][0]["nodePort"],
+        31443
+    );
+    let certs = find("Secret", manifests::CERT_SECRET);
+    assert!(
+        certs["metadata"]["annotations"][manifests::SANS_ANNOTATION]
+            .as_str()
+            .unwrap()
+            .contains("karmada.example.com")
+    );
+    assert!(
+        err.contains("ignoring spec.components.karmadaScheduler"),
+        "{err}"
+    );
+    assert!(err.contains("ignoring --crds"), "{err}");
+
+    std::fs::write(&file, "apiVersion: v1\nkind: ConfigMap\n").unwrap();
+    let out = stubs
+        .command()
+        .args(["init", "--config", &path, "--dry-run"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("KarmadaInitConfig"));
 }
 
 #[tokio::test]
