@@ -46,6 +46,11 @@ pub enum StorageMode {
     karmadactl init --dry-run -o yaml"
 )]
 pub struct InitArgs {
+    /// Namespace of the control plane in the host cluster (upstream's flag; this version
+    /// installs into karmada-system only)
+    #[arg(short, long, default_value = manifests::NAMESPACE, value_name = "NAMESPACE", value_parser = install_namespace)]
+    pub namespace: String,
+
     /// Context of the host cluster in --kubeconfig (installs there instead of kind)
     #[arg(long, value_name = "CONTEXT")]
     pub context: Option<String>,
@@ -248,6 +253,18 @@ pub struct InitArgs {
     pub upstream_only: UpstreamOnly,
 }
 
+/// `-n`: upstream scripts pass the default explicitly; other namespaces are not supported yet.
+fn install_namespace(value: &str) -> Result<String, String> {
+    if value == manifests::NAMESPACE {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "this version installs the control plane into {} only",
+            manifests::NAMESPACE
+        ))
+    }
+}
+
 /// Upstream init's flags for components this control plane does not have (karmada-scheduler,
 /// -webhook, -controller-manager and -aggregated-apiserver: karmada-reconciler does their work)
 /// and for priority classes and the cluster domain. Accepted so upstream scripts run
@@ -404,6 +421,10 @@ impl UpstreamOnly {
     karmadactl deinit --kubeconfig ~/.kube/config --context prod --yes"
 )]
 pub struct DeinitArgs {
+    /// Namespace init installed into (upstream's flag; this version uses karmada-system only)
+    #[arg(short, long, default_value = manifests::NAMESPACE, value_name = "NAMESPACE", value_parser = install_namespace)]
+    pub namespace: String,
+
     /// Context of the host cluster in --kubeconfig
     #[arg(long, value_name = "CONTEXT")]
     pub context: Option<String>,
