@@ -218,11 +218,11 @@ async fn main() {
             _ => {
                 let member = fed.members[rng.below(fed.members.len())].clone();
                 if cordoned.remove(&member) {
-                    karmadactl::ops::cordon::uncordon(&target, &member)
+                    karmadactl::ops::cordon::uncordon(&target, &member, false)
                         .await
                         .unwrap();
                 } else {
-                    karmadactl::ops::cordon::cordon(&target, &member)
+                    karmadactl::ops::cordon::cordon(&target, &member, false)
                         .await
                         .unwrap();
                     cordoned.insert(member);
@@ -237,7 +237,7 @@ async fn main() {
     }
     let churn = started.elapsed();
     for member in std::mem::take(&mut cordoned) {
-        karmadactl::ops::cordon::uncordon(&target, &member)
+        karmadactl::ops::cordon::uncordon(&target, &member, false)
             .await
             .unwrap();
     }

@@ -1,5 +1,5 @@
 //! Hidden `karmadactl generate-docs`: renders docs/commands.md from the clap tree, so the
-//! reference never drifts from `--help` (tests/generated.rs checks it).
+//! reference never drifts from `--help` (tests/cli.rs checks it).
 
 use clap::Args;
 
@@ -14,11 +14,21 @@ pub fn run(_: DocsArgs) -> anyhow::Result<()> {
 pub fn render(root: &clap::Command) -> String {
     let mut out = String::from(
         "# Command reference\n\n<!-- Generated from the CLI by `karmadactl generate-docs`; \
-         regenerate with `UPDATE_GENERATED=1 cargo test --test generated`. -->\n\n",
+         regenerate with `UPDATE_GENERATED=1 cargo test --test cli`. -->\n\n",
     );
     let mut root = root.clone().term_width(100);
     root.build();
     section(&mut out, &root, "karmadactl", 2);
+    out.push_str("## Exit status\n\n| status | meaning |\n| --- | --- |\n");
+    for (code, meaning) in crate::EXIT_STATUSES {
+        out.push_str(&format!("| {code} | {meaning} |\n"));
+    }
+    out.push_str(
+        "\nThe same commands run as a kubectl plugin: an executable named `kubectl-karmada` \
+         (e.g. a symlink to karmadactl, see docs/install.md) makes `kubectl karmada ...` work, \
+         and its help then says `kubectl karmada`. `NO_COLOR` (any non-empty value) turns off \
+         colours in help, errors and logs.\n",
+    );
     out
 }
 

@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use clap::Args;
 use clap_complete::engine::ArgValueCompleter;
+use clap_complete::engine::CompletionCandidate;
 use karmadactl::ops::get::resources::{self, Query, Scope};
 use karmadactl::ops::get::{self, GetOptions};
-use karmadactl::output::{self, Format};
+use karmadactl::output;
+use karmadactl::output::jsonpath::Template;
+use karmadactl::output::printer::{self, Format, PrintOptions};
 
 use crate::GlobalArgs;
 
@@ -33,7 +36,12 @@ use crate::GlobalArgs;
     karmadactl get deployments\n  \
     karmadactl get deploy nginx --operation-scope all\n  \
     karmadactl get pods -A -s members -C member1,member2\n  \
-    karmadactl get configmaps -n app -s members -o yaml"
+    karmadactl get configmaps -n app -s members -o yaml\n  \
+    karmadactl get deploy -s all -o jsonpath='{range .items[*]}{.metadata.name}{\"\\t\"}{.status.readyReplicas}{\"\\n\"}{end}'\n  \
+    karmadactl get deploy -s members -o custom-columns=NAME:.metadata.name,CLUSTER:.metadata.annotations.resource\\.karmada\\.io/cached-from-cluster\n  \
+    karmadactl get pods -s members --sort-by=.metadata.creationTimestamp --show-labels -L app\n  \
+    karmadactl get deploy nginx -s all --watch --output-watch-events\n  \
+    karmadactl get configmap settings --ignore-not-found -o name"
 )]
 pub struct GetArgs {
     /// Resource type: clusters (also cluster, clusters.cluster.karmada.io), or any kind
@@ -44,10 +52,33 @@ pub struct GetArgs {
     #[arg(value_name = "NAME", add = ArgValueCompleter::new(crate::cluster_completer::cluster_names))]
     pub names: Vec<String>,
 
-    /// Output format: wide adds columns (clusters: endpoint, provider, region, zones, taints,
-    /// nodes; deployments: containers, images, selector; pods: IP, node)
-    #[arg(short, long, value_enum, value_name = "FORMAT")]
+    /// Output format: json, yaml, wide, name, jsonpath=TEMPLATE, jsonpath-file=FILE,
+    /// jsonpath-as-json=TEMPLATE, custom-columns=HEADER:PATH,..., custom-columns-file=FILE. Wide
+    /// adds columns (clusters: endpoint, provider, region, zones, taints, nodes; deployments:
+    /// containers, images, selector; pods: IP, node). Templates are kubectl's JSONPath, e.g.
+    /// '{.items[*].metadata.name}' or '{range .items[*]}{.metadata.name}{"\n"}{end}'
+    #[arg(short, long, value_name = "FORMAT", value_parser = Format::parse, add = ArgValueCompleter::new(output_formats))]
     pub output: Option<Format>,
+
+    /// Do not print the header line of tables and custom columns
+    #[arg(long)]
+    pub no_headers: bool,
+
+    /// Add a LABELS column with all labels (tables only)
+    #[arg(long)]
+    pub show_labels: bool,
+
+    /// Add a column for each of these label keys (comma-separated or repeated; tables only)
+    #[arg(short = 'L', long, value_delimiter = ',', value_name = "LABEL")]
+    pub label_columns: Vec<String>,
+
+    /// Sort by the value at this JSONPath, e.g. .metadata.name or '{.metadata.creationTimestamp}'
+    #[arg(long, value_name = "JSONPATH", value_parser = sort_by)]
+    pub sort_by: Option<Template>,
+
+    /// A name that does not exist is not an error
+    #[arg(long)]
+    pub ignore_not_found: bool,
 
     /// Namespace (default: the namespace of the control plane's kubeconfig context)
     #[arg(
@@ -84,9 +115,40 @@ pub struct GetArgs {
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
 
-    /// After listing, print a row for every change until interrupted (Ctrl-C)
+    /// After listing, print a row (or object) for every change until interrupted (Ctrl-C);
+    /// members in scope are watched too
     #[arg(short, long)]
     pub watch: bool,
+
+    /// With --watch: say what happened to each object (EVENT column ADDED, MODIFIED, DELETED;
+    /// json/yaml print {type, object})
+    #[arg(long, requires = "watch")]
+    pub output_watch_events: bool,
+}
+
+/// `--sort-by`: kubectl's relaxed JSONPath.
+fn sort_by(value: &str) -> Result<Template, String> {
+    Template::parse_relaxed(value).map_err(|e| e.to_string())
+}
+
+/// Completes `-o` values.
+fn output_formats(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+    let current = current.to_string_lossy();
+    [
+        "json",
+        "yaml",
+        "wide",
+        "name",
+        "jsonpath=",
+        "jsonpath-file=",
+        "jsonpath-as-json=",
+        "custom-columns=",
+        "custom-columns-file=",
+    ]
+    .into_iter()
+    .filter(|f| f.starts_with(current.as_ref()))
+    .map(CompletionCandidate::new)
+    .collect()
 }
 
 /// Whether TYPE names the Cluster resource.
@@ -103,7 +165,7 @@ pub fn check_resource(resource: &str, command: &str) -> anyhow::Result<()> {
         "cluster" | "clusters" | "cluster.cluster.karmada.io" | "clusters.cluster.karmada.io" => {
             Ok(())
         }
-        other => anyhow::bail!(
+        other => usage!(
             "unsupported resource type {other:?}; karmadactl {command} supports: clusters (karmadactl {command} clusters NAME ...)"
         ),
     }
@@ -111,7 +173,8 @@ pub fn check_resource(resource: &str, command: &str) -> anyhow::Result<()> {
 
 /// A cluster name must be a DNS label of at most 48 characters (as the Cluster CRD requires).
 pub fn check_name(name: &str) -> anyhow::Result<()> {
-    karmadactl::api::names::validate_cluster_name(name).map_err(anyhow::Error::msg)
+    karmadactl::api::names::validate_cluster_name(name)
+        .map_err(|e| anyhow::Error::new(crate::Usage(e)))
 }
 
 impl GetArgs {
@@ -121,42 +184,77 @@ impl GetArgs {
             check_name(name)?;
         }
         if self.selector.is_some() && !self.names.is_empty() {
-            anyhow::bail!("name cannot be provided when a selector is specified");
+            usage!("name cannot be provided when a selector is specified");
         }
         if let Some(sel) = &self.selector
             && sel.trim().is_empty()
         {
-            anyhow::bail!("empty label selector; pass e.g. -l region=eu");
+            usage!("empty label selector; pass e.g. -l region=eu");
         }
         Ok(GetOptions {
             names: self.names.clone(),
             selector: self.selector.clone(),
-            format: self.output.unwrap_or_default(),
+            print: self.print_options()?,
         })
+    }
+
+    /// `-o` and the flags that shape the output, checked against each other.
+    fn print_options(&self) -> anyhow::Result<PrintOptions> {
+        let format = self.output.clone().unwrap_or_default();
+        if !format.is_table() {
+            if self.show_labels {
+                usage!(
+                    "--show-labels applies to tables only, not to -o {}",
+                    self.output_name()
+                );
+            }
+            if !self.label_columns.is_empty() {
+                usage!(
+                    "-L/--label-columns applies to tables only, not to -o {}",
+                    self.output_name()
+                );
+            }
+        }
+        if let Some(bad) = self.label_columns.iter().find(|l| l.trim().is_empty()) {
+            usage!("invalid label column {bad:?}; pass label keys, e.g. -L app,tier");
+        }
+        Ok(PrintOptions {
+            format,
+            no_headers: self.no_headers,
+            show_labels: self.show_labels,
+            label_columns: self.label_columns.clone(),
+            sort_by: self.sort_by.clone(),
+            output_watch_events: self.output_watch_events,
+        })
+    }
+
+    fn output_name(&self) -> &'static str {
+        match self.output {
+            Some(Format::Json) => "json",
+            Some(Format::Yaml) => "yaml",
+            Some(Format::Name) => "name",
+            Some(Format::JsonPath(_)) => "jsonpath",
+            Some(Format::JsonPathAsJson(_)) => "jsonpath-as-json",
+            Some(Format::CustomColumns(_)) => "custom-columns",
+            _ => "wide",
+        }
     }
 }
 
 impl GetArgs {
     /// The query for a resource other than clusters.
     fn query(&self) -> anyhow::Result<Query> {
-        if self.watch {
-            anyhow::bail!(
-                "--watch is only supported for clusters (karmadactl get clusters --watch)"
-            );
-        }
         if self.selector.is_some() && !self.names.is_empty() {
-            anyhow::bail!("name cannot be provided when a selector is specified");
+            usage!("name cannot be provided when a selector is specified");
         }
         if !self.clusters.is_empty() && self.operation_scope == Scope::Karmada {
-            anyhow::bail!(
-                "-C/--clusters selects member clusters; add --operation-scope members (or all)"
-            );
+            usage!("-C/--clusters selects member clusters; add --operation-scope members (or all)");
         }
         for c in &self.clusters {
             check_name(c)?;
         }
         if self.resource.is_empty() || self.resource.contains('/') {
-            anyhow::bail!(
+            usage!(
                 "invalid resource type {:?}; pass a type such as deployments, then names",
                 self.resource
             );
@@ -170,22 +268,41 @@ impl GetArgs {
             scope: self.operation_scope,
             clusters: self.clusters.clone(),
             member_timeout: self.member_timeout,
-            format: self.output.unwrap_or_default(),
+            print: self.print_options()?,
         })
     }
 }
 
 async fn run_resources(args: GetArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let query = args.query()?;
-    let gathered = resources::gather(&global.target(), &query).await?;
-    let rendered = gathered.render(&query)?;
-    output::print(&rendered.stdout);
-    for note in &rendered.stderr {
-        eprintln!("{note}");
+    let target = global.target();
+    let gathered = resources::gather(&target, &query).await?;
+    if args.watch {
+        let items = gathered.items(&query)?;
+        output::print(&printer::render_watch_start(
+            &gathered.header(&query),
+            &items,
+            &query.print,
+        )?);
+        for note in gathered.notes(&query) {
+            eprintln!("{note}");
+        }
+    } else {
+        let rendered = gathered.render(&query)?;
+        output::print(&rendered.stdout);
+        for note in &rendered.stderr {
+            eprintln!("{note}");
+        }
     }
     let missing = gathered.missing(&query);
-    if !missing.is_empty() && gathered.failures.is_empty() {
+    if !missing.is_empty() && gathered.failures.is_empty() && !args.ignore_not_found {
         return Err(gathered.not_found(&missing).into());
+    }
+    if args.watch {
+        tokio::select! {
+            result = resources::watch(&target, &query, &gathered, output::print) => result?,
+            _ = tokio::signal::ctrl_c() => {}
+        }
     }
     Ok(())
 }
@@ -199,19 +316,28 @@ pub async fn run(args: GetArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         || args.operation_scope != Scope::Karmada
         || !args.clusters.is_empty()
     {
-        anyhow::bail!(
+        usage!(
             "clusters live in the control plane only; -n, -A, --operation-scope and -C do not apply to get clusters"
         );
     }
     let opts = args.validate()?;
     let target = global.target();
     let listing = get::list(&target, &opts).await?;
-    let rendered = listing.render(opts.format)?;
-    output::print(&rendered.stdout);
-    if let Some(note) = &rendered.stderr {
-        eprintln!("{note}");
+    if args.watch {
+        let items = get::items(&listing.clusters, &opts.print)?;
+        output::print(&printer::render_watch_start(
+            get::header(&opts.print),
+            &items,
+            &opts.print,
+        )?);
+    } else {
+        let rendered = listing.render(&opts.print)?;
+        output::print(&rendered.stdout);
+        if let Some(note) = &rendered.stderr {
+            eprintln!("{note}");
+        }
     }
-    if !listing.missing.is_empty() {
+    if !listing.missing.is_empty() && !args.ignore_not_found {
         return Err(get::not_found_all(&listing.missing).into());
     }
     if args.watch {
@@ -232,8 +358,14 @@ mod tests {
             resource: resource.into(),
             names: names.iter().map(|n| n.to_string()).collect(),
             output: None,
+            no_headers: false,
+            show_labels: false,
+            label_columns: vec![],
+            sort_by: None,
+            ignore_not_found: false,
             selector: selector.map(String::from),
             watch: false,
+            output_watch_events: false,
             namespace: None,
             all_namespaces: false,
             operation_scope: Scope::Karmada,

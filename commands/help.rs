@@ -18,8 +18,9 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("Other Commands", &["version"]),
 ];
 
-/// Replaces clap's flat command list with the grouped one.
-pub fn grouped(cmd: clap::Command) -> clap::Command {
+/// Replaces clap's flat command list with the grouped one; `program` is how the user invoked
+/// us (`karmadactl`, or `kubectl karmada` through the kubectl plugin).
+pub fn grouped(cmd: clap::Command, program: &str) -> clap::Command {
     let mut listing = String::new();
     let width = cmd
         .get_subcommands()
@@ -44,11 +45,48 @@ pub fn grouped(cmd: clap::Command) -> clap::Command {
     }
     let template = format!(
         "{{about-with-newline}}\n{listing}{{usage-heading}} {{usage}}\n\nOptions:\n{{options}}{{after-help}}\n\n\
-         Use \"karmadactl <command> --help\" for more information about a command.\n"
+         Use \"{program} <command> --help\" for more information about a command.\n"
     );
-    cmd.help_template(template)
+    let cmd = if program == "karmadactl" {
+        cmd
+    } else {
+        renamed(cmd, program)
+    };
+    cmd.bin_name(program)
+        .help_template(template)
         .subcommand_help_heading("Commands")
         .disable_help_subcommand(true)
+}
+
+/// Example lines (`  karmadactl get ...` in after-help) say `program` instead.
+fn renamed(cmd: clap::Command, program: &str) -> clap::Command {
+    let swap = |text: String| -> String {
+        text.lines()
+            .map(|l| {
+                let body = l.trim_start();
+                match body.strip_prefix("karmadactl ") {
+                    Some(rest) => format!("{}{program} {rest}", &l[..l.len() - body.len()]),
+                    None => l.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut cmd = cmd;
+    if let Some(text) = cmd.get_after_help().map(|t| swap(t.to_string())) {
+        cmd = cmd.after_help(text);
+    }
+    if let Some(text) = cmd.get_after_long_help().map(|t| swap(t.to_string())) {
+        cmd = cmd.after_long_help(text);
+    }
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in subs {
+        cmd = cmd.mut_subcommand(name, |sub| renamed(sub, program));
+    }
+    cmd
 }
 
 #[cfg(test)]

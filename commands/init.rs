@@ -22,7 +22,7 @@ pub enum StorageMode {
     EmptyDir,
     #[value(name = "hostPath")]
     HostPath,
-    #[value(name = "pvc")]
+    #[value(name = "pvc", alias = "PVC")]
     Pvc,
 }
 
@@ -41,17 +41,53 @@ pub enum StorageMode {
     karmadactl init\n  \
     karmadactl init --kubeconfig ~/.kube/config --context prod --reconciler-image registry.example.com/karmada-reconciler:v0.1.0\n  \
     karmadactl init --etcd-replicas 3 --etcd-storage-mode pvc --etcd-pvc-size 10Gi\n  \
+    karmadactl init --external-etcd-servers https://10.0.0.5:2379 --external-etcd-ca-cert-path ca.crt --external-etcd-client-cert-path client.crt --external-etcd-client-key-path client.key\n  \
     karmadactl init --karmada-apiserver-extra-args=v=4 --cert-external-dns karmada.example.com\n  \
     karmadactl init --dry-run -o yaml"
 )]
 pub struct InitArgs {
+    /// Namespace of the control plane in the host cluster (upstream's flag; this version
+    /// installs into karmada-system only)
+    #[arg(short, long, default_value = manifests::NAMESPACE, value_name = "NAMESPACE", value_parser = install_namespace)]
+    pub namespace: String,
+
     /// Context of the host cluster in --kubeconfig (installs there instead of kind)
     #[arg(long, value_name = "CONTEXT")]
     pub context: Option<String>,
 
     /// Registry of the kube-apiserver, kube-controller-manager and default etcd images
-    #[arg(long, default_value = "registry.k8s.io", value_name = "REGISTRY")]
-    pub kube_image_registry: String,
+    /// [default: --private-image-registry, else registry.k8s.io]
+    #[arg(long, value_name = "REGISTRY")]
+    pub kube_image_registry: Option<String>,
+
+    /// Country of a kube image mirror when --kube-image-registry is not given: cn uses
+    /// registry.cn-hangzhou.aliyuncs.com/google_containers
+    #[arg(long, value_name = "COUNTRY")]
+    pub kube_image_mirror_country: Option<String>,
+
+    /// Registry to pull every image from (offline installs): the Kubernetes images unless
+    /// --kube-image-registry is given, and <registry>/karmada-reconciler:v<version> unless
+    /// --reconciler-image is (so nothing is built)
+    #[arg(long, value_name = "REGISTRY")]
+    pub private_image_registry: Option<String>,
+
+    /// Tag of the kube-apiserver and kube-controller-manager images [default: the pinned
+    /// Kubernetes version]
+    #[arg(long, value_name = "TAG")]
+    pub kube_image_tag: Option<String>,
+
+    /// Secrets in the install namespace that every pod pulls its images with (comma-separated
+    /// or repeated; create them first)
+    #[arg(long, value_delimiter = ',', value_name = "SECRET")]
+    pub image_pull_secrets: Vec<String>,
+
+    /// karmada-apiserver image [default: <kube registry>/kube-apiserver:<kube image tag>]
+    #[arg(long, value_name = "IMAGE")]
+    pub karmada_apiserver_image: Option<String>,
+
+    /// karmada-kube-controller-manager image [default: <kube registry>/kube-controller-manager:<kube image tag>]
+    #[arg(long, value_name = "IMAGE")]
+    pub karmada_kube_controller_manager_image: Option<String>,
 
     /// etcd image [default: <kube-image-registry>/etcd:<pinned etcd version>-0]
     #[arg(long, value_name = "IMAGE")]
@@ -75,8 +111,13 @@ pub struct InitArgs {
     pub karmada_apiserver_replicas: i32,
 
     /// karmada-kube-controller-manager replicas
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub kube_controller_manager_replicas: i32,
+    #[arg(
+        long,
+        alias = "kube-controller-manager-replicas",
+        default_value_t = 1,
+        value_name = "N"
+    )]
+    pub karmada_kube_controller_manager_replicas: i32,
 
     /// karmada-reconciler replicas (they elect a leader)
     #[arg(long, default_value_t = 1, value_name = "N")]
@@ -85,6 +126,31 @@ pub struct InitArgs {
     /// Where etcd keeps its data
     #[arg(long, value_enum, default_value = "hostPath")]
     pub etcd_storage_mode: StorageMode,
+
+    /// Client URLs of an etcd init does not install (comma-separated): karmada-apiserver uses
+    /// it, and no etcd StatefulSet is created
+    #[arg(long, value_delimiter = ',', value_name = "URLS")]
+    pub external_etcd_servers: Vec<String>,
+
+    /// PEM CA certificate of the external etcd
+    #[arg(long, value_name = "PATH", requires = "external_etcd_servers", value_hint = clap::ValueHint::FilePath)]
+    pub external_etcd_ca_cert_path: Option<PathBuf>,
+
+    /// PEM client certificate for the external etcd (with --external-etcd-client-key-path)
+    #[arg(long, value_name = "PATH", requires_all = ["external_etcd_servers", "external_etcd_client_key_path"], value_hint = clap::ValueHint::FilePath)]
+    pub external_etcd_client_cert_path: Option<PathBuf>,
+
+    /// PEM private key of --external-etcd-client-cert-path
+    #[arg(long, value_name = "PATH", requires = "external_etcd_client_cert_path", value_hint = clap::ValueHint::FilePath)]
+    pub external_etcd_client_key_path: Option<PathBuf>,
+
+    /// Key prefix of karmada-apiserver's data in the external etcd (its --etcd-prefix)
+    #[arg(long, value_name = "PREFIX", requires = "external_etcd_servers")]
+    pub external_etcd_key_prefix: Option<String>,
+
+    /// Labels of the nodes etcd may run on, e.g. karmada.io/etcd=true,kubernetes.io/os=linux
+    #[arg(long, value_name = "LABELS")]
+    pub etcd_node_selector_labels: Option<String>,
 
     /// Node directory of etcd's data with --etcd-storage-mode hostPath
     #[arg(long, default_value = "/var/lib/karmada-etcd", value_name = "PATH")]
@@ -99,7 +165,7 @@ pub struct InitArgs {
     pub storage_classes_name: Option<String>,
 
     /// NodePort of karmada-apiserver (on kind also published on 127.0.0.1)
-    #[arg(long, default_value_t = manifests::DEFAULT_NODE_PORT, value_name = "PORT")]
+    #[arg(short = 'p', long, default_value_t = manifests::DEFAULT_NODE_PORT, value_name = "PORT")]
     pub port: u16,
 
     /// Address in the karmada-apiserver kubeconfig [default: 127.0.0.1 on kind, else a node's InternalIP]
@@ -126,37 +192,217 @@ pub struct InitArgs {
     #[arg(long, requires = "ca_cert_file", value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub ca_key_file: Option<PathBuf>,
 
-    /// Extra kube-apiserver flag (name=value; repeatable; replaces a default of the same name)
+    /// Extra kube-apiserver flags (--name=value or name=value; repeatable or comma-separated;
+    /// replaces a default of the same name)
     #[arg(long, allow_hyphen_values = true, value_name = "FLAG")]
     pub karmada_apiserver_extra_args: Vec<String>,
 
-    /// Extra etcd flag (name=value; repeatable)
+    /// Extra etcd flags (repeatable or comma-separated)
     #[arg(long, allow_hyphen_values = true, value_name = "FLAG")]
     pub etcd_extra_args: Vec<String>,
 
-    /// Extra kube-controller-manager flag (name=value; repeatable)
-    #[arg(long, allow_hyphen_values = true, value_name = "FLAG")]
-    pub kube_controller_manager_extra_args: Vec<String>,
+    /// Extra kube-controller-manager flags (repeatable or comma-separated)
+    #[arg(
+        long,
+        alias = "kube-controller-manager-extra-args",
+        allow_hyphen_values = true,
+        value_name = "FLAG"
+    )]
+    pub karmada_kube_controller_manager_extra_args: Vec<String>,
 
-    /// Extra karmada-reconciler flag (name=value; repeatable)
+    /// Extra karmada-reconciler flags (repeatable or comma-separated)
     #[arg(long, allow_hyphen_values = true, value_name = "FLAG")]
     pub reconciler_extra_args: Vec<String>,
+
+    /// Also write the control plane's kubeconfig there, as karmada-apiserver.config (upstream
+    /// always writes /etc/karmada; here only when asked)
+    #[arg(short = 'd', long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub karmada_data: Option<PathBuf>,
+
+    /// Also write the certificates and keys there [default with --karmada-data: <DIR>/pki]
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub karmada_pki: Option<PathBuf>,
 
     /// Kubeconfig to merge the karmada-host and karmada-apiserver contexts into [default: ~/.kube/karmada.config]
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub karmada_kubeconfig: Option<PathBuf>,
 
-    /// How long to wait for each component to become ready
-    #[arg(long, default_value_t = 300, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub wait_timeout: u64,
+    /// How long to wait for each component to become ready, in seconds (0: no limit)
+    #[arg(
+        long,
+        alias = "wait-timeout",
+        default_value_t = 300,
+        value_name = "SECONDS"
+    )]
+    pub wait_component_ready_timeout: u64,
+
+    /// Upstream's init configuration file (apiVersion config.karmada.io/v1alpha1, kind
+    /// KarmadaInitConfig); what it sets wins over the flags, as upstream
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
 
     /// Print what init would create, without touching any cluster
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Output format of --dry-run (Secrets' data is redacted)
+    /// Output format of --dry-run (Secrets' values are left empty: no keys are printed)
     #[arg(short, long, value_enum, requires = "dry_run")]
     pub output: Option<DocFormat>,
+
+    #[command(flatten)]
+    pub upstream_only: UpstreamOnly,
+}
+
+/// `-n`: upstream scripts pass the default explicitly; other namespaces are not supported yet.
+fn install_namespace(value: &str) -> Result<String, String> {
+    if value == manifests::NAMESPACE {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "this version installs the control plane into {} only",
+            manifests::NAMESPACE
+        ))
+    }
+}
+
+/// Upstream init's flags for components this control plane does not have (karmada-scheduler,
+/// -webhook, -controller-manager and -aggregated-apiserver: karmada-reconciler does their work)
+/// and for priority classes and the cluster domain. Accepted so upstream scripts run
+/// unchanged; init says it ignores them.
+#[derive(Debug, Default, Args)]
+pub struct UpstreamOnly {
+    /// Accepted for upstream's scripts, not needed: the Karmada CRDs are built into karmadactl
+    /// and nothing is downloaded
+    #[arg(long, value_name = "URL_OR_PATH")]
+    pub crds: Option<String>,
+    #[arg(long, hide = true)]
+    pub karmada_scheduler_image: Option<String>,
+    #[arg(long, hide = true)]
+    pub karmada_scheduler_replicas: Option<String>,
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub karmada_scheduler_extra_args: Vec<String>,
+    #[arg(long, hide = true)]
+    pub karmada_scheduler_priority_class: Option<String>,
+    #[arg(long, hide = true)]
+    pub karmada_webhook_image: Option<String>,
+    #[arg(long, hide = true)]
+    pub karmada_webhook_replicas: Option<String>,
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub karmada_webhook_extra_args: Vec<String>,
+    #[arg(long, hide = true)]
+    pub karmada_webhook_priority_class: Option<String>,
+    #[arg(long, hide = true)]
+    pub karmada_controller_manager_image: Option<String>,
+    #[arg(long, hide = true)]
+    pub karmada_controller_manager_replicas: Option<String>,
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub karmada_controller_manager_extra_args: Vec<String>,
+    #[arg(long, hide = true)]
+    pub karmada_controller_manager_priority_class: Option<String>,
+    #[arg(long, hide = true)]
+    pub karmada_aggregated_apiserver_image: Option<String>,
+    #[arg(long, hide = true)]
+    pub karmada_aggregated_apiserver_replicas: Option<String>,
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub karmada_aggregated_apiserver_extra_args: Vec<String>,
+    #[arg(long, hide = true)]
+    pub karmada_aggregated_apiserver_priority_class: Option<String>,
+    #[arg(long, hide = true)]
+    pub etcd_priority_class: Option<String>,
+    #[arg(long, hide = true)]
+    pub karmada_apiserver_priority_class: Option<String>,
+    #[arg(long, hide = true)]
+    pub karmada_kube_controller_manager_priority_class: Option<String>,
+    #[arg(long, hide = true)]
+    pub host_cluster_domain: Option<String>,
+}
+
+impl UpstreamOnly {
+    /// The flags given, as `--name`.
+    fn given(&self) -> Vec<&'static str> {
+        let mut given = Vec::new();
+        let mut check = |set: bool, flag: &'static str| {
+            if set {
+                given.push(flag);
+            }
+        };
+        check(
+            self.karmada_scheduler_image.is_some(),
+            "--karmada-scheduler-image",
+        );
+        check(
+            self.karmada_scheduler_replicas.is_some(),
+            "--karmada-scheduler-replicas",
+        );
+        check(
+            !self.karmada_scheduler_extra_args.is_empty(),
+            "--karmada-scheduler-extra-args",
+        );
+        check(
+            self.karmada_scheduler_priority_class.is_some(),
+            "--karmada-scheduler-priority-class",
+        );
+        check(
+            self.karmada_webhook_image.is_some(),
+            "--karmada-webhook-image",
+        );
+        check(
+            self.karmada_webhook_replicas.is_some(),
+            "--karmada-webhook-replicas",
+        );
+        check(
+            !self.karmada_webhook_extra_args.is_empty(),
+            "--karmada-webhook-extra-args",
+        );
+        check(
+            self.karmada_webhook_priority_class.is_some(),
+            "--karmada-webhook-priority-class",
+        );
+        check(
+            self.karmada_controller_manager_image.is_some(),
+            "--karmada-controller-manager-image",
+        );
+        check(
+            self.karmada_controller_manager_replicas.is_some(),
+            "--karmada-controller-manager-replicas",
+        );
+        check(
+            !self.karmada_controller_manager_extra_args.is_empty(),
+            "--karmada-controller-manager-extra-args",
+        );
+        check(
+            self.karmada_controller_manager_priority_class.is_some(),
+            "--karmada-controller-manager-priority-class",
+        );
+        check(
+            self.karmada_aggregated_apiserver_image.is_some(),
+            "--karmada-aggregated-apiserver-image",
+        );
+        check(
+            self.karmada_aggregated_apiserver_replicas.is_some(),
+            "--karmada-aggregated-apiserver-replicas",
+        );
+        check(
+            !self.karmada_aggregated_apiserver_extra_args.is_empty(),
+            "--karmada-aggregated-apiserver-extra-args",
+        );
+        check(
+            self.karmada_aggregated_apiserver_priority_class.is_some(),
+            "--karmada-aggregated-apiserver-priority-class",
+        );
+        check(self.etcd_priority_class.is_some(), "--etcd-priority-class");
+        check(
+            self.karmada_apiserver_priority_class.is_some(),
+            "--karmada-apiserver-priority-class",
+        );
+        check(
+            self.karmada_kube_controller_manager_priority_class
+                .is_some(),
+            "--karmada-kube-controller-manager-priority-class",
+        );
+        check(self.host_cluster_domain.is_some(), "--host-cluster-domain");
+        given
+    }
 }
 
 /// Remove what `karmadactl init` installed
@@ -170,16 +416,32 @@ pub struct InitArgs {
     after_help = "Examples:\n  \
     karmadactl deinit\n  \
     karmadactl deinit --yes --delete-kind-cluster\n  \
+    karmadactl deinit -f --purge-namespace\n  \
+    karmadactl deinit --dry-run\n  \
     karmadactl deinit --kubeconfig ~/.kube/config --context prod --yes"
 )]
 pub struct DeinitArgs {
+    /// Namespace init installed into (upstream's flag; this version uses karmada-system only)
+    #[arg(short, long, default_value = manifests::NAMESPACE, value_name = "NAMESPACE", value_parser = install_namespace)]
+    pub namespace: String,
+
     /// Context of the host cluster in --kubeconfig
     #[arg(long, value_name = "CONTEXT")]
     pub context: Option<String>,
 
-    /// Do not ask for confirmation (required when stdin is not a terminal)
-    #[arg(short, long)]
+    /// Do not ask for confirmation (required when stdin is not a terminal); -f/--force is
+    /// upstream's name for it
+    #[arg(short = 'y', long, visible_alias = "force", short_alias = 'f')]
     pub yes: bool,
+
+    /// Also delete the namespace, even if init did not create it (it is deleted anyway when
+    /// init did)
+    #[arg(long)]
+    pub purge_namespace: bool,
+
+    /// Print what would be deleted and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 
     /// Also delete the kind cluster karmada-host
     #[arg(long)]
@@ -216,17 +478,84 @@ impl Progress for Spinners {
     }
 }
 
+/// The registry of the Kubernetes images, as upstream chooses it: --kube-image-registry, the
+/// --kube-image-mirror-country mirror, --private-image-registry, else registry.k8s.io.
+fn kube_registry(args: &InitArgs) -> anyhow::Result<String> {
+    if let Some(r) = &args.kube_image_registry {
+        return Ok(r.clone());
+    }
+    if let Some(country) = &args.kube_image_mirror_country {
+        return match country.to_lowercase().as_str() {
+            "cn" => Ok("registry.cn-hangzhou.aliyuncs.com/google_containers".into()),
+            "global" => Ok("registry.k8s.io".into()),
+            other => usage!(
+                "--kube-image-mirror-country {other:?} is not known; use cn, or --kube-image-registry"
+            ),
+        };
+    }
+    Ok(args
+        .private_image_registry
+        .clone()
+        .unwrap_or_else(|| "registry.k8s.io".into()))
+}
+
+/// The reconciler image when none is built: --reconciler-image, else one in
+/// --private-image-registry.
+fn given_reconciler_image(args: &InitArgs) -> Option<String> {
+    args.reconciler_image.clone().or_else(|| {
+        args.private_image_registry.as_ref().map(|r| {
+            format!(
+                "{}/karmada-reconciler:v{}",
+                r.trim_end_matches('/'),
+                env!("CARGO_PKG_VERSION")
+            )
+        })
+    })
+}
+
+/// `key=value,key2=value2`.
+fn parse_labels(
+    flag: &str,
+    value: &str,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let mut labels = std::collections::BTreeMap::new();
+    for pair in value.split(',').filter(|p| !p.trim().is_empty()) {
+        let Some((k, v)) = pair.split_once('=') else {
+            usage!("{flag} {pair:?} is not key=value; e.g. {flag} karmada.io/etcd=true");
+        };
+        labels.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    Ok(labels)
+}
+
+fn extra(args: &[String]) -> Vec<String> {
+    args.iter()
+        .flat_map(|a| manifests::split_extra_args(a))
+        .collect()
+}
+
 fn config_from(args: &InitArgs, reconciler_image: &str) -> anyhow::Result<InitConfig> {
-    let mut cfg = InitConfig::new(karmadactl::versions::kube_version(), reconciler_image);
-    cfg.kube_image_registry = args.kube_image_registry.clone();
+    let tag = args
+        .kube_image_tag
+        .clone()
+        .unwrap_or_else(|| karmadactl::versions::kube_version().to_string());
+    let mut cfg = InitConfig::new(&tag, reconciler_image);
+    let registry = kube_registry(args)?;
+    cfg.kube_image_registry = registry.clone();
     cfg.etcd_image = args
         .etcd_image
         .clone()
-        .unwrap_or_else(|| manifests::default_etcd_image(&args.kube_image_registry));
+        .unwrap_or_else(|| manifests::default_etcd_image(&registry));
+    cfg.apiserver_image = args.karmada_apiserver_image.clone();
+    cfg.kcm_image = args.karmada_kube_controller_manager_image.clone();
+    cfg.image_pull_secrets = args.image_pull_secrets.clone();
+    if let Some(labels) = &args.etcd_node_selector_labels {
+        cfg.etcd_node_selector = parse_labels("--etcd-node-selector-labels", labels)?;
+    }
     cfg.image_pull_policy = args.image_pull_policy.clone();
     cfg.etcd_replicas = args.etcd_replicas;
     cfg.apiserver_replicas = args.karmada_apiserver_replicas;
-    cfg.kcm_replicas = args.kube_controller_manager_replicas;
+    cfg.kcm_replicas = args.karmada_kube_controller_manager_replicas;
     cfg.reconciler_replicas = args.reconciler_replicas;
     cfg.etcd_storage = match args.etcd_storage_mode {
         StorageMode::EmptyDir => EtcdStorage::EmptyDir,
@@ -237,15 +566,44 @@ fn config_from(args: &InitArgs, reconciler_image: &str) -> anyhow::Result<InitCo
         },
     };
     cfg.node_port = args.port;
-    cfg.apiserver_extra_args = args.karmada_apiserver_extra_args.clone();
-    cfg.etcd_extra_args = args.etcd_extra_args.clone();
-    cfg.kcm_extra_args = args.kube_controller_manager_extra_args.clone();
-    cfg.reconciler_extra_args = args.reconciler_extra_args.clone();
-    cfg.validate()?;
+    if !args.external_etcd_servers.is_empty() {
+        let read = |p: &Option<PathBuf>, flag: &str| -> anyhow::Result<Option<String>> {
+            p.as_ref()
+                .map(|p| {
+                    std::fs::read_to_string(p)
+                        .map_err(|e| anyhow::anyhow!("{flag} {}: {e}", p.display()))
+                })
+                .transpose()
+        };
+        cfg.external_etcd = Some(manifests::ExternalEtcd {
+            servers: args.external_etcd_servers.clone(),
+            ca_pem: read(
+                &args.external_etcd_ca_cert_path,
+                "--external-etcd-ca-cert-path",
+            )?,
+            client_cert_pem: read(
+                &args.external_etcd_client_cert_path,
+                "--external-etcd-client-cert-path",
+            )?,
+            client_key_pem: read(
+                &args.external_etcd_client_key_path,
+                "--external-etcd-client-key-path",
+            )?,
+            key_prefix: args.external_etcd_key_prefix.clone(),
+        });
+    }
+    cfg.apiserver_extra_args = extra(&args.karmada_apiserver_extra_args);
+    cfg.etcd_extra_args = extra(&args.etcd_extra_args);
+    cfg.kcm_extra_args = extra(&args.karmada_kube_controller_manager_extra_args);
+    cfg.reconciler_extra_args = extra(&args.reconciler_extra_args);
+    cfg.validate()
+        .map_err(|e| anyhow::Error::new(crate::Usage(e.to_string())))?;
     for ip in &args.cert_external_ip {
-        ip.parse::<IpAddr>().map_err(|_| {
-            anyhow::anyhow!("--cert-external-ip {ip:?} is not an IP address; put DNS names in --cert-external-dns")
-        })?;
+        if ip.parse::<IpAddr>().is_err() {
+            usage!(
+                "--cert-external-ip {ip:?} is not an IP address; put DNS names in --cert-external-dns"
+            );
+        }
     }
     Ok(cfg)
 }
@@ -263,18 +621,47 @@ fn read_ca(args: &InitArgs) -> anyhow::Result<Option<(String, String)>> {
     Ok(Some(pair))
 }
 
-pub async fn run_init(args: InitArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    let use_kind = global.kubeconfig.is_none() && args.context.is_none();
-    if !use_kind && args.reconciler_image.is_none() {
-        anyhow::bail!(
+pub async fn run_init(mut args: InitArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    let mut host_kubeconfig = global.kubeconfig.clone();
+    if let Some(file) = args.config.clone() {
+        let (kubeconfig, notes) = crate::init_config::apply(&mut args, &file)?;
+        if host_kubeconfig.is_none() {
+            host_kubeconfig = kubeconfig;
+        }
+        for n in notes {
+            eprintln!("note: ignoring {n} from {}", file.display());
+        }
+    }
+    if let Some(crds) = &args.upstream_only.crds {
+        eprintln!(
+            "note: ignoring --crds {crds}: the Karmada CRDs are built into karmadactl (v{}) and \
+             installed from there; nothing is downloaded",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    let use_kind = host_kubeconfig.is_none() && args.context.is_none();
+    let reconciler_image = given_reconciler_image(&args);
+    if !use_kind && reconciler_image.is_none() {
+        usage!(
             "--reconciler-image is required when installing into an existing cluster: build and \
-             push an image from the repository's Dockerfile (see docs/install.md) and pass its name"
+             push an image from the repository's Dockerfile (see docs/install.md) and pass its name \
+             (or --private-image-registry holding karmada-reconciler:v{})",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    let ignored = args.upstream_only.given();
+    if !ignored.is_empty() {
+        eprintln!(
+            "note: ignoring {}: this control plane has no karmada-scheduler, -webhook, \
+             -controller-manager or -aggregated-apiserver (karmada-reconciler does their work), \
+             sets no priority classes and assumes the cluster domain cluster.local",
+            ignored.join(", ")
         );
     }
     // Validate everything before any I/O, with a placeholder for an image built later.
     let config = config_from(
         &args,
-        args.reconciler_image
+        reconciler_image
             .as_deref()
             .unwrap_or("karmada-reconciler:dev"),
     )?;
@@ -284,21 +671,27 @@ pub async fn run_init(args: InitArgs, global: &GlobalArgs) -> anyhow::Result<()>
     }
     let opts = InstallOptions {
         host: (!use_kind).then(|| Target {
-            kubeconfig: global.kubeconfig.clone(),
+            kubeconfig: host_kubeconfig.clone(),
             context: args.context.clone(),
         }),
         config,
-        build_image: args.reconciler_image.is_none(),
+        build_image: reconciler_image.is_none(),
         advertise_address: args.karmada_apiserver_advertise_address.clone(),
         cert_external_ip: args.cert_external_ip.clone(),
         cert_external_dns: args.cert_external_dns.clone(),
         cert_validity: args.cert_validity_period,
         ca,
-        wait_timeout: Duration::from_secs(args.wait_timeout),
+        wait_timeout: match args.wait_component_ready_timeout {
+            // "No limit": 100 years, which timers can still add without overflowing.
+            0 => Duration::from_secs(100 * 365 * 86400),
+            secs => Duration::from_secs(secs),
+        },
         karmada_kubeconfig: args
             .karmada_kubeconfig
             .clone()
             .unwrap_or_else(ops::default_karmada_kubeconfig),
+        karmada_data: args.karmada_data.clone(),
+        karmada_pki: args.karmada_pki.clone(),
     };
     let done = install(&opts, &Spinners::default()).await?;
     if !done.host_context {
@@ -327,8 +720,8 @@ pub async fn run_init(args: InitArgs, global: &GlobalArgs) -> anyhow::Result<()>
 }
 
 fn dry_run(args: &InitArgs, use_kind: bool, ca: Option<(String, String)>) -> anyhow::Result<()> {
-    let image = match &args.reconciler_image {
-        Some(i) => i.clone(),
+    let image = match given_reconciler_image(args) {
+        Some(i) => i,
         None => kind::reconciler_binary()
             .and_then(|b| kind::reconciler_image_tag(&b))
             .unwrap_or_else(|_| format!("karmada-reconciler:v{}", env!("CARGO_PKG_VERSION"))),
@@ -357,6 +750,9 @@ fn dry_run(args: &InitArgs, use_kind: bool, ca: Option<(String, String)>) -> any
             let mut s = String::from("# In the host cluster:\n");
             for o in &host {
                 s.push_str("---\n");
+                if let Some(note) = manifests::secret_note(o) {
+                    s.push_str(&note);
+                }
                 s.push_str(&serde_yaml::to_string(o)?);
             }
             s.push_str("# In karmada-apiserver (plus the Karmada CRDs):\n");
@@ -421,9 +817,14 @@ pub async fn run_deinit(args: DeinitArgs, global: &GlobalArgs) -> anyhow::Result
     let mut plan = Vec::new();
     match &target {
         Some(t) => plan.push(format!(
-            "delete everything init created in namespace {} of the host cluster ({})",
+            "delete everything init created in namespace {} of the host cluster ({}){}",
             manifests::NAMESPACE,
-            t.describe()
+            t.describe(),
+            if args.purge_namespace {
+                ", and the namespace"
+            } else {
+                ""
+            }
         )),
         None => plan.push("no host cluster is known (nothing to delete there)".into()),
     }
@@ -434,10 +835,42 @@ pub async fn run_deinit(args: DeinitArgs, global: &GlobalArgs) -> anyhow::Result
         "remove contexts {HOST_CONTEXT} and {CONTROL_PLANE_CONTEXT} from {}",
         karmada_kubeconfig.display()
     ));
+    let how = ops::Removal {
+        purge_namespace: args.purge_namespace,
+        dry_run: args.dry_run,
+    };
+    if args.dry_run {
+        let mut out = String::from("deinit would (dry run, nothing changed):\n");
+        for p in &plan {
+            out.push_str(&format!("  - {p}\n"));
+        }
+        if let Some(t) = &target {
+            let listed = async {
+                let host = ops::host_from_target(t).await?;
+                ops::remove_from_host(&host.client, &how).await
+            }
+            .await;
+            match listed {
+                Ok(r) if r.is_empty() => {
+                    out.push_str("nothing of init's is left in the host cluster\n")
+                }
+                Ok(r) => {
+                    out.push_str("objects it would delete from the host cluster:\n");
+                    for o in r {
+                        out.push_str(&format!("  {o}\n"));
+                    }
+                }
+                Err(e) if !explicit => eprintln!("warning: cannot list the host cluster: {e}"),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        output::print(&out);
+        return Ok(());
+    }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
-            anyhow::bail!(
-                "deinit would {}; pass --yes to confirm when not running on a terminal",
+            usage!(
+                "deinit would {}; pass -f/--force (or --yes) to confirm when not running on a terminal",
                 plan.join(", ")
             );
         }
@@ -457,7 +890,7 @@ pub async fn run_deinit(args: DeinitArgs, global: &GlobalArgs) -> anyhow::Result
     if let Some(t) = &target {
         let removed = async {
             let host = ops::host_from_target(t).await?;
-            ops::remove_from_host(&host.client).await
+            ops::remove_from_host(&host.client, &how).await
         }
         .await;
         match removed {

@@ -14,7 +14,8 @@ use crate::GlobalArgs;
 #[command(after_help = "Examples:\n  \
     karmadactl join member1 --cluster-kubeconfig=$HOME/.kube/karmada.config\n  \
     karmadactl join member2 --cluster-kubeconfig=member2.config --cluster-context=kind-member2 --cluster-region=eu-west\n  \
-    karmadactl join member1 --cluster-kubeconfig=member1.config --dry-run -o yaml")]
+    karmadactl join member1 --cluster-kubeconfig=member1.config --dry-run -o yaml\n  \
+    karmadactl join member1 --cluster-kubeconfig=member1.config --cluster-namespace=karmada-creds --karmada-as=alice")]
 pub struct JoinArgs {
     /// Name of the member cluster in the control plane
     pub name: String,
@@ -50,10 +51,45 @@ pub struct JoinArgs {
     /// How long to wait for the cluster to become Ready (0 to not wait)
     #[arg(long, default_value = "120", value_name = "SECONDS")]
     pub wait_timeout: u64,
+
+    /// Namespace of the member's credentials, in the control plane and in the member
+    #[arg(long, default_value = "karmada-cluster", value_name = "NAMESPACE")]
+    pub cluster_namespace: String,
+
+    /// User to impersonate in the control plane (like kubectl --as)
+    #[arg(long, value_name = "USER")]
+    pub karmada_as: Option<String>,
+
+    /// Group to impersonate in the control plane (repeatable)
+    #[arg(long, value_name = "GROUP", requires = "karmada_as")]
+    pub karmada_as_group: Vec<String>,
+
+    /// UID to impersonate in the control plane
+    #[arg(long, value_name = "UID", requires = "karmada_as")]
+    pub karmada_as_uid: Option<String>,
+}
+
+/// The control-plane client, impersonating as --karmada-as* ask.
+pub async fn impersonating(
+    target: &karmadactl::client::connect::Target,
+    user: Option<&str>,
+    groups: &[String],
+    uid: Option<&str>,
+) -> anyhow::Result<kube::Client> {
+    let Some(user) = user else {
+        return Ok(target.client().await?);
+    };
+    let mut config = target.config(None).await?;
+    config.auth_info.impersonate = Some(user.to_string());
+    if !groups.is_empty() {
+        config.auth_info.impersonate_groups = Some(groups.to_vec());
+    }
+    config.auth_info.impersonate_uid = uid.map(String::from);
+    Ok(kube::Client::try_from(config)?)
 }
 
 pub async fn run(args: JoinArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    karmadactl::api::names::validate_cluster_name(&args.name).map_err(anyhow::Error::msg)?;
+    crate::get::check_name(&args.name)?;
     let opts = JoinOptions {
         name: args.name.clone(),
         member_kubeconfig: args.cluster_kubeconfig,
@@ -62,9 +98,24 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         region: args.cluster_region,
         zones: args.cluster_zones,
         dry_run: args.dry_run,
+        cluster_namespace: Some(args.cluster_namespace.clone()),
     };
+    if !karmadactl::install::manifests::is_dns_subdomain(&args.cluster_namespace)
+        || args.cluster_namespace.contains('.')
+    {
+        usage!(
+            "--cluster-namespace {:?} is not a namespace name",
+            args.cluster_namespace
+        );
+    }
     let target = global.target();
-    let cp = target.client().await?;
+    let cp = impersonating(
+        &target,
+        args.karmada_as.as_deref(),
+        &args.karmada_as_group,
+        args.karmada_as_uid.as_deref(),
+    )
+    .await?;
     let (plan, member, ca) = join::plan(&cp, &target, &opts).await?;
     if opts.dry_run {
         let text = match args.output {

@@ -1,6 +1,13 @@
 //! `karmadactl`: the CLI. This crate only parses arguments into typed structs, checks them
 //! without I/O and calls the library (`karmadactl::ops`). One module per subcommand.
 
+/// Returns a [`Usage`] error: the command line cannot be used as given (exit status 2).
+macro_rules! usage {
+    ($($arg:tt)*) => {
+        return Err($crate::Usage(format!($($arg)*)).into())
+    };
+}
+
 mod apply;
 mod cluster_completer;
 mod completion;
@@ -10,7 +17,9 @@ mod docs;
 mod get;
 mod help;
 mod init;
+mod init_config;
 mod join;
+mod man;
 mod progress;
 mod promote;
 mod taint;
@@ -89,11 +98,66 @@ pub enum Command {
     Version(version::VersionArgs),
     #[command(name = "generate-docs", hide = true)]
     GenerateDocs(docs::DocsArgs),
+    #[command(name = "generate-man", hide = true)]
+    GenerateMan(man::ManArgs),
 }
+
+/// An error in the command line itself, found before anything was attempted: flags that do not
+/// go together or a value that cannot be right. Exit status 2, like clap's own usage errors.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Exit statuses (docs/commands.md and the man page list them): 0 done, 1 failed, 2 usage.
+pub const EXIT_FAILURE: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+/// The exit statuses, for the generated reference and man page: (status, meaning).
+pub const EXIT_STATUSES: &[(u8, &str)] = &[
+    (
+        0,
+        "Done. Also for --help, and for `get` when members could not be asked (they are \
+         reported on stderr) or a name is missing with --ignore-not-found.",
+    ),
+    (
+        1,
+        "Failed: the control plane or a cluster refused or could not be reached, something \
+         asked for does not exist, a wait timed out, or a confirmation was declined. One line \
+         on stderr says what (-v adds its causes).",
+    ),
+    (
+        2,
+        "Usage: the command line cannot be used as given (unknown command or flag, a missing \
+         or malformed value, flags that do not go together, a confirmation needed where there \
+         is no terminal to ask on). Nothing was attempted.",
+    ),
+];
 
 /// The clap tree with the grouped help applied; used for parsing, completion and docs.
 pub fn command() -> clap::Command {
-    help::grouped(Cli::command())
+    help::grouped(Cli::command(), "karmadactl")
+}
+
+/// How the user invoked us: `kubectl karmada` when run as the kubectl plugin (an executable
+/// named `kubectl-karmada`, e.g. a symlink to karmadactl), else `karmadactl`.
+pub fn program_name() -> &'static str {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let file = std::path::Path::new(&argv0)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if file == "kubectl-karmada" || file.starts_with("kubectl-karmada.") {
+        "kubectl karmada"
+    } else {
+        "karmadactl"
+    }
 }
 
 fn init_tracing(verbose: u8) {
@@ -143,6 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unjoin(args) => unjoin::run(args, &global).await,
         Command::Version(args) => version::run(args, &global).await,
         Command::GenerateDocs(args) => docs::run(args),
+        Command::GenerateMan(args) => man::run(args),
     }
 }
 
@@ -150,7 +215,7 @@ fn main() -> ExitCode {
     // Shell completion requests (COMPLETE=bash karmadactl -- ...) are answered before parsing.
     completion::handle_env();
 
-    let matches = command().get_matches();
+    let matches = help::grouped(Cli::command(), program_name()).get_matches();
     let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
@@ -172,7 +237,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             report_error(&err, verbose);
-            ExitCode::FAILURE
+            if err.downcast_ref::<Usage>().is_some() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::from(EXIT_FAILURE)
+            }
         }
     }
 }

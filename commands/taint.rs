@@ -25,7 +25,8 @@ pub const EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
     karmadactl taint clusters member1 dedicated=gpu:NoSchedule\n  \
     karmadactl taint clusters member1 dedicated=ml:NoSchedule --overwrite\n  \
     karmadactl taint clusters member1 dedicated:NoSchedule-\n  \
-    karmadactl taint clusters member1 dedicated-"
+    karmadactl taint clusters member1 dedicated-\n  \
+    karmadactl taint clusters member1 dedicated=gpu:NoSchedule --dry-run"
 )]
 pub struct TaintArgs {
     /// Resource type: clusters (also cluster)
@@ -43,21 +44,27 @@ pub struct TaintArgs {
     /// Replace a taint with the same key and effect instead of failing
     #[arg(long)]
     pub overwrite: bool,
+
+    /// Send the change as a server-side dry run: validated, nothing is changed
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `key[=value][:effect]` as kubectl splits it; the effect is checked when present.
 fn parse_one(spec: &str) -> anyhow::Result<Taint> {
-    let invalid = |why: String| anyhow::anyhow!("invalid taint spec: {spec}, {why}");
+    let invalid = |why: String| {
+        anyhow::Error::new(crate::Usage(format!("invalid taint spec: {spec}, {why}")))
+    };
     let parts: Vec<&str> = spec.split(':').collect();
     let (key, value, effect) = match parts.as_slice() {
-        [kv] if kv.contains('=') => anyhow::bail!(
+        [kv] if kv.contains('=') => usage!(
             "invalid taint spec: {spec}, the effect is missing; write key=value:Effect with Effect one of {}",
             EFFECTS.join(", ")
         ),
         [key] => (*key, None, String::new()),
         [kv, effect] => {
             if !EFFECTS.contains(effect) {
-                anyhow::bail!(
+                usage!(
                     "invalid taint effect: {effect}, unsupported taint effect; use {}",
                     EFFECTS.join(", ")
                 );
@@ -71,10 +78,10 @@ fn parse_one(spec: &str) -> anyhow::Result<Taint> {
                     }
                     (*key, Some(value.to_string()), effect.to_string())
                 }
-                _ => anyhow::bail!("invalid taint spec: {spec}"),
+                _ => usage!("invalid taint spec: {spec}"),
             }
         }
-        _ => anyhow::bail!("invalid taint spec: {spec}"),
+        _ => usage!("invalid taint spec: {spec}"),
     };
     check_qualified_name(key).map_err(invalid)?;
     Ok(Taint {
@@ -102,13 +109,13 @@ pub fn parse_taints(specs: &[String], overwrite: bool) -> anyhow::Result<TaintEd
         } else {
             let t = parse_one(spec)?;
             if t.effect.is_empty() {
-                anyhow::bail!(
+                usage!(
                     "invalid taint spec: {spec}; a taint to add needs an effect: key[=value]:{}",
                     EFFECTS.join("|")
                 );
             }
             if !unique.insert((t.key.clone(), t.effect.clone())) {
-                anyhow::bail!(
+                usage!(
                     "duplicated taints with the same key and effect: {}:{}",
                     t.key,
                     t.effect
@@ -128,7 +135,7 @@ pub fn parse_taints(specs: &[String], overwrite: bool) -> anyhow::Result<TaintEd
         .map(|r| format!("{}={}", r.key, r.effect.as_deref().unwrap_or_default()))
         .collect();
     if !conflicts.is_empty() {
-        anyhow::bail!(
+        usage!(
             "can not both modify and remove the following taint(s) in the same command: {}",
             conflicts.join(", ")
         );
@@ -200,12 +207,12 @@ pub async fn run(args: TaintArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     check_resource(&args.resource, "taint")?;
     check_name(&args.name)?;
     if args.taints.is_empty() {
-        anyhow::bail!(
+        usage!(
             "no taint given; usage: karmadactl taint clusters NAME KEY[=VALUE]:EFFECT or KEY[:EFFECT]-"
         );
     }
     let edit = parse_taints(&args.taints, args.overwrite)?;
-    let line = taint::taint(&global.target(), &args.name, &edit).await?;
+    let line = taint::taint(&global.target(), &args.name, &edit, args.dry_run).await?;
     output::print(&format!("{line}\n"));
     Ok(())
 }

@@ -20,19 +20,23 @@ use crate::GlobalArgs;
     --cluster-kubeconfig, unjoin also removes what join created in the member (service \
     accounts, token secrets, cluster role and binding, namespace karmada-cluster; only objects \
     labelled karmada.io/system=true). With --force it finishes even when the member is \
-    unreachable or the reconciler is not running, and says what it had to leave behind.",
+    unreachable or the reconciler is not running, and says what it had to leave behind.\n\n\
+    Like upstream's, unjoin waits (--wait, default 60s) until the Cluster is gone, and asks \
+    nothing when stdin is not a terminal; on a terminal it asks for confirmation unless \
+    --yes.",
     after_help = "Examples:\n  \
     karmadactl unjoin member1\n  \
-    karmadactl unjoin member1 --yes --wait\n  \
-    karmadactl unjoin member1 --yes --cluster-kubeconfig=$HOME/.kube/member1.config\n  \
-    karmadactl unjoin member3 --yes --force"
+    karmadactl unjoin member1 --wait 2m\n  \
+    karmadactl unjoin member1 --dry-run\n  \
+    karmadactl unjoin member1 --cluster-kubeconfig=$HOME/.kube/member1.config\n  \
+    karmadactl unjoin member3 --force"
 )]
 pub struct UnjoinArgs {
     /// Name of the member cluster
     #[arg(value_name = "NAME", add = ArgValueCompleter::new(crate::cluster_completer::cluster_names))]
     pub name: String,
 
-    /// Do not ask for confirmation (required when stdin is not a terminal)
+    /// Do not ask for confirmation on a terminal (without one, unjoin never asks)
     #[arg(short = 'y', long)]
     pub yes: bool,
 
@@ -41,13 +45,29 @@ pub struct UnjoinArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Wait until the Cluster is gone (implied by --force and --cluster-kubeconfig)
-    #[arg(long)]
-    pub wait: bool,
+    /// How long to wait until the Cluster is gone (e.g. 60s, 2m); 0 returns once its deletion
+    /// is requested (not with --force or --cluster-kubeconfig, which always wait)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "60s",
+        num_args = 0..=1,
+        default_missing_value = "60s",
+        value_parser = karmadactl::duration::parse
+    )]
+    pub wait: Duration,
 
-    /// How long to wait for the Cluster to be removed
-    #[arg(long, default_value = "60", value_name = "SECONDS")]
-    pub wait_timeout: u64,
+    /// Seconds to wait (the older spelling of --wait)
+    #[arg(long, hide = true, value_name = "SECONDS")]
+    pub wait_timeout: Option<u64>,
+
+    /// Show what unjoin would delete, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Namespace join kept the member's credentials in (control plane and member)
+    #[arg(long, default_value = "karmada-cluster", value_name = "NAMESPACE")]
+    pub cluster_namespace: String,
 
     /// Kubeconfig of the member cluster: also remove join's objects from the member
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
@@ -59,22 +79,67 @@ pub struct UnjoinArgs {
 }
 
 pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    karmadactl::api::names::validate_cluster_name(&args.name).map_err(anyhow::Error::msg)?;
-    if args.wait_timeout == 0 {
-        anyhow::bail!("--wait-timeout must be at least 1 second");
+    let wait = match args.wait_timeout {
+        Some(secs) => Duration::from_secs(secs),
+        None => args.wait,
+    };
+    crate::get::check_name(&args.name)?;
+    if wait.is_zero() && (args.force || args.cluster_kubeconfig.is_some()) {
+        usage!(
+            "--wait 0 does not go with --force or --cluster-kubeconfig, which wait for the Cluster to go"
+        );
     }
     let opts = UnjoinOptions {
         name: args.name.clone(),
         member_kubeconfig: args.cluster_kubeconfig,
         member_context: args.cluster_context,
         force: args.force,
-        wait: args.wait,
-        wait_timeout: Duration::from_secs(args.wait_timeout),
+        wait: !wait.is_zero(),
+        wait_timeout: if wait.is_zero() {
+            Duration::from_secs(60)
+        } else {
+            wait
+        },
+        cluster_namespace: Some(args.cluster_namespace.clone()),
         ..Default::default()
     };
     let cp = global.target().client().await?;
     let plan = unjoin::plan(&cp, &opts).await?;
-    if !args.yes {
+    if args.dry_run {
+        let mut out = String::new();
+        match &plan.cluster {
+            Some(_) => out.push_str(&format!(
+                "would delete cluster {name} from the control plane (its Works, the objects they \
+                 propagated to it, execution namespace karmada-es-{name} and its Secrets in {ns} follow)\n",
+                name = args.name,
+                ns = args.cluster_namespace
+            )),
+            None => out.push_str(&format!(
+                "cluster {} is not in the control plane\n",
+                args.name
+            )),
+        }
+        if let Some(member) = &plan.member {
+            let objects =
+                unjoin::member_objects(member, &args.name, &args.cluster_namespace).await?;
+            if objects.is_empty() {
+                out.push_str("nothing of join's is left in the member\n");
+            } else {
+                out.push_str(&format!(
+                    "would remove from member {}: {}\n",
+                    args.name,
+                    objects.join(", ")
+                ));
+            }
+        }
+        if let Some(e) = &plan.member_error {
+            out.push_str(&format!("{e}\n"));
+        }
+        out.push_str("(dry run: nothing was changed)\n");
+        output::print(&out);
+        return Ok(());
+    }
+    if !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
         confirm(&args.name)?;
     }
     let spinner = crate::progress::spinner(&format!("unjoining cluster {}", args.name));
@@ -104,13 +169,8 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Asks on the terminal; refuses without one (scripts pass --yes).
+/// Asks on the terminal (only called with one).
 fn confirm(name: &str) -> anyhow::Result<()> {
-    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        anyhow::bail!(
-            "refusing to unjoin cluster {name} without confirmation: stdin is not a terminal; pass --yes"
-        );
-    }
     let yes = dialoguer::Confirm::new()
         .with_prompt(format!(
             "Unjoin cluster {name}? Its Works and the objects they propagated to it are removed"

@@ -48,13 +48,13 @@ pub struct WhyArgs {
 impl WhyArgs {
     fn validate(&self) -> anyhow::Result<()> {
         if self.kind.is_empty() || self.kind.contains('/') {
-            anyhow::bail!(
+            usage!(
                 "invalid resource type {:?}; pass a type then a name, e.g. karmadactl why deployment nginx",
                 self.kind
             );
         }
         if self.name.is_empty() || self.name.contains('/') {
-            anyhow::bail!("invalid name {:?}", self.name);
+            usage!("invalid name {:?}", self.name);
         }
         Ok(())
     }

@@ -7,17 +7,10 @@ use serde::Serialize;
 
 use crate::{Error, Result};
 
-/// `-o` values. `Table` is the default human view; `Wide` adds columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Format {
-    #[default]
-    #[value(skip)]
-    Table,
-    Wide,
-    Json,
-    Yaml,
-    Name,
-}
+pub mod jsonpath;
+pub mod printer;
+
+pub use printer::{Format, PrintOptions};
 
 /// Formats for commands that print one document (no table, no names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -43,6 +36,25 @@ pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> St
     t.load_style(presets::NOTHING)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.iter().map(|h| h.to_string()));
+    for row in rows {
+        t.add_row(row);
+    }
+    for col in t.column_iter_mut() {
+        col.set_padding((0, 3));
+    }
+    let mut out = String::new();
+    for line in t.to_string().lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A table like [`table`] without a header line (`--no-headers`).
+pub fn table_without_header(rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut t = Table::new();
+    t.load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled);
     for row in rows {
         t.add_row(row);
     }

@@ -206,3 +206,164 @@ fn closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn man_pages_are_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = karmadactl()
+        .args(["generate-man", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .map(|r| {
+                r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let fresh = names(dir.path());
+    for want in ["karmadactl.1", "karmadactl-get.1", "karmadactl-init.1"] {
+        assert!(fresh.iter().any(|n| n == want), "{want} missing: {fresh:?}");
+    }
+    assert!(
+        !fresh.iter().any(|n| n.contains("generate")),
+        "hidden commands get no page: {fresh:?}"
+    );
+    let root = std::fs::read_to_string(dir.path().join("karmadactl.1")).unwrap();
+    assert!(root.contains(".SH \"EXIT STATUS\""), "{root}");
+    if std::env::var_os("UPDATE_GENERATED").is_some() {
+        let _ = std::fs::remove_dir_all(repo("docs/man"));
+    }
+    for name in &fresh {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        check_generated(&format!("docs/man/{name}"), &text);
+    }
+    assert_eq!(
+        names(&repo("docs/man")),
+        fresh,
+        "docs/man has pages the CLI no longer generates; regenerate with `{REGENERATE}`"
+    );
+}
+
+#[test]
+fn runs_as_a_kubectl_plugin_through_a_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("kubectl-karmada");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_karmadactl"), &plugin).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(&plugin)
+            .args(args)
+            .env("KUBECONFIG", "/nonexistent/karmadactl-test-kubeconfig")
+            .env_remove("COMPLETE")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("Usage: kubectl karmada [OPTIONS] <COMMAND>"),
+        "{help}"
+    );
+    assert!(
+        help.contains("Use \"kubectl karmada <command> --help\""),
+        "{help}"
+    );
+    let help = String::from_utf8_lossy(&run(&["get", "--help"]).stdout).into_owned();
+    assert!(help.contains("Usage: kubectl karmada get"), "{help}");
+    assert!(
+        help.contains("  kubectl karmada get clusters\n"),
+        "examples: {help}"
+    );
+    assert!(!help.contains("  karmadactl get"), "{help}");
+    let out = run(&["version", "--client", "-o", "json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["client"]["version"], env!("CARGO_PKG_VERSION"));
+    let out = run(&["get", "--bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Usage: kubectl karmada get"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Through kubectl itself when it is installed: plugins are found on PATH.
+    let Some(kubectl) = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("kubectl"))
+            .find(|p| p.is_file())
+    }) else {
+        eprintln!("kubectl not on PATH: skipping `kubectl karmada`");
+        return;
+    };
+    let path = std::env::join_paths(
+        std::iter::once(dir.path().to_path_buf())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let out = Command::new(kubectl)
+        .args(["karmada", "version", "--client"])
+        .env("PATH", path)
+        .env("KUBECONFIG", "/nonexistent/karmadactl-test-kubeconfig")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kubectl karmada: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("karmadactl version:"));
+}
+
+#[test]
+fn exit_status_is_0_done_1_failed_2_usage() {
+    let code = |args: &[&str]| karmadactl().args(args).output().unwrap().status.code();
+    assert_eq!(code(&["--help"]), Some(0));
+    assert_eq!(code(&["version", "--client"]), Some(0));
+    // clap's own usage errors and ours (checked before anything is attempted).
+    assert_eq!(code(&["get"]), Some(2));
+    assert_eq!(code(&["no-such-command"]), Some(2));
+    assert_eq!(code(&["get", "clusters", "a", "-l", "x=y"]), Some(2));
+    assert_eq!(code(&["get", "cm", "-o", "yaml", "--show-labels"]), Some(2));
+    assert_eq!(code(&["taint", "clusters", "m1", "bad=spec"]), Some(2));
+    assert_eq!(
+        code(&["init", "--etcd-replicas", "2", "--dry-run"]),
+        Some(2)
+    );
+    // A failure: the control plane cannot be reached.
+    assert_eq!(code(&["get", "clusters"]), Some(1));
+    assert_eq!(code(&["cordon", "m1"]), Some(1));
+}
+
+#[test]
+fn no_color_turns_colours_off() {
+    let help = |no_color: bool| {
+        let mut cmd = karmadactl();
+        cmd.arg("--help").env("CLICOLOR_FORCE", "1");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    assert!(help(false).contains('\u{1b}'), "forced colours are used");
+    assert!(!help(true).contains('\u{1b}'), "NO_COLOR wins");
+    let out = karmadactl()
+        .args(["get", "--bogus"])
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains('\u{1b}'));
+}

@@ -197,6 +197,20 @@ async fn cordon_and_uncordon_are_idempotent_and_keep_other_taints() {
     let server = &bed.cluster("member1").server;
     create_cluster(&cp, &name, server, &[], vec![other.clone()]).await;
 
+    // --dry-run: the server validates the change and keeps nothing.
+    assert_eq!(
+        ok(kc, &["cordon", &name, "--dry-run"]),
+        format!("cluster/{name} cordoned (dry run)\n")
+    );
+    assert_eq!(
+        ok(
+            kc,
+            &["taint", "clusters", &name, "a=b:NoSchedule", "--dry-run"]
+        ),
+        format!("cluster/{name} tainted (dry run)\n")
+    );
+    assert_eq!(taints_of(&cp, &name).await, vec![other.clone()]);
+
     assert_eq!(
         ok(kc, &["cordon", &name]),
         format!("cluster/{name} cordoned\n")
@@ -213,6 +227,10 @@ async fn cordon_and_uncordon_are_idempotent_and_keep_other_taints() {
     assert_eq!(cordons, 1, "exactly one cordon taint: {taints:?}");
     assert!(taints.contains(&other), "other taints are kept: {taints:?}");
 
+    assert_eq!(
+        ok(kc, &["uncordon", &name, "--dry-run"]),
+        format!("cluster/{name} uncordoned (dry run)\n")
+    );
     assert_eq!(
         ok(kc, &["uncordon", &name]),
         format!("cluster/{name} uncordoned\n")
@@ -724,4 +742,277 @@ async fn describe_shows_conditions_taints_and_events() {
     let page = ok(kc, &["describe", "clusters", &bare]);
     assert!(page.contains("Conditions:         <none>"), "{page}");
     assert!(page.contains("Events:             <none>"), "{page}");
+}
+
+/// A ConfigMap labelled `suite=get` with `data.k`.
+async fn config_map(client: &Client, name: &str, value: &str, labels: &[(&str, &str)]) {
+    let mut all: BTreeMap<String, String> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    all.insert("suite".into(), "get".into());
+    let cm = k8s_openapi::api::core::v1::ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(all),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([("k".to_string(), value.to_string())])),
+        ..Default::default()
+    };
+    Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(client.clone(), "default")
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect("create ConfigMap");
+}
+
+/// A `get` child process whose stdout lines arrive on a channel.
+struct Watching {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Watching {
+    fn start(kubeconfig: &Path, args: &[&str]) -> Watching {
+        let mut child = command(kubeconfig, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                if tx.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        Watching { child, lines }
+    }
+
+    fn next(&self, what: &str) -> String {
+        self.lines
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no line for {what}"))
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_prints_like_kubectl_on_the_control_plane_and_members() {
+    let bed = TestBed::start(BedSpec::new(&["member1", "member2"]))
+        .await
+        .expect("bed starts");
+    let kc = bed.kubeconfig();
+    let kcs = kc.display().to_string();
+    let cp = bed.client(CONTROL_PLANE).await.unwrap();
+    karmadactl::install::crds::install_crds(&cp).await.unwrap();
+    for m in ["member1", "member2"] {
+        ok(
+            kc,
+            &[
+                "join",
+                m,
+                "--cluster-kubeconfig",
+                &kcs,
+                "--wait-timeout",
+                "0",
+            ],
+        );
+    }
+    let m1 = bed.client("member1").await.unwrap();
+    let m2 = bed.client("member2").await.unwrap();
+    config_map(&cp, "alpha", "3", &[("tier", "web")]).await;
+    config_map(&m1, "alpha", "1", &[("tier", "web")]).await;
+    config_map(&m1, "beta", "20", &[]).await;
+    config_map(&m2, "gamma", "0", &[("tier", "db")]).await;
+    let all = ["get", "cm", "-s", "all", "-l", "suite=get"];
+    let with = |extra: &[&'static str]| -> Vec<&str> {
+        all.iter().copied().chain(extra.iter().copied()).collect()
+    };
+
+    // jsonpath with range and text; members' objects name their cluster in an annotation.
+    let out = ok(
+        kc,
+        &with(&[
+            "-o",
+            r#"jsonpath={range .items[*]}{.metadata.name}@{.metadata.annotations.resource\.karmada\.io/cached-from-cluster}{"\n"}{end}"#,
+        ]),
+    );
+    assert_eq!(out, "alpha@\nalpha@member1\nbeta@member1\ngamma@member2\n");
+    assert_eq!(
+        ok(kc, &["get", "cm", "alpha", "-o", "jsonpath={.data.k}"]),
+        "3",
+        "one name: the template sees the object"
+    );
+    assert_eq!(
+        ok(kc, &with(&["-o", "jsonpath={.items[*].data.k}"])),
+        "3 1 20 0"
+    );
+    let values: Value = serde_json::from_str(&ok(
+        kc,
+        &with(&["-o", "jsonpath-as-json={.items[*].data.k}"]),
+    ))
+    .unwrap();
+    assert_eq!(values, json!(["3", "1", "20", "0"]));
+
+    // custom-columns, --sort-by (numbers by value, text by text), --no-headers.
+    let table = lines(&ok(
+        kc,
+        &with(&[
+            "-o",
+            r"custom-columns=NAME:.metadata.name,K:.data.k,CLUSTER:.metadata.annotations.resource\.karmada\.io/cached-from-cluster",
+            "--sort-by",
+            "{.metadata.name}",
+        ]),
+    ));
+    assert_eq!(
+        table,
+        [
+            vec!["NAME", "K", "CLUSTER"],
+            vec!["alpha", "3", "<none>"],
+            vec!["alpha", "1", "member1"],
+            vec!["beta", "20", "member1"],
+            vec!["gamma", "0", "member2"],
+        ]
+    );
+    let table = lines(&ok(kc, &with(&["--sort-by=.data.k", "--no-headers"])));
+    let order: Vec<(&str, &str)> = table
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("gamma", "member2"),
+            ("alpha", "member1"),
+            ("beta", "member1"),
+            ("alpha", "karmada")
+        ],
+        "sorted by data.k as text, no header"
+    );
+
+    // --show-labels and -L add columns at the end.
+    let table = lines(&ok(kc, &with(&["--show-labels", "-L", "tier"])));
+    assert_eq!(
+        table[0],
+        ["NAME", "CLUSTER", "AGE", "SYNCED", "TIER", "LABELS"]
+    );
+    let gamma = table.iter().find(|r| r[0] == "gamma").unwrap();
+    assert_eq!(gamma[gamma.len() - 2..], ["db", "suite=get,tier=db"]);
+    let beta = table.iter().find(|r| r[0] == "beta").unwrap();
+    assert_eq!(beta.last().unwrap(), "suite=get", "no tier: empty cell");
+
+    // --ignore-not-found; unsupported and bad formats are usage errors.
+    let out = run(
+        kc,
+        &["get", "cm", "nosuch", "-s", "all", "--ignore-not-found"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert!(
+        run(kc, &["get", "clusters", "nosuch", "--ignore-not-found"])
+            .status
+            .success()
+    );
+    let out = run(kc, &["get", "cm", "-o", "go-template={{.kind}}"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("jsonpath"), "{}", stderr(&out));
+    let out = run(kc, &["get", "cm", "-o", "jsonpath={.items[9]}"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("array index out of bounds"),
+        "{}",
+        stderr(&out)
+    );
+    let err = fails(kc, &["get", "cm", "-o", "json", "--show-labels"]);
+    assert!(err.contains("tables only"), "{err}");
+
+    // get clusters takes the same flags.
+    assert_eq!(
+        ok(
+            kc,
+            &[
+                "get",
+                "clusters",
+                "--sort-by=.metadata.name",
+                "-o",
+                "jsonpath={.items[*].metadata.name}"
+            ]
+        ),
+        "member1 member2"
+    );
+    assert_eq!(
+        lines(&ok(
+            kc,
+            &[
+                "get",
+                "clusters",
+                "--no-headers",
+                "-o",
+                "custom-columns=N:.metadata.name,E:.spec.apiEndpoint"
+            ]
+        ))[0],
+        ["member1", &bed.cluster("member1").server]
+    );
+
+    // --watch for any kind, on the control plane and the members, with events.
+    let watch = Watching::start(kc, &with(&["--watch", "--output-watch-events"]));
+    assert!(watch.next("header").starts_with("EVENT"));
+    for _ in 0..4 {
+        assert!(watch.next("initial rows").starts_with("ADDED"));
+    }
+    config_map(&m2, "delta", "5", &[]).await;
+    let row = lines(&watch.next("a new object in member2")).remove(0);
+    assert_eq!(row[..3], ["ADDED", "delta", "member2"]);
+    Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(m1.clone(), "default")
+        .patch(
+            "beta",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"k": "21"}})),
+        )
+        .await
+        .unwrap();
+    let row = lines(&watch.next("a change in member1")).remove(0);
+    assert_eq!(row[..3], ["MODIFIED", "beta", "member1"]);
+    Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(cp.clone(), "default")
+        .delete("alpha", &Default::default())
+        .await
+        .unwrap();
+    let row = lines(&watch.next("a deletion on the control plane")).remove(0);
+    assert_eq!(row[..3], ["DELETED", "alpha", "karmada"]);
+    drop(watch);
+
+    // Watch events as documents, through a jsonpath template.
+    let watch = Watching::start(
+        kc,
+        &[
+            "get",
+            "cm",
+            "-s",
+            "members",
+            "-C",
+            "member1",
+            "-l",
+            "suite=get",
+            "-w",
+            "--output-watch-events",
+            "-o",
+            r#"jsonpath={.type} {.object.metadata.name} {.object.data.k}{"\n"}"#,
+        ],
+    );
+    assert_eq!(watch.next("alpha"), "ADDED alpha 1");
+    assert_eq!(watch.next("beta"), "ADDED beta 21");
+    Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(m1.clone(), "default")
+        .delete("beta", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(watch.next("deleted"), "DELETED beta 21");
 }

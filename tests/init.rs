@@ -103,9 +103,12 @@ impl Stubs {
     }
 }
 
-/// A free port in the NodePort range.
+/// A free port in the NodePort range, a different one for each test of this process (tests
+/// run in parallel and bind theirs later).
 fn free_node_port() -> u16 {
-    let start = 30000 + (std::process::id() % 2500) as u16;
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let offset = NEXT.fetch_add(50, Ordering::Relaxed);
+    let start = 30000 + (std::process::id() % 2000) as u16 + offset;
     (start..32767)
         .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
         .expect("a free port in 30000-32767")
@@ -161,29 +164,6 @@ async fn start_control_plane(host: &Client, work: &Path, node_port: u16, procs: 
         karmadactl::kubeconfig::write_private(&pki.join(k), &v.0).unwrap();
     }
     let bin = testbed::binaries_dir();
-    let etcd_port = free_port();
-    let peer_port = free_port();
-    let etcd_url = format!("https://127.0.0.1:{etcd_port}");
-    let p = |f: &str| pki.join(f).display().to_string();
-    let etcd_args = vec![
-        "--name=test".to_string(),
-        format!("--data-dir={}", work.join("etcd").display()),
-        format!("--listen-client-urls={etcd_url}"),
-        format!("--advertise-client-urls={etcd_url}"),
-        format!("--listen-peer-urls=http://127.0.0.1:{peer_port}"),
-        format!("--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}"),
-        format!("--initial-cluster=test=http://127.0.0.1:{peer_port}"),
-        format!("--cert-file={}", p("etcd-server.crt")),
-        format!("--key-file={}", p("etcd-server.key")),
-        format!("--trusted-ca-file={}", p("ca.crt")),
-        "--client-cert-auth=true".into(),
-        "--unsafe-no-fsync=true".into(),
-        "--log-level=warn".into(),
-    ];
-    procs
-        .0
-        .push(spawn(&bin.join("etcd"), &etcd_args, &work.join("etcd.log")));
-
     let deployment = Api::<Deployment>::namespaced(host.clone(), NAMESPACE)
         .get(manifests::APISERVER)
         .await
@@ -193,17 +173,41 @@ async fn start_control_plane(host: &Client, work: &Path, node_port: u16, procs: 
         .clone()
         .unwrap();
     assert_eq!(command[0], "kube-apiserver");
+    // An external etcd (--external-etcd-servers) is already running: use it as configured,
+    // with its certificates from their own Secret.
+    let external = !command
+        .iter()
+        .any(|a| a.starts_with("--etcd-servers=") && a.contains(".svc.cluster.local"));
+    let external_dir = work.join("external-etcd");
+    let etcd_url = if external {
+        if let Some(secret) = Api::<Secret>::namespaced(host.clone(), NAMESPACE)
+            .get_opt(manifests::EXTERNAL_ETCD_SECRET)
+            .await
+            .unwrap()
+        {
+            for (k, v) in secret.data.unwrap() {
+                karmadactl::kubeconfig::write_private(&external_dir.join(k), &v.0).unwrap();
+            }
+        }
+        None
+    } else {
+        Some(start_etcd(&bin, &pki, work, procs))
+    };
     let pki_dir = pki.display().to_string();
+    let external_dir = external_dir.display().to_string();
     let args: Vec<String> = command[1..]
         .iter()
         .map(|a| {
             let a = a
                 .replace(manifests::PKI_DIR, &pki_dir)
+                .replace(manifests::EXTERNAL_ETCD_DIR, &external_dir)
                 .replace("$(POD_IP)", "127.0.0.1");
             if a.starts_with("--secure-port=") {
                 format!("--secure-port={node_port}")
-            } else if a.starts_with("--etcd-servers=") {
-                format!("--etcd-servers={etcd_url}")
+            } else if a.starts_with("--etcd-servers=")
+                && let Some(url) = &etcd_url
+            {
+                format!("--etcd-servers={url}")
             } else if a.starts_with("--bind-address=") {
                 "--bind-address=127.0.0.1".into()
             } else {
@@ -229,6 +233,34 @@ async fn start_control_plane(host: &Client, work: &Path, node_port: u16, procs: 
         tail(&log),
         tail(&work.join("etcd.log"))
     );
+}
+
+/// Starts etcd with the generated etcd certificates (client certificates required); returns its
+/// client URL.
+fn start_etcd(bin: &Path, pki: &Path, work: &Path, procs: &mut Procs) -> String {
+    let etcd_port = free_port();
+    let peer_port = free_port();
+    let etcd_url = format!("https://127.0.0.1:{etcd_port}");
+    let p = |f: &str| pki.join(f).display().to_string();
+    let etcd_args = vec![
+        "--name=test".to_string(),
+        format!("--data-dir={}", work.join("etcd").display()),
+        format!("--listen-client-urls={etcd_url}"),
+        format!("--advertise-client-urls={etcd_url}"),
+        format!("--listen-peer-urls=http://127.0.0.1:{peer_port}"),
+        format!("--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}"),
+        format!("--initial-cluster=test=http://127.0.0.1:{peer_port}"),
+        format!("--cert-file={}", p("etcd-server.crt")),
+        format!("--key-file={}", p("etcd-server.key")),
+        format!("--trusted-ca-file={}", p("ca.crt")),
+        "--client-cert-auth=true".into(),
+        "--unsafe-no-fsync=true".into(),
+        "--log-level=warn".into(),
+    ];
+    procs
+        .0
+        .push(spawn(&bin.join("etcd"), &etcd_args, &work.join("etcd.log")));
+    etcd_url
 }
 
 /// A readiness check through a kube client that trusts only the generated CA and names the
@@ -530,10 +562,25 @@ async fn init_on_kind_stand_in_then_rerun_then_deinit() {
     assert_eq!(cr_before, cr_after);
     assert_eq!(std::fs::read(&kc_path).unwrap(), kc_before);
 
-    // 5. deinit: refuses without a terminal or --yes, then removes everything, twice.
-    let (ok, _, err) = stubs.run(&["deinit"]).await;
-    assert!(!ok && err.contains("--yes"), "{err}");
-    let (ok, _, err) = stubs.run(&["deinit", "--yes"]).await;
+    // 5. deinit: --dry-run lists and changes nothing; refuses without a terminal or -f/--yes;
+    // then removes everything, twice.
+    let (ok, out, err) = stubs.run(&["deinit", "--dry-run"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Deployment/karmada-system/karmada-apiserver")
+            && out.contains("Namespace/karmada-system"),
+        "{out}"
+    );
+    assert_eq!(
+        resource_versions(&host).await,
+        before,
+        "--dry-run deletes nothing"
+    );
+    assert_eq!(std::fs::read(&kc_path).unwrap(), kc_before);
+    let out = stubs.command().arg("deinit").output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-f/--force"));
+    let (ok, _, err) = stubs.run(&["deinit", "-f"]).await;
     assert!(ok, "{err}");
     assert!(
         err.contains("Deployment/karmada-system/karmada-apiserver"),
@@ -565,6 +612,195 @@ async fn init_on_kind_stand_in_then_rerun_then_deinit() {
     drop(kubelet_task.await.unwrap());
 }
 
+/// A plain HTTP POST with std only (etcd's JSON gateway on a loopback port).
+fn http_post(port: u16, path: &str, body: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// How many keys etcd (JSON gateway at `port`) holds under `prefix`.
+fn etcd_keys_under(port: u16, prefix: &str) -> u64 {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut end = prefix.as_bytes().to_vec();
+    *end.last_mut().unwrap() += 1;
+    let body = json!({
+        "key": b64(prefix),
+        "range_end": b64(std::str::from_utf8(&end).unwrap()),
+        "count_only": true,
+    });
+    // The gateway answers 503 until its own connection to etcd is up.
+    let mut reply = String::new();
+    for _ in 0..50 {
+        reply = http_post(port, "/v3/kv/range", &body.to_string());
+        if reply.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        reply.starts_with("HTTP/1.1 200"),
+        "etcd range {prefix}: {reply}"
+    );
+    reply
+        .split("\"count\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_with_an_external_etcd() {
+    use karmadactl::install::manifests::{Pki, PkiRequest};
+    let bed = TestBed::start(BedSpec::new(&[])).await.expect("test bed");
+    let host = bed.client(CONTROL_PLANE).await.unwrap();
+    let stubs = Stubs::new(true, true);
+    std::fs::copy(
+        &bed.cluster(CONTROL_PLANE).kubeconfig,
+        stubs.dir.path().join("host.kubeconfig"),
+    )
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+
+    // An etcd of its own CA: client certificates required on https, plus a plain loopback
+    // port to look inside.
+    let ext = Pki::complete(
+        None,
+        &PkiRequest {
+            extra_sans: vec![],
+            validity: Duration::from_secs(3600),
+            ca: None,
+            etcd_replicas: 1,
+        },
+    )
+    .unwrap();
+    let certs = work.path().join("ext");
+    for f in [
+        "ca.crt",
+        "etcd-server.crt",
+        "etcd-server.key",
+        "etcd-client.crt",
+        "etcd-client.key",
+    ] {
+        karmadactl::kubeconfig::write_private(&certs.join(f), ext.get(f).as_bytes()).unwrap();
+    }
+    let (https, plain, peer) = (free_port(), free_port(), free_port());
+    let c = |f: &str| certs.join(f).display().to_string();
+    let _etcd = Procs(vec![spawn(
+        &testbed::binaries_dir().join("etcd"),
+        &[
+            "--name=ext".to_string(),
+            format!("--data-dir={}", work.path().join("ext-data").display()),
+            format!("--listen-client-urls=https://127.0.0.1:{https},http://127.0.0.1:{plain}"),
+            format!("--advertise-client-urls=https://127.0.0.1:{https}"),
+            format!("--listen-peer-urls=http://127.0.0.1:{peer}"),
+            format!("--initial-advertise-peer-urls=http://127.0.0.1:{peer}"),
+            format!("--initial-cluster=ext=http://127.0.0.1:{peer}"),
+            format!("--cert-file={}", c("etcd-server.crt")),
+            format!("--key-file={}", c("etcd-server.key")),
+            format!("--trusted-ca-file={}", c("ca.crt")),
+            "--client-cert-auth=true".into(),
+            "--unsafe-no-fsync=true".into(),
+            "--log-level=warn".into(),
+        ],
+        &work.path().join("ext-etcd.log"),
+    )]);
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", plain)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let port = free_node_port();
+    let (kubelet_task, stop) = kubelet(host.clone(), work.path().join("kubelet"), port);
+    let server = format!("https://127.0.0.1:{https}");
+    let (ok, out, err) = stubs
+        .run(&[
+            "init",
+            "--port",
+            &port.to_string(),
+            "--wait-component-ready-timeout",
+            "120",
+            "--external-etcd-servers",
+            &server,
+            "--external-etcd-ca-cert-path",
+            &c("ca.crt"),
+            "--external-etcd-client-cert-path",
+            &c("etcd-client.crt"),
+            "--external-etcd-client-key-path",
+            &c("etcd-client.key"),
+            "--external-etcd-key-prefix",
+            "/karmada-ext",
+            "--karmada-data",
+            &work.path().join("data").display().to_string(),
+        ])
+        .await;
+    stop.store(true, Ordering::Relaxed);
+    drop(kubelet_task.await.unwrap());
+    assert!(ok, "init failed:\nstdout: {out}\nstderr: {err}");
+    assert!(
+        !err.contains("waiting for etcd"),
+        "no etcd of ours to wait for: {err}"
+    );
+
+    // No etcd installed; the apiserver is pointed at the external one with its certificates.
+    let sets = Api::<StatefulSet>::namespaced(host.clone(), NAMESPACE);
+    assert!(sets.get_opt(manifests::ETCD).await.unwrap().is_none());
+    let services = Api::<Service>::namespaced(host.clone(), NAMESPACE);
+    assert!(
+        services
+            .get_opt(manifests::ETCD_CLIENT_SERVICE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let secret = Api::<Secret>::namespaced(host.clone(), NAMESPACE)
+        .get(manifests::EXTERNAL_ETCD_SECRET)
+        .await
+        .unwrap();
+    let data = secret.data.unwrap();
+    assert_eq!(data["ca.crt"].0, ext.get("ca.crt").as_bytes());
+    let deployment = Api::<Deployment>::namespaced(host.clone(), NAMESPACE)
+        .get(manifests::APISERVER)
+        .await
+        .unwrap();
+    let command = deployment.spec.template.spec.unwrap().containers[0]
+        .command
+        .clone()
+        .unwrap();
+    for want in [
+        format!("--etcd-servers={server}"),
+        "--etcd-prefix=/karmada-ext".into(),
+        format!("--etcd-cafile={}/ca.crt", manifests::EXTERNAL_ETCD_DIR),
+        format!(
+            "--etcd-certfile={}/client.crt",
+            manifests::EXTERNAL_ETCD_DIR
+        ),
+    ] {
+        assert!(command.contains(&want), "{want} missing: {command:?}");
+    }
+    // The control plane's data (CRDs, RBAC) is in the external etcd, under the prefix.
+    let keys = etcd_keys_under(plain, "/karmada-ext/");
+    assert!(keys > 10, "{keys} keys under /karmada-ext/");
+    assert_eq!(
+        etcd_keys_under(plain, "/registry/"),
+        0,
+        "nothing outside the prefix"
+    );
+}
+
 #[tokio::test]
 async fn init_dry_run_prints_everything_redacted_and_touches_nothing() {
     let stubs = Stubs::new(false, false);
@@ -584,7 +820,10 @@ async fn init_dry_run_prints_everything_redacted_and_touches_nothing() {
     assert!(ok, "{err}");
     assert!(stubs.calls().is_empty(), "no docker or kind call");
     assert!(!out.contains("BEGIN"), "no PEM in the output");
-    assert!(out.contains("<redacted>"));
+    assert!(
+        out.contains("# Data left empty here: the control plane's certificates and keys"),
+        "{out}"
+    );
     assert!(out.contains(&format!(
         "registry.k8s.io/kube-apiserver:{}",
         testbed::kube_version()
@@ -598,6 +837,237 @@ async fn init_dry_run_prints_everything_redacted_and_touches_nothing() {
         )
     );
     assert!(!stubs.karmada_config().exists());
+}
+
+/// The documents of a multi-document YAML stream.
+fn yaml_documents(text: &str) -> Vec<serde_json::Value> {
+    use serde::Deserialize as _;
+    serde_yaml::Deserializer::from_str(text)
+        .map(|doc| serde_json::Value::deserialize(doc).expect("valid YAML"))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_dry_run_yaml_is_accepted_by_a_real_apiserver() {
+    let bed = TestBed::start(BedSpec::new(&[])).await.expect("test bed");
+    let host = bed.client(CONTROL_PLANE).await.unwrap();
+    let stubs = Stubs::new(false, false);
+    for extra in [
+        &[][..],
+        &[
+            "--etcd-replicas",
+            "3",
+            "--etcd-storage-mode",
+            "pvc",
+            "--storage-classes-name",
+            "standard",
+        ][..],
+    ] {
+        let mut args = vec!["init", "--dry-run", "-o", "yaml"];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = stubs.run(&args).await;
+        assert!(ok, "{err}");
+        assert!(!out.contains("BEGIN"), "no PEM in the output");
+        let objects = yaml_documents(&out);
+        let secrets: Vec<&serde_json::Value> =
+            objects.iter().filter(|o| o["kind"] == "Secret").collect();
+        assert_eq!(secrets.len(), 3, "{out}");
+        for s in &secrets {
+            let data = s["data"].as_object().unwrap();
+            assert!(!data.is_empty(), "the keys are listed: {s}");
+            assert!(data.values().all(|v| v == ""), "no values: {s}");
+        }
+        // What `kubectl apply --server-side --dry-run=server -f` does with the printed file: the
+        // namespace for real (dry-run objects need it), everything else dry-run.
+        karmadactl::ops::init::apply(&host, &objects[..1])
+            .await
+            .unwrap();
+        let dry = PatchParams::apply("karmadactl").force().dry_run();
+        karmadactl::ops::init::apply_with(&host, &objects, &dry)
+            .await
+            .unwrap_or_else(|e| panic!("{extra:?}: the printed YAML is rejected: {e}"));
+    }
+    assert!(stubs.calls().is_empty(), "no docker or kind call");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deinit_purge_namespace_deletes_a_namespace_init_did_not_create() {
+    use k8s_openapi::api::core::v1::Namespace;
+    let bed = TestBed::start(BedSpec::new(&[])).await.expect("test bed");
+    let host = bed.client(CONTROL_PLANE).await.unwrap();
+    let namespaces = Api::<Namespace>::all(host.clone());
+    namespaces
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({"metadata": {"name": NAMESPACE}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let stubs = Stubs::new(false, false);
+    let kc = bed.kubeconfig().display().to_string();
+    let deinit = |extra: &'static [&'static str]| {
+        let mut args = vec![
+            "deinit",
+            "--kubeconfig",
+            &kc,
+            "--context",
+            CONTROL_PLANE,
+            "-f",
+        ];
+        args.extend_from_slice(extra);
+        args
+    };
+    let (ok, _, err) = stubs.run(&deinit(&[])).await;
+    assert!(ok, "{err}");
+    let ns = namespaces.get(NAMESPACE).await.unwrap();
+    assert!(ns.metadata.deletion_timestamp.is_none(), "not init's: kept");
+    let (ok, out, err) = stubs
+        .run(&deinit(&["--purge-namespace", "--dry-run"]))
+        .await;
+    assert!(ok && out.contains("Namespace/karmada-system"), "{out}{err}");
+    assert!(
+        namespaces
+            .get(NAMESPACE)
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_none()
+    );
+    let (ok, _, err) = stubs.run(&deinit(&["--purge-namespace"])).await;
+    assert!(ok, "{err}");
+    let gone = namespaces
+        .get_opt(NAMESPACE)
+        .await
+        .unwrap()
+        .is_none_or(|n| n.metadata.deletion_timestamp.is_some());
+    assert!(gone, "--purge-namespace deletes it");
+}
+
+#[tokio::test]
+async fn init_config_file_in_upstreams_format() {
+    let stubs = Stubs::new(false, false);
+    let file = stubs.home.path().join("init.yaml");
+    std::fs::write(
+        &file,
+        r#"apiVersion: config.karmada.io/v1alpha1
+kind: KarmadaInitConfig
+spec:
+  certificates:
+    externalDNS: [karmada.example.com]
+    validityPeriod: 8760h0m0s
+  etcd:
+    local:
+      repository: reg.example.com/etcd
+      tag: 3.6.0-0
+      replicas: 3
+      storageMode: PVC
+      pvcSize: 7Gi
+      nodeSelectorLabels: {karmada.io/etcd: "true"}
+      extraArgs:
+      - {name: snapshot-count, value: "5000"}
+  images:
+    imagePullPolicy: Always
+    imagePullSecrets: [regcred]
+    kubeImageTag: v1.36.1
+    privateRegistry: {registry: reg.example.com}
+  components:
+    karmadaAPIServer:
+      replicas: 2
+      networking: {port: 31443}
+      extraArgs:
+      - {name: v, value: "4"}
+    kubeControllerManager:
+      replicas: 2
+    karmadaScheduler:
+      replicas: 1
+  karmadaCRDs: https://github.com/karmada-io/karmada/releases/download/v1.14.0/crds.tar.gz
+"#,
+    )
+    .unwrap();
+    let path = file.display().to_string();
+    // The file wins over the flags, as upstream.
+    let (ok, out, err) = stubs
+        .run(&[
+            "init",
+            "--config",
+            &path,
+            "--etcd-replicas",
+            "1",
+            "--dry-run",
+            "-o",
+            "yaml",
+        ])
+        .await;
+    assert!(ok, "{err}");
+    let objects = yaml_documents(&out);
+    let find = |kind: &str, name: &str| {
+        objects
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{kind}/{name} missing"))
+            .clone()
+    };
+    let etcd = find("StatefulSet", manifests::ETCD);
+    assert_eq!(etcd["spec"]["replicas"], 3);
+    let pod = &etcd["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["containers"][0]["image"],
+        "reg.example.com/etcd:3.6.0-0"
+    );
+    assert_eq!(pod["containers"][0]["imagePullPolicy"], "Always");
+    assert_eq!(pod["nodeSelector"]["karmada.io/etcd"], "true");
+    assert_eq!(pod["imagePullSecrets"][0]["name"], "regcred");
+    assert!(
+        pod["containers"][0]["command"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("--snapshot-count=5000"))
+    );
+    assert_eq!(
+        etcd["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        "7Gi"
+    );
+    let apiserver = find("Deployment", manifests::APISERVER);
+    assert_eq!(apiserver["spec"]["replicas"], 2);
+    let c = &apiserver["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "reg.example.com/kube-apiserver:v1.36.1");
+    assert!(c["command"].as_array().unwrap().contains(&json!("--v=4")));
+    assert_eq!(find("Deployment", manifests::KCM)["spec"]["replicas"], 2);
+    assert_eq!(
+        find("Deployment", manifests::RECONCILER)["spec"]["template"]["spec"]["containers"][0]["image"],
+        format!(
+            "reg.example.com/karmada-reconciler:v{}",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    assert_eq!(
+        find("Service", manifests::APISERVER)["spec"]["ports"][0]["nodePort"],
+        31443
+    );
+    let certs = find("Secret", manifests::CERT_SECRET);
+    assert!(
+        certs["metadata"]["annotations"][manifests::SANS_ANNOTATION]
+            .as_str()
+            .unwrap()
+            .contains("karmada.example.com")
+    );
+    assert!(
+        err.contains("ignoring spec.components.karmadaScheduler"),
+        "{err}"
+    );
+    assert!(err.contains("ignoring --crds"), "{err}");
+
+    std::fs::write(&file, "apiVersion: v1\nkind: ConfigMap\n").unwrap();
+    let out = stubs
+        .command()
+        .args(["init", "--config", &path, "--dry-run"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("KarmadaInitConfig"));
 }
 
 #[tokio::test]

@@ -614,9 +614,24 @@ async fn unjoin_end_to_end_and_get_across_clusters() {
         "--operation-scope",
     );
 
-    // unjoin refusals: one line, nothing changes.
-    fails(&kc, &["unjoin", "member1"], "--yes");
-    fails(&kc, &["unjoin", "nosuch", "--yes"], "\"nosuch\" not found");
+    // unjoin --dry-run says what would go and changes nothing; refusals are one line.
+    let (stdout, _) = ok(
+        &kc,
+        &[
+            "unjoin",
+            "member1",
+            "--dry-run",
+            "--cluster-kubeconfig",
+            &kcs,
+        ],
+    );
+    assert!(
+        stdout.contains("would delete cluster member1")
+            && stdout.contains("would remove from member member1: ")
+            && stdout.contains("clusterrole/karmada-controller-manager:karmada-member1"),
+        "{stdout}"
+    );
+    fails(&kc, &["unjoin", "nosuch"], "\"nosuch\" not found");
     assert_eq!(cluster_names(&cp).await, ["member1", "member2"]);
 
     // unjoin with the member kubeconfig: everything of member1 goes, on both sides.
@@ -625,8 +640,8 @@ async fn unjoin_end_to_end_and_get_across_clusters() {
         &[
             "unjoin",
             "member1",
-            "--yes",
             "--wait",
+            "90s",
             "--cluster-kubeconfig",
             &kcs,
         ],

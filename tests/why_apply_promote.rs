@@ -128,6 +128,7 @@ async fn why_apply_promote() {
     why_conflict(&env).await;
     apply_to_members(&env).await;
     promote_keeps_the_member_object(&env).await;
+    promote_with_dependencies_dry_run_and_flags(&env).await;
     eprintln!("done after {:?}", started.elapsed());
 }
 
@@ -495,6 +496,98 @@ async fn apply_to_members(env: &Env) {
     let out = env.run(&["apply", "-f", &f, "-C", "member9"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no member cluster \"member9\""));
+}
+
+/// Upstream's flags: --dry-run, -d/--dependencies (with propagateDeps), --policy-name,
+/// --auto-create-policy=false.
+async fn promote_with_dependencies_dry_run_and_flags(env: &Env) {
+    apply_yaml(
+        &env.m1,
+        r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: withdeps-config, namespace: default}
+data: {k: v}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: withdeps, namespace: default, labels: {app: withdeps}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: withdeps}}
+  template:
+    metadata: {labels: {app: withdeps}}
+    spec:
+      containers:
+      - name: main
+        image: nginx
+        envFrom: [{configMapRef: {name: withdeps-config}}]
+"#,
+    )
+    .await;
+    let promote = [
+        "promote",
+        "deployment",
+        "withdeps",
+        "-n",
+        "default",
+        "-C",
+        "member1",
+    ];
+    let out = env.ok(&[
+        &promote[..],
+        &["-d", "--policy-name", "adopted", "--dry-run"],
+    ]
+    .concat());
+    assert!(
+        out.contains("propagationpolicy.policy.karmada.io/adopted would be created")
+            && out.contains(
+                "configmap/withdeps-config would be promoted from cluster member1 (a dependency)"
+            )
+            && out.contains("deployment.apps/withdeps would be promoted"),
+        "{out}"
+    );
+    assert!(!exists(&env.cp, "apps/v1", "Deployment", "default", "withdeps").await);
+    assert!(!exists(&env.cp, "v1", "ConfigMap", "default", "withdeps-config").await);
+
+    let out = env.ok(&[&promote[..], &["-d", "--policy-name", "adopted"]].concat());
+    assert!(
+        out.contains("propagationpolicy.policy.karmada.io/adopted created")
+            && out.contains("configmap/withdeps-config promoted"),
+        "{out}"
+    );
+    assert!(exists(&env.cp, "v1", "ConfigMap", "default", "withdeps-config").await);
+    let policy: Api<karmadactl::api::PropagationPolicy> =
+        Api::namespaced(env.cp.clone(), "default");
+    let p = policy.get("adopted").await.unwrap();
+    assert!(p.spec.propagate_deps, "-d turns on propagateDeps");
+    eventually("withdeps taken over", T, &env.log(), || async {
+        let v = env.why_json("deploy", "withdeps");
+        (v["apply"][0]["applied"] == "True").then_some(())
+    })
+    .await;
+
+    // --auto-create-policy=false: only the template.
+    apply_yaml(&env.m2, &deployment("nopolicy", 1, "nginx")).await;
+    let out = env.ok(&[
+        "promote",
+        "deployment",
+        "nopolicy",
+        "-n",
+        "default",
+        "-C",
+        "member2",
+        "--auto-create-policy=false",
+    ]);
+    assert!(out.contains("no policy was created"), "{out}");
+    assert!(exists(&env.cp, "apps/v1", "Deployment", "default", "nopolicy").await);
+    assert!(
+        policy
+            .get_opt("nopolicy-deployment")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn promote_keeps_the_member_object(env: &Env) {

@@ -39,6 +39,45 @@ pub struct InitConfig {
     pub etcd_extra_args: Vec<String>,
     pub kcm_extra_args: Vec<String>,
     pub reconciler_extra_args: Vec<String>,
+    /// `--karmada-apiserver-image` (default: [`kube_image`](Self::kube_image)).
+    pub apiserver_image: Option<String>,
+    /// `--karmada-kube-controller-manager-image`.
+    pub kcm_image: Option<String>,
+    /// `--image-pull-secrets`: Secrets in the install namespace every pod pulls with.
+    pub image_pull_secrets: Vec<String>,
+    /// `--etcd-node-selector-labels`: where etcd pods may run.
+    pub etcd_node_selector: std::collections::BTreeMap<String, String>,
+    /// `--external-etcd-*`: karmada-apiserver uses this etcd and no etcd is installed.
+    pub external_etcd: Option<ExternalEtcd>,
+}
+
+/// An etcd init does not install (`--external-etcd-servers` and friends).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct ExternalEtcd {
+    /// Client URLs, e.g. `https://10.0.0.5:2379`.
+    pub servers: Vec<String>,
+    /// PEM of `--external-etcd-ca-cert-path`.
+    pub ca_pem: Option<String>,
+    /// PEM of `--external-etcd-client-cert-path` and `--external-etcd-client-key-path`.
+    pub client_cert_pem: Option<String>,
+    pub client_key_pem: Option<String>,
+    /// `--external-etcd-key-prefix`: kube-apiserver's `--etcd-prefix`.
+    pub key_prefix: Option<String>,
+}
+
+impl std::fmt::Debug for ExternalEtcd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalEtcd")
+            .field("servers", &self.servers)
+            .field("ca", &self.ca_pem.is_some())
+            .field("client_cert", &self.client_cert_pem.is_some())
+            .field(
+                "client_key",
+                &self.client_key_pem.as_ref().map(|_| "<redacted>"),
+            )
+            .field("key_prefix", &self.key_prefix)
+            .finish()
+    }
 }
 
 impl InitConfig {
@@ -61,6 +100,11 @@ impl InitConfig {
             etcd_extra_args: Vec::new(),
             kcm_extra_args: Vec::new(),
             reconciler_extra_args: Vec::new(),
+            apiserver_image: None,
+            kcm_image: None,
+            image_pull_secrets: Vec::new(),
+            etcd_node_selector: Default::default(),
+            external_etcd: None,
         }
     }
 
@@ -70,7 +114,10 @@ impl InitConfig {
         for (flag, n) in [
             ("--etcd-replicas", self.etcd_replicas),
             ("--karmada-apiserver-replicas", self.apiserver_replicas),
-            ("--kube-controller-manager-replicas", self.kcm_replicas),
+            (
+                "--karmada-kube-controller-manager-replicas",
+                self.kcm_replicas,
+            ),
             ("--reconciler-replicas", self.reconciler_replicas),
         ] {
             if !(1..=9).contains(&n) {
@@ -89,10 +136,14 @@ impl InitConfig {
                 self.node_port
             ));
         }
+        let apiserver = self.apiserver_image();
+        let kcm = self.kcm_image();
         for (flag, image) in [
             ("--kube-image-registry", &self.kube_image_registry),
             ("--etcd-image", &self.etcd_image),
             ("--reconciler-image", &self.reconciler_image),
+            ("--karmada-apiserver-image", &apiserver),
+            ("--karmada-kube-controller-manager-image", &kcm),
         ] {
             if image.trim().is_empty() || image.contains(char::is_whitespace) {
                 return bad(format!("{flag} {image:?} is not an image reference"));
@@ -116,7 +167,10 @@ impl InitConfig {
         for (flag, args) in [
             ("--karmada-apiserver-extra-args", &self.apiserver_extra_args),
             ("--etcd-extra-args", &self.etcd_extra_args),
-            ("--kube-controller-manager-extra-args", &self.kcm_extra_args),
+            (
+                "--karmada-kube-controller-manager-extra-args",
+                &self.kcm_extra_args,
+            ),
             ("--reconciler-extra-args", &self.reconciler_extra_args),
         ] {
             for arg in args {
@@ -128,7 +182,63 @@ impl InitConfig {
                 }
             }
         }
+        for secret in &self.image_pull_secrets {
+            if !is_dns_subdomain(secret) {
+                return bad(format!(
+                    "--image-pull-secrets {secret:?} is not a Secret name"
+                ));
+            }
+        }
+        if let Some(ext) = &self.external_etcd {
+            if ext.servers.is_empty() {
+                return bad("--external-etcd-servers must name at least one URL".into());
+            }
+            for url in &ext.servers {
+                if !(url.starts_with("https://") || url.starts_with("http://"))
+                    || url.contains(char::is_whitespace)
+                {
+                    return bad(format!(
+                        "--external-etcd-servers {url:?} is not a URL; use e.g. https://10.0.0.5:2379"
+                    ));
+                }
+            }
+            if ext.client_cert_pem.is_some() != ext.client_key_pem.is_some() {
+                return bad(
+                    "--external-etcd-client-cert-path and --external-etcd-client-key-path go together"
+                        .into(),
+                );
+            }
+            if let Some(p) = &ext.key_prefix
+                && !p.starts_with('/')
+            {
+                return bad(format!(
+                    "--external-etcd-key-prefix must start with /, got {p:?}"
+                ));
+            }
+        }
+        for (k, v) in &self.etcd_node_selector {
+            if k.is_empty() || k.contains(char::is_whitespace) || v.contains(char::is_whitespace) {
+                return bad(format!(
+                    "--etcd-node-selector-labels {k}={v} is not a label; use key=value,..."
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The karmada-apiserver image: `--karmada-apiserver-image`, else kube-apiserver from the
+    /// kube registry at the kube version.
+    pub fn apiserver_image(&self) -> String {
+        self.apiserver_image
+            .clone()
+            .unwrap_or_else(|| self.kube_image("kube-apiserver"))
+    }
+
+    /// The karmada-kube-controller-manager image.
+    pub fn kcm_image(&self) -> String {
+        self.kcm_image
+            .clone()
+            .unwrap_or_else(|| self.kube_image("kube-controller-manager"))
     }
 
     pub fn kube_image(&self, component: &str) -> String {
@@ -153,6 +263,43 @@ pub fn default_etcd_image(registry: &str) -> String {
 fn flag_name(arg: &str) -> &str {
     let arg = arg.trim_start_matches('-');
     arg.split('=').next().unwrap_or(arg)
+}
+
+/// A Kubernetes object name (RFC 1123 subdomain).
+pub fn is_dns_subdomain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// Splits a comma-separated extra-args value the way upstream's flags take it
+/// (`--etcd-extra-args=--snapshot-count=5000,--heartbeat-interval=100`), without breaking a
+/// value that itself has commas (`--authorization-mode=Node,RBAC`): a comma starts a new flag
+/// only when what follows is a flag (`--x`, or `name=value`).
+pub fn split_extra_args(value: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in value.split(',') {
+        let starts_flag = part.starts_with('-')
+            || part.split_once('=').is_some_and(|(name, _)| {
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            });
+        match out.last_mut() {
+            Some(last) if !starts_flag => {
+                last.push(',');
+                last.push_str(part);
+            }
+            _ => out.push(part.to_string()),
+        }
+    }
+    out.retain(|a| !a.is_empty());
+    out
 }
 
 /// `defaults` with `extra` applied: an extra flag replaces a default of the same name in place,

@@ -18,7 +18,10 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 pub use super::bundle::{PKI_FILES, Pki, PkiRequest, apiserver_sans};
-pub use super::config::{EtcdStorage, InitConfig, default_etcd_image, merge_args};
+pub use super::config::{
+    EtcdStorage, ExternalEtcd, InitConfig, default_etcd_image, is_dns_subdomain, merge_args,
+    split_extra_args,
+};
 use crate::Result;
 use crate::kubeconfig::{self, Entry};
 
@@ -37,6 +40,10 @@ pub const RECONCILER: &str = "karmada-reconciler";
 pub const CERT_SECRET: &str = "karmada-cert";
 pub const KCM_KUBECONFIG_SECRET: &str = "karmada-kube-controller-manager-kubeconfig";
 pub const RECONCILER_KUBECONFIG_SECRET: &str = "karmada-reconciler-kubeconfig";
+/// Secret with the external etcd's CA and client certificate (`--external-etcd-*`).
+pub const EXTERNAL_ETCD_SECRET: &str = "karmada-external-etcd-cert";
+/// Where [`EXTERNAL_ETCD_SECRET`] is mounted in karmada-apiserver.
+pub const EXTERNAL_ETCD_DIR: &str = "/etc/karmada/external-etcd";
 /// Key of the kubeconfig in the two kubeconfig Secrets.
 pub const KUBECONFIG_KEY: &str = "kubeconfig";
 
@@ -126,15 +133,38 @@ fn https_probe(path: &str, port: u16, scheme: &str) -> Value {
 /// kube-apiserver's command line in the karmada-apiserver Deployment. `$(POD_IP)` is expanded by
 /// the kubelet from the pod's environment.
 pub fn apiserver_args(cfg: &InitConfig) -> Vec<String> {
-    let defaults = vec![
+    let etcd: Vec<String> = match &cfg.external_etcd {
+        None => vec![
+            format!(
+                "--etcd-servers=https://{ETCD_CLIENT_SERVICE}.{NAMESPACE}.svc.cluster.local:2379"
+            ),
+            format!("--etcd-cafile={}", pki("ca.crt")),
+            format!("--etcd-certfile={}", pki("etcd-client.crt")),
+            format!("--etcd-keyfile={}", pki("etcd-client.key")),
+        ],
+        Some(ext) => {
+            let mut a = vec![format!("--etcd-servers={}", ext.servers.join(","))];
+            if ext.ca_pem.is_some() {
+                a.push(format!("--etcd-cafile={EXTERNAL_ETCD_DIR}/ca.crt"));
+            }
+            if ext.client_cert_pem.is_some() {
+                a.push(format!("--etcd-certfile={EXTERNAL_ETCD_DIR}/client.crt"));
+                a.push(format!("--etcd-keyfile={EXTERNAL_ETCD_DIR}/client.key"));
+            }
+            if let Some(prefix) = &ext.key_prefix {
+                a.push(format!("--etcd-prefix={prefix}"));
+            }
+            a
+        }
+    };
+    let mut defaults = vec![
         "kube-apiserver".to_string(),
         "--advertise-address=$(POD_IP)".into(),
         "--bind-address=0.0.0.0".into(),
         format!("--secure-port={APISERVER_PORT}"),
-        format!("--etcd-servers=https://{ETCD_CLIENT_SERVICE}.{NAMESPACE}.svc.cluster.local:2379"),
-        format!("--etcd-cafile={}", pki("ca.crt")),
-        format!("--etcd-certfile={}", pki("etcd-client.crt")),
-        format!("--etcd-keyfile={}", pki("etcd-client.key")),
+    ];
+    defaults.extend(etcd);
+    defaults.extend([
         format!("--tls-cert-file={}", pki("apiserver.crt")),
         format!("--tls-private-key-file={}", pki("apiserver.key")),
         format!("--client-ca-file={}", pki("ca.crt")),
@@ -147,7 +177,7 @@ pub fn apiserver_args(cfg: &InitConfig) -> Vec<String> {
         // No pod ever runs in the control plane, so nothing reads its `kubernetes` Endpoints.
         "--endpoint-reconciler-type=none".into(),
         "--disable-admission-plugins=StorageObjectInUseProtection".into(),
-    ];
+    ]);
     merge_args(defaults, &cfg.apiserver_extra_args)
 }
 
@@ -267,6 +297,9 @@ fn etcd_objects(cfg: &InitConfig) -> Vec<Value> {
             },
         },
     });
+    if !cfg.etcd_node_selector.is_empty() {
+        spec["template"]["spec"]["nodeSelector"] = json!(cfg.etcd_node_selector);
+    }
     if let EtcdStorage::Pvc {
         size,
         storage_class,
@@ -340,7 +373,24 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
         RECONCILER,
         &pki.entry(APISERVER, IN_CLUSTER_SERVER, "reconciler"),
     )?);
-    objects.extend(etcd_objects(cfg));
+    match &cfg.external_etcd {
+        None => objects.extend(etcd_objects(cfg)),
+        Some(ext) => {
+            let mut files = BTreeMap::new();
+            for (key, pem) in [
+                ("ca.crt", &ext.ca_pem),
+                ("client.crt", &ext.client_cert_pem),
+                ("client.key", &ext.client_key_pem),
+            ] {
+                if let Some(pem) = pem {
+                    files.insert(key.to_string(), pem.clone());
+                }
+            }
+            if !files.is_empty() {
+                objects.push(secret(EXTERNAL_ETCD_SECRET, APISERVER, &files));
+            }
+        }
+    }
 
     objects.push(json!({
         "apiVersion": "v1", "kind": "Service",
@@ -354,14 +404,14 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
             }],
         },
     }));
-    objects.push(deployment(
+    let mut apiserver = deployment(
         APISERVER,
         cfg.apiserver_replicas,
         json!({
             "automountServiceAccountToken": false,
             "containers": [{
                 "name": "kube-apiserver",
-                "image": cfg.kube_image("kube-apiserver"),
+                "image": cfg.apiserver_image(),
                 "imagePullPolicy": cfg.image_pull_policy,
                 "command": apiserver_args(cfg),
                 "env": pod_env(),
@@ -375,7 +425,20 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
                 "sa.key", "sa.pub",
             ])],
         }),
-    ));
+    );
+    if objects
+        .iter()
+        .any(|o| o["metadata"]["name"] == EXTERNAL_ETCD_SECRET)
+    {
+        let pod = &mut apiserver["spec"]["template"]["spec"];
+        if let Some(v) = pod["volumes"].as_array_mut() {
+            v.push(json!({ "name": "external-etcd", "secret": { "secretName": EXTERNAL_ETCD_SECRET } }));
+        }
+        if let Some(m) = pod["containers"][0]["volumeMounts"].as_array_mut() {
+            m.push(json!({ "name": "external-etcd", "mountPath": EXTERNAL_ETCD_DIR, "readOnly": true }));
+        }
+    }
+    objects.push(apiserver);
 
     let config_volume =
         |secret: &str| json!({ "name": "kubeconfig", "secret": { "secretName": secret } });
@@ -387,7 +450,7 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
             "automountServiceAccountToken": false,
             "containers": [{
                 "name": "kube-controller-manager",
-                "image": cfg.kube_image("kube-controller-manager"),
+                "image": cfg.kcm_image(),
                 "imagePullPolicy": cfg.image_pull_policy,
                 "command": kcm_args(cfg),
                 "livenessProbe": https_probe("/healthz", 10257, "HTTPS"),
@@ -444,6 +507,18 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
     reconciler["spec"]["template"]["metadata"]["annotations"] =
         json!({ "karmadactl.io/kubeconfig-hash": short_hash(pki.get("reconciler.crt")) });
     objects.push(reconciler);
+    for o in &mut objects {
+        let Some(pod) = o.pointer_mut("/spec/template/spec") else {
+            continue;
+        };
+        if !cfg.image_pull_secrets.is_empty() {
+            pod["imagePullSecrets"] = cfg
+                .image_pull_secrets
+                .iter()
+                .map(|name| json!({ "name": name }))
+                .collect();
+        }
+    }
     Ok(objects)
 }
 
@@ -483,7 +558,9 @@ pub fn short_hash(data: impl AsRef<[u8]>) -> String {
     format!("{h:016x}")[..12].to_string()
 }
 
-/// A copy of `objects` with every Secret's data replaced by `<redacted>`.
+/// A copy of `objects` with every Secret's data values emptied: the keys stay, so the
+/// manifests show what each Secret holds and an API server still accepts them (an empty value
+/// is valid base64), but no certificate, private key or kubeconfig is printed.
 pub fn redacted(objects: &[Value]) -> Vec<Value> {
     objects
         .iter()
@@ -493,12 +570,51 @@ pub fn redacted(objects: &[Value]) -> Vec<Value> {
                 && let Some(data) = o.get_mut("data").and_then(Value::as_object_mut)
             {
                 for v in data.values_mut() {
-                    *v = json!("<redacted>");
+                    *v = json!("");
                 }
             }
             o
         })
         .collect()
+}
+
+/// What a Secret rendered by [`host_objects`] holds and how init makes it, as YAML comment
+/// lines for `init --dry-run -o yaml`, where [`redacted`] left its values empty.
+pub fn secret_note(object: &Value) -> Option<String> {
+    if object["kind"] != "Secret" {
+        return None;
+    }
+    let what = match object["metadata"]["name"].as_str()? {
+        CERT_SECRET => "the control plane's certificates and keys: a CA (ECDSA P-256, or \
+            --ca-cert-file/--ca-key-file) and what it signs (apiserver serving certificate for \
+            the SANs in the annotation, etcd server/peer/client, the service-account key pair, \
+            admin, kube-controller-manager and reconciler client certificates), valid for \
+            --cert-validity-period. Generated by init on the first run, reused on later runs."
+            .to_string(),
+        EXTERNAL_ETCD_SECRET => "the external etcd's CA and client certificate and key, copied \
+            by init from --external-etcd-ca-cert-path, --external-etcd-client-cert-path and \
+            --external-etcd-client-key-path."
+            .to_string(),
+        KCM_KUBECONFIG_SECRET | RECONCILER_KUBECONFIG_SECRET => format!(
+            "a kubeconfig for {IN_CLUSTER_SERVER} with the component's client certificate \
+             and the CA from {CERT_SECRET}, written by init."
+        ),
+        _ => return None,
+    };
+    let mut note = String::new();
+    let mut line = String::from("# Data left empty here:");
+    for word in what.split_whitespace() {
+        if line.len() + word.len() + 1 > 96 {
+            note.push_str(&line);
+            note.push('\n');
+            line = String::from("#");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    note.push_str(&line);
+    note.push('\n');
+    Some(note)
 }
 
 /// `Kind/namespace/name` (or `Kind/name`), for messages.
@@ -537,6 +653,63 @@ mod tests {
     }
 
     #[test]
+    fn extra_args_split_at_commas_that_start_a_flag() {
+        assert_eq!(
+            split_extra_args("--snapshot-count=5000,--heartbeat-interval=100"),
+            ["--snapshot-count=5000", "--heartbeat-interval=100"]
+        );
+        assert_eq!(
+            split_extra_args("--authorization-mode=Node,RBAC,v=4"),
+            ["--authorization-mode=Node,RBAC", "v=4"]
+        );
+        assert_eq!(split_extra_args("v=4"), ["v=4"]);
+    }
+
+    #[test]
+    fn external_etcd_replaces_the_etcd_objects() {
+        let mut cfg = InitConfig::new("v1.37.2", "img");
+        cfg.external_etcd = Some(ExternalEtcd {
+            servers: vec![
+                "https://10.0.0.5:2379".into(),
+                "https://10.0.0.6:2379".into(),
+            ],
+            ca_pem: Some("CA".into()),
+            client_cert_pem: None,
+            client_key_pem: None,
+            key_prefix: Some("/k".into()),
+        });
+        cfg.validate().unwrap();
+        let args = apiserver_args(&cfg);
+        assert!(
+            args.contains(
+                &"--etcd-servers=https://10.0.0.5:2379,https://10.0.0.6:2379".to_string()
+            )
+        );
+        assert!(args.contains(&format!("--etcd-cafile={EXTERNAL_ETCD_DIR}/ca.crt")));
+        assert!(!args.iter().any(|a| a.starts_with("--etcd-certfile")));
+        assert!(args.contains(&"--etcd-prefix=/k".to_string()));
+        let pki = Pki::complete(None, &request()).unwrap();
+        let objects = host_objects(&cfg, &pki).unwrap();
+        assert!(!objects.iter().any(|o| o["metadata"]["name"] == ETCD));
+        assert!(
+            objects
+                .iter()
+                .any(|o| o["metadata"]["name"] == EXTERNAL_ETCD_SECRET)
+        );
+        let mut bad = cfg.clone();
+        bad.external_etcd.as_mut().unwrap().servers = vec!["10.0.0.5:2379".into()];
+        assert!(bad.validate().is_err());
+        let mut bad = cfg;
+        bad.external_etcd.as_mut().unwrap().client_cert_pem = Some("C".into());
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("go together")
+        );
+    }
+
+    #[test]
     fn pki_is_complete_and_reused_as_is() {
         let pki = Pki::complete(None, &request()).unwrap();
         for f in PKI_FILES {
@@ -566,6 +739,15 @@ mod tests {
         }
         let text = serde_json::to_string(&redacted(&a)).unwrap();
         assert!(!text.contains(&b64(pki.get("ca.key"))));
+        let certs = a
+            .iter()
+            .find(|o| o["metadata"]["name"] == CERT_SECRET)
+            .unwrap();
+        let note = secret_note(certs).unwrap();
+        assert!(
+            note.lines().all(|l| l.starts_with('#') && l.len() <= 100),
+            "{note}"
+        );
         let apiserver = a
             .iter()
             .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == APISERVER)

@@ -12,11 +12,12 @@ use k8s_openapi::api::core::v1::Taint;
 use kube::api::{Api, ListParams};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, ResourceExt as _};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::api::{CONDITION_READY, Cluster};
 use crate::client::connect::Target;
-use crate::output::{self, DocFormat, Format};
+use crate::output::printer::{self, Event, Item};
+use crate::output::{self, Format, PrintOptions};
 use crate::{Error, Result};
 
 /// What `-o name` prints before a cluster's name.
@@ -47,7 +48,8 @@ pub struct GetOptions {
     pub names: Vec<String>,
     /// Label selector (`-l`), e.g. `env=prod,tier!=edge`.
     pub selector: Option<String>,
-    pub format: Format,
+    /// `-o` and the flags that shape the output.
+    pub print: PrintOptions,
 }
 
 /// The clusters found, and the names asked for that do not exist.
@@ -198,35 +200,51 @@ pub async fn list(target: &Target, opts: &GetOptions) -> Result<Listing> {
 }
 
 impl Listing {
-    /// The output for `format`. Tables and names of nothing leave stdout empty and say
+    /// The output for `print`. Tables and names of nothing leave stdout empty and say
     /// [`NO_CLUSTERS`] on stderr; json/yaml print an empty List.
-    pub fn render(&self, format: Format) -> Result<Rendered> {
+    pub fn render(&self, print: &PrintOptions) -> Result<Rendered> {
         let empty = self.clusters.is_empty();
-        let stderr = (empty && self.missing.is_empty()).then(|| NO_CLUSTERS.to_string());
-        let stdout = match format {
-            Format::Table | Format::Wide if empty => String::new(),
-            Format::Table | Format::Wide => table(&self.clusters, format == Format::Wide),
-            Format::Name => self.clusters.iter().map(name_line).collect(),
-            Format::Json | Format::Yaml => {
-                let doc = match format {
-                    Format::Json => DocFormat::Json,
-                    _ => DocFormat::Yaml,
-                };
-                if self.single && self.clusters.len() == 1 {
-                    output::document(&clean(&self.clusters[0])?, doc)?
-                } else if self.single && empty {
-                    String::new()
-                } else {
-                    output::document(&list_document(&self.clusters)?, doc)?
-                }
-            }
-        };
-        let stderr = match format {
-            Format::Json | Format::Yaml => None,
-            _ => stderr,
+        let stderr = (empty && self.missing.is_empty() && print.format.says_nothing_found())
+            .then(|| NO_CLUSTERS.to_string());
+        let items = items(&self.clusters, print)?;
+        let single = self.single && items.len() == 1;
+        let stdout = if self.single && empty && !print.format.is_table() {
+            String::new()
+        } else {
+            printer::render(header(print), &items, print, single)?
         };
         Ok(Rendered { stdout, stderr })
     }
+}
+
+/// The table header for `print`'s format.
+pub fn header(print: &PrintOptions) -> &'static [&'static str] {
+    if print.format == Format::Wide {
+        WIDE_HEADER
+    } else {
+        HEADER
+    }
+}
+
+fn item(cluster: &Cluster, wide: bool) -> Result<Item> {
+    Ok(Item {
+        object: clean(cluster)?,
+        name: name_line(cluster).trim_end().to_string(),
+        cells: row(cluster, wide),
+    })
+}
+
+/// The clusters as printable items, sorted as `--sort-by` asks.
+pub fn items(clusters: &[Cluster], print: &PrintOptions) -> Result<Vec<Item>> {
+    let wide = print.format == Format::Wide;
+    let mut items = clusters
+        .iter()
+        .map(|c| item(c, wide))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(by) = &print.sort_by {
+        printer::sort(&mut items, by)?;
+    }
+    Ok(items)
 }
 
 /// `cluster.cluster.karmada.io/<name>\n`.
@@ -240,23 +258,6 @@ pub fn clean(cluster: &Cluster) -> Result<Value> {
     cluster.metadata.managed_fields = None;
     serde_json::to_value(&cluster)
         .map_err(|e| Error::Invalid(format!("cannot serialize cluster: {e}")))
-}
-
-/// A `v1 List` of the clusters, as `kubectl get -o json` prints several objects.
-pub fn list_document(clusters: &[Cluster]) -> Result<Value> {
-    let items = clusters.iter().map(clean).collect::<Result<Vec<_>>>()?;
-    Ok(json!({
-        "apiVersion": "v1",
-        "kind": "List",
-        "items": items,
-        "metadata": {"resourceVersion": ""},
-    }))
-}
-
-/// The table (with header) of `clusters`.
-pub fn table(clusters: &[Cluster], wide: bool) -> String {
-    let header = if wide { WIDE_HEADER } else { HEADER };
-    output::table(header, clusters.iter().map(|c| row(c, wide)))
 }
 
 fn or_none(s: impl Into<String>) -> String {
@@ -328,6 +329,93 @@ pub fn row(c: &Cluster, wide: bool) -> Vec<String> {
     row
 }
 
+/// What a watch has shown, to turn kube-runtime watcher events (which re-list after errors
+/// and on start) into kubectl's ADDED / MODIFIED / DELETED, once per change. `S` tells the
+/// streams apart (one per cluster), `K` the objects of a stream.
+pub(crate) struct Shown<S, K, O> {
+    objects: HashMap<(S, K), (String, O)>,
+    /// Per stream in a (re-)list: the objects listed so far.
+    listing: HashMap<S, std::collections::HashSet<K>>,
+}
+
+impl<S, K, O> Shown<S, K, O>
+where
+    S: std::hash::Hash + Eq + Clone,
+    K: std::hash::Hash + Eq + Clone,
+    O: Clone,
+{
+    pub(crate) fn new() -> Self {
+        Shown {
+            objects: HashMap::new(),
+            listing: HashMap::new(),
+        }
+    }
+
+    /// Records an object printed by the listing.
+    pub(crate) fn insert(&mut self, stream: S, key: K, version: String, object: O) {
+        self.objects.insert((stream, key), (version, object));
+    }
+
+    /// What to print for one event of `stream`; `key` and `version` read an object.
+    pub(crate) fn on(
+        &mut self,
+        stream: S,
+        event: watcher::Event<O>,
+        key: impl Fn(&O) -> K,
+        version: impl Fn(&O) -> String,
+    ) -> Vec<(Event, O)> {
+        match event {
+            watcher::Event::Init => {
+                self.listing.insert(stream, Default::default());
+                Vec::new()
+            }
+            watcher::Event::InitApply(o) => {
+                if let Some(listed) = self.listing.get_mut(&stream) {
+                    listed.insert(key(&o));
+                }
+                self.apply(stream, o, &key, &version)
+            }
+            watcher::Event::Apply(o) => self.apply(stream, o, &key, &version),
+            watcher::Event::Delete(o) => {
+                self.objects.remove(&(stream, key(&o)));
+                vec![(Event::Deleted, o)]
+            }
+            watcher::Event::InitDone => {
+                // Gone while the watch was not running: the re-list no longer has them.
+                let listed = self.listing.remove(&stream).unwrap_or_default();
+                let gone: Vec<(S, K)> = self
+                    .objects
+                    .keys()
+                    .filter(|(s, k)| *s == stream && !listed.contains(k))
+                    .cloned()
+                    .collect();
+                gone.into_iter()
+                    .filter_map(|k| self.objects.remove(&k))
+                    .map(|(_, o)| (Event::Deleted, o))
+                    .collect()
+            }
+        }
+    }
+
+    fn apply(
+        &mut self,
+        stream: S,
+        o: O,
+        key: &impl Fn(&O) -> K,
+        version: &impl Fn(&O) -> String,
+    ) -> Vec<(Event, O)> {
+        let v = version(&o);
+        match self
+            .objects
+            .insert((stream, key(&o)), (v.clone(), o.clone()))
+        {
+            Some((old, _)) if old == v => Vec::new(),
+            Some(_) => vec![(Event::Modified, o)],
+            None => vec![(Event::Added, o)],
+        }
+    }
+}
+
 /// After [`list`] printed `initial`, prints one entry per change (added, modified or deleted
 /// cluster) through `emit` until the stream ends (it does not by itself; the caller stops it,
 /// e.g. on Ctrl-C). Uses a kube-runtime watcher, which re-lists and resumes after errors.
@@ -345,16 +433,19 @@ pub async fn watch(
     if let [one] = opts.names.as_slice() {
         config = config.fields(&format!("metadata.name={one}"));
     }
-    let wide = opts.format == Format::Wide;
-    let header = if wide { WIDE_HEADER } else { HEADER };
-    let initial_rows: Vec<Vec<String>> = initial.clusters.iter().map(|c| row(c, wide)).collect();
-    let mut seen: HashMap<String, String> = initial
-        .clusters
-        .iter()
-        .map(|c| (c.name_any(), c.resource_version().unwrap_or_default()))
-        .collect();
+    let wide = opts.print.format == Format::Wide;
+    let above = items(&initial.clusters, &opts.print)?;
+    let mut shown = Shown::new();
+    for c in &initial.clusters {
+        shown.insert(
+            (),
+            c.name_any(),
+            c.resource_version().unwrap_or_default(),
+            c.clone(),
+        );
+    }
     let mut stream = watcher(api, config).default_backoff().boxed();
-    let mut yaml_docs = initial.clusters.len();
+    let mut separate = !initial.clusters.is_empty();
     loop {
         let event = match stream.try_next().await {
             Ok(Some(event)) => event,
@@ -368,45 +459,26 @@ pub async fn watch(
                 continue;
             }
         };
-        let (cluster, deleted) = match event {
-            watcher::Event::Apply(c) | watcher::Event::InitApply(c) => (c, false),
-            watcher::Event::Delete(c) => (c, true),
-            watcher::Event::Init | watcher::Event::InitDone => continue,
-        };
-        let name = cluster.name_any();
-        if !opts.names.is_empty() && !opts.names.contains(&name) {
-            continue;
-        }
-        let version = cluster.resource_version().unwrap_or_default();
-        if deleted {
-            seen.remove(&name);
-        } else if seen.get(&name) == Some(&version) {
-            continue;
-        } else {
-            seen.insert(name, version);
-        }
-        let text = match opts.format {
-            Format::Table | Format::Wide => {
-                // Render with the first rows so the new row lines up with the table above.
-                let mut rows = initial_rows.clone();
-                rows.push(row(&cluster, wide));
-                let rendered = output::table(header, rows);
-                let last = rendered.lines().last().unwrap_or_default();
-                format!("{last}\n")
+        let changes = shown.on(
+            (),
+            event,
+            |c: &Cluster| c.name_any(),
+            |c: &Cluster| c.resource_version().unwrap_or_default(),
+        );
+        for (event, cluster) in changes {
+            if !opts.names.is_empty() && !opts.names.contains(&cluster.name_any()) {
+                continue;
             }
-            Format::Name => name_line(&cluster),
-            Format::Json => output::document(&clean(&cluster)?, DocFormat::Json)?,
-            Format::Yaml => {
-                let doc = output::document(&clean(&cluster)?, DocFormat::Yaml)?;
-                yaml_docs += 1;
-                if yaml_docs > 1 {
-                    format!("---\n{doc}")
-                } else {
-                    doc
-                }
-            }
-        };
-        emit(&text);
+            emit(&printer::render_watch_event(
+                header(&opts.print),
+                &above,
+                &item(&cluster, wide)?,
+                Some(event),
+                &opts.print,
+                separate,
+            )?);
+            separate = true;
+        }
     }
 }
 
@@ -416,6 +488,14 @@ mod tests {
     use crate::api::ClusterSpec;
     use crate::api::cluster::{ClusterStatus, NodeSummary};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+    use serde_json::json;
+
+    fn print(format: Format) -> PrintOptions {
+        PrintOptions {
+            format,
+            ..Default::default()
+        }
+    }
 
     fn cluster(name: &str) -> Cluster {
         let mut c = Cluster::new(
@@ -477,10 +557,10 @@ mod tests {
     #[test]
     fn empty_listings() {
         let empty = Listing::default();
-        let r = empty.render(Format::Table).unwrap();
+        let r = empty.render(&print(Format::Table)).unwrap();
         assert_eq!(r.stdout, "");
         assert_eq!(r.stderr.as_deref(), Some(NO_CLUSTERS));
-        let r = empty.render(Format::Json).unwrap();
+        let r = empty.render(&print(Format::Json)).unwrap();
         let v: Value = serde_json::from_str(&r.stdout).unwrap();
         assert_eq!(v["kind"], "List");
         assert_eq!(v["items"], json!([]));
@@ -494,10 +574,11 @@ mod tests {
             missing: vec![],
             single: true,
         };
-        let v: Value = serde_json::from_str(&listing.render(Format::Json).unwrap().stdout).unwrap();
+        let v: Value =
+            serde_json::from_str(&listing.render(&print(Format::Json)).unwrap().stdout).unwrap();
         assert_eq!(v["kind"], "Cluster");
         assert_eq!(
-            listing.render(Format::Name).unwrap().stdout,
+            listing.render(&print(Format::Name)).unwrap().stdout,
             "cluster.cluster.karmada.io/m1\n"
         );
     }

@@ -34,6 +34,17 @@ pub struct JoinOptions {
     pub region: String,
     pub zones: Vec<String>,
     pub dry_run: bool,
+    /// `--cluster-namespace`: where the member's credentials are kept, in the control plane
+    /// and in the member (default `karmada-cluster`).
+    pub cluster_namespace: Option<String>,
+}
+
+impl JoinOptions {
+    pub fn cluster_namespace(&self) -> &str {
+        self.cluster_namespace
+            .as_deref()
+            .unwrap_or(keys::NAMESPACE_KARMADA_CLUSTER)
+    }
 }
 
 /// What join did (or, with --dry-run, would do).
@@ -227,7 +238,7 @@ pub async fn plan(
     }
     let sa = names::member_service_account(&opts.name);
     let role = names::member_cluster_role(&sa);
-    let ns = keys::NAMESPACE_KARMADA_CLUSTER;
+    let ns = opts.cluster_namespace();
     let plan = JoinPlan {
         cluster: opts.name.clone(),
         member_context: context,
@@ -285,7 +296,7 @@ async fn join_steps(
     opts: &JoinOptions,
     created: &mut Created,
 ) -> Result<()> {
-    let ns = keys::NAMESPACE_KARMADA_CLUSTER;
+    let ns = opts.cluster_namespace();
     let sa = names::member_service_account(&opts.name);
     let role = names::member_cluster_role(&sa);
     let system_labels = json!({keys::LABEL_KARMADA_SYSTEM: "true"});

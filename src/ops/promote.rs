@@ -25,6 +25,31 @@ pub struct PromoteOptions {
     pub namespace: Option<String>,
     pub cluster: String,
     pub member_timeout: Duration,
+    /// Create the PropagationPolicy (upstream's `--auto-create-policy`, default true).
+    pub auto_create_policy: bool,
+    /// `--policy-name`: instead of `<name>-<kind>`.
+    pub policy_name: Option<String>,
+    /// `-d/--dependencies`: also promote the ConfigMaps, Secrets, ServiceAccount and PVCs the
+    /// workload's pod spec references, and let the policy propagate them (`propagateDeps`).
+    pub dependencies: bool,
+    /// Check everything and say what would be created; create nothing.
+    pub dry_run: bool,
+}
+
+impl Default for PromoteOptions {
+    fn default() -> Self {
+        PromoteOptions {
+            kind: String::new(),
+            name: String::new(),
+            namespace: None,
+            cluster: String::new(),
+            member_timeout: Duration::from_secs(10),
+            auto_create_policy: true,
+            policy_name: None,
+            dependencies: false,
+            dry_run: false,
+        }
+    }
 }
 
 /// What a previous propagation left on a member object.
@@ -143,9 +168,79 @@ pub async fn promote(target: &Target, opts: &PromoteOptions) -> Result<Vec<Strin
         )));
     }
 
+    // Dependencies in the member, promoted along unless the control plane has them already.
+    let mut deps: Vec<(String, DynamicObject, Api<DynamicObject>)> = Vec::new();
+    if opts.dependencies {
+        let live_value = serde_json::to_value(&live).unwrap_or_default();
+        for (kind, name) in crate::engine::dependencies::dependencies(&ar.kind, &live_value) {
+            let Some(dep) = crate::client::kinds::resolve(&member, kind)
+                .await
+                .map_err(unreachable)?
+            else {
+                continue;
+            };
+            let dep_shown = apply::display_name(&dep.ar, &name);
+            let on_member: Api<DynamicObject> = Api::namespaced_with(member.clone(), &ns, &dep.ar);
+            let Some(obj) = on_member
+                .get_opt(&name)
+                .await
+                .map_err(|e| unreachable(e.into()))?
+            else {
+                return Err(Error::NotFound(format!(
+                    "{shown} depends on {dep_shown}, which is not in namespace {ns} of cluster {}",
+                    opts.cluster
+                )));
+            };
+            let on_cp: Api<DynamicObject> = Api::namespaced_with(cp.clone(), &ns, &dep.ar);
+            if on_cp.get_opt(&name).await?.is_some() {
+                continue;
+            }
+            deps.push((dep_shown, obj, on_cp));
+        }
+    }
+
+    let mut policy = apply::policy_for(
+        &ar.api_version,
+        &ar.kind,
+        &ns,
+        &opts.name,
+        std::slice::from_ref(&opts.cluster),
+        true,
+    );
+    if let Some(name) = &opts.policy_name {
+        policy["metadata"]["name"] = json!(name);
+    }
+    if opts.dependencies {
+        policy["spec"]["propagateDeps"] = json!(true);
+    }
+    let policy_shown = format!(
+        "propagationpolicy.policy.karmada.io/{}",
+        policy["metadata"]["name"].as_str().unwrap_or_default()
+    );
+
     let mut lines = Vec::new();
     let namespaces: Api<Namespace> = Api::all(cp.clone());
-    if namespaces.get_opt(&ns).await?.is_none() {
+    let namespace_missing = namespaces.get_opt(&ns).await?.is_none();
+    if opts.dry_run {
+        if namespace_missing {
+            lines.push(format!("namespace/{ns} would be created"));
+        }
+        if opts.auto_create_policy {
+            lines.push(format!("{policy_shown} would be created or updated"));
+        }
+        for (dep_shown, _, _) in &deps {
+            lines.push(format!(
+                "{dep_shown} would be promoted from cluster {} (a dependency)",
+                opts.cluster
+            ));
+        }
+        lines.push(format!(
+            "{shown} would be promoted from cluster {} (dry run: nothing was changed)",
+            opts.cluster
+        ));
+        return Ok(lines);
+    }
+    if namespace_missing {
         namespaces
             .create(
                 &PostParams {
@@ -160,41 +255,59 @@ pub async fn promote(target: &Target, opts: &PromoteOptions) -> Result<Vec<Strin
 
     // The policy first: the detector then claims the template the moment it appears, with
     // Overwrite already in place.
-    let policy = apply::policy_for(
-        &ar.api_version,
-        &ar.kind,
-        &ns,
-        &opts.name,
-        std::slice::from_ref(&opts.cluster),
-        true,
-    );
-    lines.push(apply::write_policy(&cp, &policy, false).await?);
+    if opts.auto_create_policy {
+        lines.push(apply::write_policy(&cp, &policy, false).await?);
+    }
 
-    let template = template_from(&serde_json::to_value(&live).unwrap_or_default());
-    let template: DynamicObject =
-        serde_json::from_value(template).map_err(|e| Error::Invalid(format!("{shown}: {e}")))?;
-    cp_api
-        .create(
-            &PostParams {
-                field_manager: Some(FIELD_MANAGER.into()),
-                ..Default::default()
-            },
-            &template,
-        )
-        .await
-        .map_err(|e| match e {
-            kube::Error::Api(s) if s.code == 409 => Error::Invalid(format!(
-                "{shown} already exists in namespace {ns} of the control plane"
-            )),
-            kube::Error::Api(s) => Error::Invalid(format!("{shown}: {}", s.message)),
-            other => other.into(),
-        })?;
+    // Dependencies before the workload, so they are there when it is propagated.
+    for (dep_shown, obj, api) in &deps {
+        create_template(api, obj, dep_shown, &ns).await?;
+        lines.push(format!(
+            "{dep_shown} promoted from cluster {} (a dependency)",
+            opts.cluster
+        ));
+    }
+    create_template(&cp_api, &live, &shown, &ns).await?;
     lines.push(format!(
         "{shown} promoted from cluster {} (uid {} kept there)",
         opts.cluster,
         live.uid().unwrap_or_default()
     ));
+    if !opts.auto_create_policy {
+        lines.push(format!(
+            "no policy was created (--auto-create-policy=false): {shown} stays in the control \
+             plane until a policy selects it"
+        ));
+    }
     Ok(lines)
+}
+
+/// Creates the template made from member object `live` through `api`.
+async fn create_template(
+    api: &Api<DynamicObject>,
+    live: &DynamicObject,
+    shown: &str,
+    ns: &str,
+) -> Result<()> {
+    let template = template_from(&serde_json::to_value(live).unwrap_or_default());
+    let template: DynamicObject =
+        serde_json::from_value(template).map_err(|e| Error::Invalid(format!("{shown}: {e}")))?;
+    api.create(
+        &PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..Default::default()
+        },
+        &template,
+    )
+    .await
+    .map_err(|e| match e {
+        kube::Error::Api(s) if s.code == 409 => Error::Invalid(format!(
+            "{shown} already exists in namespace {ns} of the control plane"
+        )),
+        kube::Error::Api(s) => Error::Invalid(format!("{shown}: {}", s.message)),
+        other => other.into(),
+    })?;
+    Ok(())
 }
 
 #[cfg(test)]

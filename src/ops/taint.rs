@@ -135,6 +135,7 @@ pub(crate) enum Decision<T> {
 pub(crate) async fn update_taints<T>(
     target: &Target,
     name: &str,
+    dry_run: bool,
     mut decide: impl FnMut(&Cluster) -> Result<Decision<T>>,
 ) -> Result<T> {
     let (_, api) = clusters_api(target).await?;
@@ -145,8 +146,10 @@ pub(crate) async fn update_taints<T>(
             Decision::Set(taints, result) => (taints, result),
         };
         let patch = taints_patch(&cluster, &taints);
+        // A dry run is sent too (dryRun=All): the server validates and changes nothing.
         let params = PatchParams {
             field_manager: Some(FIELD_MANAGER.into()),
+            dry_run,
             ..Default::default()
         };
         match api.patch(name, &params, &Patch::Merge(&patch)).await {
@@ -165,6 +168,11 @@ pub(crate) async fn update_taints<T>(
     )))
 }
 
+/// ` (dry run)` after kubectl's line when nothing was changed on purpose.
+pub(crate) fn dry_run_suffix(dry_run: bool) -> &'static str {
+    if dry_run { " (dry run)" } else { "" }
+}
+
 /// `{"metadata":{"resourceVersion":..},"spec":{"taints":[..]}}`; no taints remove the field.
 fn taints_patch(cluster: &Cluster, taints: &[Taint]) -> Value {
     let taints = if taints.is_empty() {
@@ -178,11 +186,12 @@ fn taints_patch(cluster: &Cluster, taints: &[Taint]) -> Value {
     })
 }
 
-/// Applies `edit` to cluster `name`; returns kubectl's line, e.g. `cluster/member1 tainted`.
-pub async fn taint(target: &Target, name: &str, edit: &TaintEdit) -> Result<String> {
-    update_taints(target, name, |cluster| {
+/// Applies `edit` to cluster `name` (with `dry_run`, only as a server-side dry run); returns
+/// kubectl's line, e.g. `cluster/member1 tainted` (`... (dry run)`).
+pub async fn taint(target: &Target, name: &str, edit: &TaintEdit, dry_run: bool) -> Result<String> {
+    update_taints(target, name, dry_run, |cluster| {
         let (op, taints) = apply_edit(name, &cluster.spec.taints, edit)?;
-        let line = format!("cluster/{name} {op}");
+        let line = format!("cluster/{name} {op}{}", dry_run_suffix(dry_run));
         Ok(if taints == cluster.spec.taints {
             Decision::Keep(line)
         } else {

@@ -44,6 +44,17 @@ pub struct UnjoinOptions {
     /// With `force`: how long to wait before removing finalizers by hand when the member is
     /// unreachable.
     pub force_grace: Duration,
+    /// `--cluster-namespace`: where join kept the member's credentials (default
+    /// `karmada-cluster`).
+    pub cluster_namespace: Option<String>,
+}
+
+impl UnjoinOptions {
+    pub fn cluster_namespace(&self) -> &str {
+        self.cluster_namespace
+            .as_deref()
+            .unwrap_or(keys::NAMESPACE_KARMADA_CLUSTER)
+    }
 }
 
 impl Default for UnjoinOptions {
@@ -56,6 +67,7 @@ impl Default for UnjoinOptions {
             wait: false,
             wait_timeout: Duration::from_secs(60),
             force_grace: FORCE_GRACE,
+            cluster_namespace: None,
         }
     }
 }
@@ -137,7 +149,9 @@ pub async fn plan(cp: &Client, opts: &UnjoinOptions) -> Result<UnjoinPlan> {
     }
     if cluster.is_none() {
         let leftover = match &member {
-            Some(m) => !member_objects(m, &opts.name).await?.is_empty(),
+            Some(m) => !member_objects(m, &opts.name, opts.cluster_namespace())
+                .await?
+                .is_empty(),
             None => false,
         };
         if !leftover {
@@ -266,11 +280,11 @@ pub async fn unjoin(
     match (&plan.member, &plan.member_error) {
         (Some(member), _) => {
             progress(&format!("removing join's objects from member {name}"));
-            report.member_removed = clean_member(member, &name).await?;
+            report.member_removed = clean_member(member, &name, opts.cluster_namespace()).await?;
         }
         (None, Some(e)) => report.leftovers.push(format!(
             "{e}; join's credentials are left in {name} (namespace {}); re-run karmadactl unjoin {name} --cluster-kubeconfig=... when it is back",
-            keys::NAMESPACE_KARMADA_CLUSTER
+            opts.cluster_namespace()
         )),
         (None, None) => {}
     }
@@ -377,9 +391,10 @@ where
     }
 }
 
-/// The member-side objects join created for `name` that still exist, as `kind/name`.
-async fn member_objects(member: &Client, name: &str) -> Result<Vec<String>> {
-    Ok(member_plan(member, name)
+/// The member-side objects join created for `name` (in namespace `ns`) that still exist, as
+/// `kind/name`.
+pub async fn member_objects(member: &Client, name: &str, ns: &str) -> Result<Vec<String>> {
+    Ok(member_plan(member, name, ns)
         .await?
         .into_iter()
         .map(|(kind, ns, n)| match ns {
@@ -403,8 +418,8 @@ fn is_system<K: Resource>(obj: &K) -> bool {
 async fn member_plan(
     member: &Client,
     name: &str,
+    ns: &str,
 ) -> Result<Vec<(&'static str, Option<String>, String)>> {
-    let ns = keys::NAMESPACE_KARMADA_CLUSTER;
     let unreachable = |e: kube::Error| Error::Unreachable {
         target: format!("member cluster {name}"),
         message: one_line(&e),
@@ -472,10 +487,10 @@ async fn member_plan(
 }
 
 /// Removes join's objects for `name` from the member; returns what it removed.
-pub async fn clean_member(member: &Client, name: &str) -> Result<Vec<String>> {
+pub async fn clean_member(member: &Client, name: &str, ns: &str) -> Result<Vec<String>> {
     let mut removed = Vec::new();
     let dp = DeleteParams::background();
-    for (kind, ns, n) in member_plan(member, name).await? {
+    for (kind, ns, n) in member_plan(member, name, ns).await? {
         let ns_str = ns.clone().unwrap_or_default();
         let res = match kind {
             "clusterrolebinding" => Api::<ClusterRoleBinding>::all(member.clone())

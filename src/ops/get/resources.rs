@@ -8,11 +8,13 @@
 //! or `all`. Members are queried in parallel, each bounded by a timeout; one that cannot be
 //! answered is reported, it does not fail the command.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use futures::StreamExt as _;
 use futures::future::join_all;
 use kube::api::{Api, DynamicObject, ListParams};
+use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, ResourceExt as _};
 use serde_json::{Value, json};
 
@@ -20,8 +22,9 @@ use crate::api::Cluster;
 use crate::client::connect::Target;
 use crate::client::kinds::{Resolved, resolve};
 use crate::ops::get::sync::{self, Synced};
-use crate::ops::get::{one_line, request_error};
-use crate::output::{self, DocFormat, Format};
+use crate::ops::get::{Shown, one_line, request_error};
+use crate::output::printer::{self, Item};
+use crate::output::{self, Format, PrintOptions};
 use crate::{Error, Result};
 
 /// The CLUSTER column's value for the control plane's own objects.
@@ -54,7 +57,8 @@ pub struct Query {
     /// `-C`: only these members (empty: all members).
     pub clusters: Vec<String>,
     pub member_timeout: Duration,
-    pub format: Format,
+    /// `-o` and the flags that shape the output.
+    pub print: PrintOptions,
 }
 
 /// The objects found in one cluster.
@@ -257,74 +261,89 @@ impl Gathered {
         self.found.iter().map(|f| f.objects.len()).sum()
     }
 
-    /// The output for `query.format`.
+    /// The objects found, in print order (`--sort-by` applied), with the cells of
+    /// [`header`](Self::header).
+    pub fn items(&self, query: &Query) -> Result<Vec<Item>> {
+        let columns = self.columns(query);
+        let mut items = Vec::with_capacity(self.total());
+        for f in &self.found {
+            for (i, o) in f.objects.iter().enumerate() {
+                let synced = f.synced.get(i).unwrap_or(&Synced::NotPropagated);
+                items.push(item(f, o, synced, &columns, query));
+            }
+        }
+        if let Some(by) = &query.print.sort_by {
+            printer::sort(&mut items, by)?;
+        }
+        Ok(items)
+    }
+
+    fn columns(&self, query: &Query) -> Columns {
+        let kind = self
+            .found
+            .first()
+            .map(|f| (f.resolved.ar.group.clone(), f.resolved.ar.kind.clone()))
+            .unwrap_or_default();
+        Columns::for_kind(&kind.0, &kind.1, query.print.format == Format::Wide)
+    }
+
+    /// The table header: NAMESPACE (with -A), NAME, CLUSTER (with members), the kind's
+    /// columns, SYNCED (with members).
+    pub fn header(&self, query: &Query) -> Vec<&'static str> {
+        let show_cluster = query.scope != Scope::Karmada;
+        let mut header: Vec<&str> = Vec::new();
+        if query.all_namespaces {
+            header.push("NAMESPACE");
+        }
+        header.push("NAME");
+        if show_cluster {
+            header.push("CLUSTER");
+        }
+        header.extend(self.columns(query).header());
+        if show_cluster {
+            header.push("SYNCED");
+        }
+        header
+    }
+
+    /// The output for `query.print`.
     pub fn render(&self, query: &Query) -> Result<Rendered> {
         let mut rendered = Rendered::default();
-        let show_cluster = query.scope != Scope::Karmada;
         let empty = self.total() == 0;
-        rendered.stdout = match query.format {
-            Format::Table | Format::Wide if empty => String::new(),
-            Format::Table | Format::Wide => self.table(
-                query.format == Format::Wide,
-                show_cluster,
-                query.all_namespaces,
-            ),
-            Format::Name => self
-                .found
-                .iter()
-                .flat_map(|f| {
-                    let prefix = f.resolved.name_prefix();
-                    f.objects
-                        .iter()
-                        .map(move |o| format!("{prefix}/{}\n", o.name_any()))
-                })
-                .collect(),
-            Format::Json | Format::Yaml => {
-                let doc = if query.format == Format::Json {
-                    DocFormat::Json
-                } else {
-                    DocFormat::Yaml
-                };
-                let items: Vec<Value> = self
-                    .found
-                    .iter()
-                    .flat_map(|f| f.objects.iter().map(move |o| clean(o, &f.cluster)))
-                    .collect();
-                if query.names.len() == 1 && items.len() == 1 {
-                    output::document(&items[0], doc)?
-                } else {
-                    output::document(
-                        &json!({"apiVersion": "v1", "kind": "List", "items": items,
-                            "metadata": {"resourceVersion": ""}}),
-                        doc,
-                    )?
-                }
-            }
-        };
-        if empty && query.names.is_empty() && !matches!(query.format, Format::Json | Format::Yaml) {
+        let items = self.items(query)?;
+        let single = query.names.len() == 1 && items.len() == 1;
+        rendered.stdout = printer::render(&self.header(query), &items, &query.print, single)?;
+        if empty && query.names.is_empty() && query.print.format.says_nothing_found() {
             rendered.stderr.push(match &self.namespace {
                 Some(ns) => format!("No resources found in {ns} namespace."),
                 None => "No resources found".to_string(),
             });
         }
+        rendered.stderr.extend(self.notes(query));
+        Ok(rendered)
+    }
+
+    /// Lines for stderr about the clusters: unreachable, not Ready, not serving the type.
+    pub fn notes(&self, query: &Query) -> Vec<String> {
+        let mut notes = Vec::new();
         for (cluster, why) in &self.failures {
-            rendered.stderr.push(format!("{cluster}: {why}"));
+            notes.push(format!("{cluster}: {why}"));
         }
         for cluster in &self.not_ready {
-            rendered.stderr.push(format!(
+            notes.push(format!(
                 "{cluster}: not Ready on the control plane, so its status there is not being \
                  updated (see `karmadactl get clusters`)"
             ));
         }
         if !self.found.is_empty() {
             for cluster in &self.unknown_in {
-                rendered.stderr.push(format!(
+                notes.push(format!(
                     "{cluster}: does not serve resource type {:?}",
                     query.resource
                 ));
             }
         }
-        Ok(rendered)
+        notes
     }
 
     /// Names asked for that no cluster has (only meaningful when every cluster answered).
@@ -364,46 +383,157 @@ impl Gathered {
             places.join(", ")
         ))
     }
+}
 
-    fn table(&self, wide: bool, show_cluster: bool, all_namespaces: bool) -> String {
-        let kind = self
-            .found
-            .first()
-            .map(|f| (f.resolved.ar.group.clone(), f.resolved.ar.kind.clone()))
-            .unwrap_or_default();
-        let columns = Columns::for_kind(&kind.0, &kind.1, wide);
-        let mut header: Vec<&str> = Vec::new();
-        if all_namespaces {
-            header.push("NAMESPACE");
+/// After the listing, prints one row (or document) per change in any cluster that answered,
+/// through `emit`, until interrupted: the watches do not end by themselves (kube-runtime
+/// watchers re-list and resume after errors). Each cluster is watched with the same
+/// namespace, selector and name as the listing; objects already listed are not repeated.
+pub async fn watch(
+    target: &Target,
+    query: &Query,
+    gathered: &Gathered,
+    mut emit: impl FnMut(&str),
+) -> Result<()> {
+    let cp = target.client().await?;
+    let members: HashMap<String, Cluster> = if query.scope == Scope::Karmada {
+        HashMap::new()
+    } else {
+        Api::<Cluster>::all(cp.clone())
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| request_error(target, e))?
+            .items
+            .into_iter()
+            .map(|c| (c.name_any(), c))
+            .collect()
+    };
+    let header = gathered.header(query);
+    let columns = gathered.columns(query);
+    let above = gathered.items(query)?;
+    let mut shown = Shown::new();
+    let mut streams = Vec::new();
+    for (index, f) in gathered.found.iter().enumerate() {
+        for o in &f.objects {
+            shown.insert(
+                index,
+                key(o),
+                o.resource_version().unwrap_or_default(),
+                o.clone(),
+            );
         }
-        header.push("NAME");
-        if show_cluster {
-            header.push("CLUSTER");
+        let client = if f.cluster == KARMADA {
+            cp.clone()
+        } else {
+            let Some(cluster) = members.get(&f.cluster) else {
+                continue;
+            };
+            watch_client(&cp, cluster, query.member_timeout).await?
+        };
+        let api: Api<DynamicObject> = match &gathered.namespace {
+            Some(ns) => Api::namespaced_with(client, ns, &f.resolved.ar),
+            None => Api::all_with(client, &f.resolved.ar),
+        };
+        let mut config = watcher::Config::default();
+        if let Some(selector) = &query.selector {
+            config = config.labels(selector);
         }
-        header.extend(columns.header());
-        if show_cluster {
-            header.push("SYNCED");
+        if let [one] = query.names.as_slice() {
+            config = config.fields(&format!("metadata.name={one}"));
         }
-        let mut rows = Vec::new();
-        for f in &self.found {
-            for (i, o) in f.objects.iter().enumerate() {
-                let mut row = Vec::new();
-                if all_namespaces {
-                    row.push(o.namespace().unwrap_or_default());
-                }
-                row.push(o.name_any());
-                if show_cluster {
-                    row.push(f.cluster.clone());
-                }
-                row.extend(columns.row(o));
-                if show_cluster {
-                    let synced = f.synced.get(i).unwrap_or(&Synced::NotPropagated);
-                    row.push(synced.cell());
-                }
-                rows.push(row);
+        streams.push(
+            watcher(api, config)
+                .default_backoff()
+                .map(move |e| (index, e))
+                .boxed(),
+        );
+    }
+    let mut merged = futures::stream::select_all(streams);
+    let mut separate = !above.is_empty();
+    while let Some((index, event)) = merged.next().await {
+        let f = &gathered.found[index];
+        let event = match event {
+            Ok(event) => event,
+            Err(e) => {
+                tracing::warn!(
+                    "watching {} in {}: {}",
+                    query.resource,
+                    f.cluster,
+                    one_line(&e)
+                );
+                continue;
             }
+        };
+        let changes = shown.on(index, event, key, |o: &DynamicObject| {
+            o.resource_version().unwrap_or_default()
+        });
+        for (event, object) in changes {
+            if !query.names.is_empty() && !query.names.contains(&object.name_any()) {
+                continue;
+            }
+            let synced = if f.cluster == KARMADA {
+                Synced::NotPropagated
+            } else {
+                sync::states(
+                    &cp,
+                    &f.cluster,
+                    &f.resolved.ar.kind,
+                    std::slice::from_ref(&object),
+                )
+                .await
+                .pop()
+                .unwrap_or(Synced::Unknown)
+            };
+            let item = item(f, &object, &synced, &columns, query);
+            emit(&printer::render_watch_event(
+                &header,
+                &above,
+                &item,
+                Some(event),
+                &query.print,
+                separate,
+            )?);
+            separate = true;
         }
-        output::table(&header, rows)
+    }
+    Ok(())
+}
+
+/// Namespace and name.
+fn key(o: &DynamicObject) -> (Option<String>, String) {
+    (o.namespace(), o.name_any())
+}
+
+/// A member client for watching: requests stay open up to the server's watch timeout.
+async fn watch_client(cp: &Client, cluster: &Cluster, timeout: Duration) -> Result<Client> {
+    let access = crate::client::member::Access::load(cp, cluster).await?;
+    let mut config = access.config(timeout)?;
+    config.read_timeout = Some(Duration::from_secs(330));
+    Client::try_from(config).map_err(|e| Error::Unreachable {
+        target: format!("cluster {}", access.cluster),
+        message: e.to_string(),
+    })
+}
+
+/// One printable object: its json, `-o name` line and table cells.
+fn item(f: &Found, o: &DynamicObject, synced: &Synced, columns: &Columns, query: &Query) -> Item {
+    let show_cluster = query.scope != Scope::Karmada;
+    let mut cells = Vec::new();
+    if query.all_namespaces {
+        cells.push(o.namespace().unwrap_or_default());
+    }
+    cells.push(o.name_any());
+    if show_cluster {
+        cells.push(f.cluster.clone());
+    }
+    cells.extend(columns.row(o));
+    if show_cluster {
+        cells.push(synced.cell());
+    }
+    Item {
+        object: clean(o, &f.cluster),
+        name: format!("{}/{}", f.resolved.name_prefix(), o.name_any()),
+        cells,
     }
 }
 
@@ -579,7 +709,10 @@ mod tests {
             scope,
             clusters: vec![],
             member_timeout: Duration::from_secs(5),
-            format,
+            print: PrintOptions {
+                format,
+                ..Default::default()
+            },
         }
     }
 

@@ -56,7 +56,15 @@ pub struct InstallOptions {
     pub wait_timeout: Duration,
     /// The kubeconfig to merge the two contexts into.
     pub karmada_kubeconfig: PathBuf,
+    /// `--karmada-data`: also write `karmada-apiserver.config` (the admin kubeconfig) there.
+    pub karmada_data: Option<PathBuf>,
+    /// `--karmada-pki`: also write the certificates and keys there (default with
+    /// `karmada_data`: `<karmada_data>/pki`).
+    pub karmada_pki: Option<PathBuf>,
 }
+
+/// The kubeconfig `--karmada-data` gets, named as upstream's.
+pub const KARMADA_DATA_KUBECONFIG: &str = "karmada-apiserver.config";
 
 /// What an install produced.
 #[derive(Debug, Clone)]
@@ -174,12 +182,16 @@ pub async fn install(opts: &InstallOptions, progress: &dyn Progress) -> Result<I
 
     let timeout = opts.wait_timeout;
     let [etcd, apiserver, kcm, reconciler] = COMPONENTS;
-    step(
-        progress,
-        "waiting for etcd",
-        super::wait_ready(&host.client, etcd, timeout),
-    )
-    .await?;
+    // An external etcd (--external-etcd-servers) is not ours to wait for: karmada-apiserver's
+    // readiness says whether it can use it.
+    if cfg.external_etcd.is_none() {
+        step(
+            progress,
+            "waiting for etcd",
+            super::wait_ready(&host.client, etcd, timeout),
+        )
+        .await?;
+    }
     step(
         progress,
         "waiting for karmada-apiserver",
@@ -223,6 +235,29 @@ pub async fn install(opts: &InstallOptions, progress: &dyn Progress) -> Result<I
         None => false,
     };
     let backup = super::write_kubeconfig(&opts.karmada_kubeconfig, &entries)?;
+    let pki_dir = opts
+        .karmada_pki
+        .clone()
+        .or_else(|| opts.karmada_data.as_ref().map(|d| d.join("pki")));
+    if let Some(dir) = &pki_dir {
+        for (name, pem) in &pki.files {
+            crate::kubeconfig::write_private(&dir.join(name), pem.as_bytes())?;
+        }
+        progress.note(&format!(
+            "certificates and keys written to {}",
+            dir.display()
+        ));
+    }
+    if let Some(dir) = &opts.karmada_data {
+        let cp_entry = entries
+            .iter()
+            .find(|e| e.name == CONTROL_PLANE_CONTEXT)
+            .expect("the control-plane entry");
+        let file = dir.join(KARMADA_DATA_KUBECONFIG);
+        let yaml = crate::kubeconfig::to_yaml(&cp_entry.to_kubeconfig())?;
+        crate::kubeconfig::write_private(&file, yaml.as_bytes())?;
+        progress.note(&format!("kubeconfig written to {}", file.display()));
+    }
     Ok(Installed {
         server,
         kubeconfig: opts.karmada_kubeconfig.clone(),

@@ -515,7 +515,7 @@ pub fn write_kubeconfig(path: &Path, entries: &[Entry]) -> Result<Option<PathBuf
     kubeconfig::merge_into_file(path, entries, Some(CONTROL_PLANE_CONTEXT))
 }
 
-async fn delete_labelled<K>(client: &Client, removed: &mut Vec<String>) -> Result<()>
+async fn delete_labelled<K>(client: &Client, how: &Removal, removed: &mut Vec<String>) -> Result<()>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
         + Clone
@@ -528,6 +528,10 @@ where
         .await?;
     for obj in list {
         let name = obj.name_any();
+        if how.dry_run {
+            removed.push(format!("{}/{NAMESPACE}/{name}", K::kind(&())));
+            continue;
+        }
         match api.delete(&name, &DeleteParams::background()).await {
             Ok(_) => removed.push(format!("{}/{NAMESPACE}/{name}", K::kind(&()))),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
@@ -537,25 +541,40 @@ where
     Ok(())
 }
 
+/// How `deinit` removes what init created.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Removal {
+    /// `--purge-namespace`: delete the namespace even if init did not create it.
+    pub purge_namespace: bool,
+    /// `--dry-run`: only list what would be deleted.
+    pub dry_run: bool,
+}
+
 /// Deletes everything init created in the host (objects labelled
 /// `app.kubernetes.io/managed-by=karmadactl` in `karmada-system`, then the namespace if init
-/// created it). Returns what it deleted; nothing left is not an error.
-pub async fn remove_from_host(client: &Client) -> Result<Vec<String>> {
+/// created it, or with `purge_namespace` in any case). Returns what it deleted (with
+/// `dry_run`: what it would delete); nothing left is not an error.
+pub async fn remove_from_host(client: &Client, how: &Removal) -> Result<Vec<String>> {
     let mut removed = Vec::new();
-    delete_labelled::<Deployment>(client, &mut removed).await?;
-    delete_labelled::<StatefulSet>(client, &mut removed).await?;
-    delete_labelled::<Service>(client, &mut removed).await?;
-    delete_labelled::<RoleBinding>(client, &mut removed).await?;
-    delete_labelled::<Role>(client, &mut removed).await?;
-    delete_labelled::<ServiceAccount>(client, &mut removed).await?;
-    delete_labelled::<Secret>(client, &mut removed).await?;
-    delete_labelled::<PersistentVolumeClaim>(client, &mut removed).await?;
+    delete_labelled::<Deployment>(client, how, &mut removed).await?;
+    delete_labelled::<StatefulSet>(client, how, &mut removed).await?;
+    delete_labelled::<Service>(client, how, &mut removed).await?;
+    delete_labelled::<RoleBinding>(client, how, &mut removed).await?;
+    delete_labelled::<Role>(client, how, &mut removed).await?;
+    delete_labelled::<ServiceAccount>(client, how, &mut removed).await?;
+    delete_labelled::<Secret>(client, how, &mut removed).await?;
+    delete_labelled::<PersistentVolumeClaim>(client, how, &mut removed).await?;
     let namespaces = Api::<Namespace>::all(client.clone());
     if let Some(ns) = namespaces.get_opt(NAMESPACE).await?
-        && ns.labels().get(manifests::MANAGED_BY.0).map(String::as_str)
-            == Some(manifests::MANAGED_BY.1)
+        && (how.purge_namespace
+            || ns.labels().get(manifests::MANAGED_BY.0).map(String::as_str)
+                == Some(manifests::MANAGED_BY.1))
         && ns.metadata.deletion_timestamp.is_none()
     {
+        if how.dry_run {
+            removed.push(format!("Namespace/{NAMESPACE}"));
+            return Ok(removed);
+        }
         match namespaces
             .delete(NAMESPACE, &DeleteParams::background())
             .await
