@@ -82,6 +82,8 @@ pub fn start_reconciler(bed: &TestBed) -> Child {
             "1s",
             "--cluster-failure-threshold",
             "3s",
+            "--cluster-success-threshold",
+            "3s",
             "--cluster-probe-timeout",
             "2s",
             "--failover-eviction-timeout",
