@@ -326,8 +326,8 @@ async fn join_refuses_bad_input_rolls_back_and_works_when_rerun() {
     assert_nothing_left(&cp, &m2, &["member1"]).await;
 
     // A failure midway: the API server rejects the Cluster (a region that is not a label
-    // value; the CLI passes it through) after join has set up the member and written the
-    // control-plane Secrets. Everything is rolled back.
+    // value; the CLI passes it through) after join has set up the member and obtained its
+    // tokens. Everything is rolled back.
     let out = run(
         kc,
         &[
@@ -352,6 +352,40 @@ async fn join_refuses_bad_input_rolls_back_and_works_when_rerun() {
     );
     finish_namespace_deletion(&m2, "karmada-cluster").await;
     assert_nothing_left(&cp, &m2, &["member1"]).await;
+
+    // Ctrl-C midway: once join has created its ServiceAccounts and cluster-admin binding in the
+    // member (it then waits for their tokens), SIGINT. join undoes everything and says so.
+    let child = karmadactl(kc, &["join", "member2", "--cluster-kubeconfig", &kcs])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bindings: Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> = Api::all(m2.clone());
+    let deadline = Instant::now() + LONG;
+    while bindings
+        .get_opt("karmada-controller-manager:karmada-member2")
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "join never got to the binding");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !out.status.success(),
+        "join should stop: {}",
+        text(&out.stdout)
+    );
+    finish_namespace_deletion(&m2, "karmada-cluster").await;
+    assert_nothing_left(&cp, &m2, &["member1"]).await;
+    assert!(
+        text(&out.stderr).contains("interrupted"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Re-running with a valid region works.
     let (stdout, _) = ok(
