@@ -452,6 +452,67 @@ async fn join_refuses_bad_input_rolls_back_and_works_when_rerun() {
         .output()
         .unwrap();
     assert_eq!(candidates(&out), ["member1", "member2"]);
+
+    // A plain unjoin (no --cluster-kubeconfig) revokes the member token with the Cluster's own
+    // credentials once the Cluster is gone: a copy of the token taken before stops working.
+    let cluster = Api::<Cluster>::all(cp.clone())
+        .get("member2")
+        .await
+        .unwrap();
+    let copied = karmadactl::client::member::client(&cp, &cluster, Duration::from_secs(10))
+        .await
+        .unwrap();
+    Api::<Namespace>::all(copied.clone())
+        .get("kube-system")
+        .await
+        .expect("the token works while joined");
+    let (stdout, stderr) = ok(kc, &["unjoin", "member2", "--yes"]);
+    assert!(
+        stdout.contains("cluster(member2) is unjoined successfully"),
+        "{stdout}"
+    );
+    let log = fed.bed.dir().join("reconciler.log");
+    support::eventually("cluster member2 gone", LONG, &log, || async {
+        (cluster_names(&cp).await == ["member1"]).then_some(())
+    })
+    .await;
+    // kube-apiserver caches a successful token check for 10 s.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match Api::<Namespace>::all(copied.clone())
+            .get("kube-system")
+            .await
+        {
+            Err(kube::Error::Api(s)) if s.code == 401 => break,
+            other if Instant::now() > deadline => {
+                panic!("member2's token still works after unjoin: {other:?}\n{stdout}{stderr}")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+    let sas = Api::<ServiceAccount>::namespaced(m2.clone(), "karmada-cluster");
+    assert!(sas.get_opt("karmada-member2").await.unwrap().is_none());
+    assert!(
+        stdout.contains("serviceaccount/karmada-cluster/karmada-member2"),
+        "{stdout}"
+    );
+    // What its own credentials cannot remove is named, with how to finish.
+    assert!(
+        stderr.contains("clusterrolebinding/karmada-controller-manager:karmada-member2")
+            && stderr.contains("--cluster-kubeconfig"),
+        "{stderr}"
+    );
+    // ... and unjoin with the admin kubeconfig removes it.
+    ok(
+        kc,
+        &["unjoin", "member2", "--yes", "--cluster-kubeconfig", &kcs],
+    );
+    finish_namespace_deletion(&m2, "karmada-cluster").await;
+    let (roles, sas, ns) = member_credentials(&m2).await;
+    assert!(
+        roles.is_empty() && sas.is_empty() && !ns,
+        "{roles:?} {sas:?} {ns}"
+    );
 }
 
 #[test]
