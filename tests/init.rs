@@ -699,6 +699,24 @@ async fn init_errors_are_clear() {
     let (ok, _, err) = taken.run(&["init", "--etcd-replicas", "2"]).await;
     assert!(!ok);
     assert!(err.contains("--etcd-replicas must be odd"), "{err}");
+
+    // Absurd validity periods are refused with a reason, not an overflow.
+    for period in ["99999999999999999999h", "1e400", "876001h"] {
+        let (ok, _, err) = taken
+            .run(&["init", "--dry-run", "--cert-validity-period", period])
+            .await;
+        assert!(!ok, "{period}");
+        assert!(err.contains("--cert-validity-period"), "{period}: {err}");
+        assert!(
+            err.contains("too long") || err.contains("invalid duration"),
+            "{period}: {err}"
+        );
+    }
+    // 100 years is accepted (the leaves then end with their 10-year CA).
+    let (ok, _, err) = taken
+        .run(&["init", "--dry-run", "--cert-validity-period", "876000h"])
+        .await;
+    assert!(ok, "{err}");
 }
 
 #[tokio::test]

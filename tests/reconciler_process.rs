@@ -1,5 +1,6 @@
 //! karmada-reconciler as an operator runs it: leader election on a Lease (one active replica,
-//! a standby takes over), /healthz, /readyz and Prometheus /metrics, graceful SIGTERM.
+//! a standby takes over), /healthz, /readyz and Prometheus /metrics, graceful SIGTERM; absurd
+//! durations refused at start.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -148,4 +149,29 @@ async fn leader_election_probes_metrics_and_sigterm() {
     });
     let _ = second.kill();
     let _ = second.wait();
+}
+
+#[test]
+fn absurd_durations_are_refused_at_start() {
+    for flag in [
+        "--cluster-status-update-frequency",
+        "--cluster-failure-threshold",
+        "--cluster-success-threshold",
+        "--cluster-probe-timeout",
+        "--failover-eviction-timeout",
+    ] {
+        for value in ["1e400", "99999999999999999999h", "-1s", "36600d"] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_karmada-reconciler"))
+                .arg(format!("{flag}={value}"))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+            assert!(
+                err.contains(flag)
+                    && (err.contains("invalid duration") || err.contains("too long")),
+                "{flag} {value}: {err}"
+            );
+        }
+    }
 }
