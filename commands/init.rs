@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use karmadactl::client::connect::Target;
 use karmadactl::install::kind;
 use karmadactl::install::manifests::{self, EtcdStorage, InitConfig, Pki, PkiRequest};
+use karmadactl::install::pki::CertAndKey;
 use karmadactl::ops::init::install::{InstallOptions, Progress, install, step};
 use karmadactl::ops::init::{self as ops, CONTROL_PLANE_CONTEXT, HOST_CONTEXT};
 use karmadactl::output::{self, DocFormat};
@@ -608,16 +609,19 @@ fn config_from(args: &InitArgs, reconciler_image: &str) -> anyhow::Result<InitCo
     Ok(cfg)
 }
 
-fn read_ca(args: &InitArgs) -> anyhow::Result<Option<(String, String)>> {
+fn read_ca(args: &InitArgs) -> anyhow::Result<Option<CertAndKey>> {
     let (Some(cert), Some(key)) = (&args.ca_cert_file, &args.ca_key_file) else {
         return Ok(None);
     };
     let read = |p: &Path, flag: &str| {
         std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{flag} {}: {e}", p.display()))
     };
-    let pair = (read(cert, "--ca-cert-file")?, read(key, "--ca-key-file")?);
+    let pair = CertAndKey {
+        cert_pem: read(cert, "--ca-cert-file")?,
+        key_pem: read(key, "--ca-key-file")?,
+    };
     // Checked now: a CA that cannot sign fails before anything is created.
-    karmadactl::install::pki::CertificateAuthority::from_pem(&pair.0, &pair.1)?;
+    karmadactl::install::pki::CertificateAuthority::from_pem(&pair.cert_pem, &pair.key_pem)?;
     Ok(Some(pair))
 }
 
@@ -719,7 +723,7 @@ pub async fn run_init(mut args: InitArgs, global: &GlobalArgs) -> anyhow::Result
     Ok(())
 }
 
-fn dry_run(args: &InitArgs, use_kind: bool, ca: Option<(String, String)>) -> anyhow::Result<()> {
+fn dry_run(args: &InitArgs, use_kind: bool, ca: Option<CertAndKey>) -> anyhow::Result<()> {
     let image = match given_reconciler_image(args) {
         Some(i) => i,
         None => kind::reconciler_binary()

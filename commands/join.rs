@@ -133,14 +133,35 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         output::print(&text);
         return Ok(());
     }
-    join::join(&cp, &plan, &member, ca, &opts).await?;
+    // From here on Ctrl-C does not kill the process outright: the first one stops the join,
+    // which removes what it created (no ServiceAccount, token or Cluster is left behind); a
+    // second one exits at once.
+    let interrupted = std::sync::Arc::new(tokio::sync::Notify::new());
+    let notify = interrupted.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        eprintln!("interrupted: undoing the join (Ctrl-C again to quit at once)");
+        notify.notify_one();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted again: quitting; what join created may be left behind");
+            std::process::exit(130);
+        }
+    });
+    join::join_until(&cp, &plan, &member, ca, &opts, interrupted.notified()).await?;
     if args.wait_timeout > 0 {
         let spinner = crate::progress::spinner(&format!(
             "waiting for cluster {} to become Ready",
             plan.cluster
         ));
-        let waited =
-            join::wait_ready(&cp, &plan.cluster, Duration::from_secs(args.wait_timeout)).await;
+        let waited = tokio::select! {
+            w = join::wait_ready(&cp, &plan.cluster, Duration::from_secs(args.wait_timeout)) => w,
+            () = interrupted.notified() => Err(karmadactl::Error::Interrupted(format!(
+                "cluster {} is joined; stopped waiting for it to become Ready",
+                plan.cluster
+            ))),
+        };
         spinner.finish_and_clear();
         waited?;
     }

@@ -19,8 +19,11 @@ use crate::GlobalArgs;
     propagated objects from the member) and its execution namespace karmada-es-NAME. With \
     --cluster-kubeconfig, unjoin also removes what join created in the member (service \
     accounts, token secrets, cluster role and binding, namespace karmada-cluster; only objects \
-    labelled karmada.io/system=true). With --force it finishes even when the member is \
-    unreachable or the reconciler is not running, and says what it had to leave behind.\n\n\
+    labelled karmada.io/system=true). Without it, when the member answers, unjoin waits for \
+    the Cluster to go and then revokes the member token with the Cluster's own credentials \
+    (deleting its service accounts), and names what only an admin can remove. With --force it \
+    finishes even when the member is unreachable or the reconciler is not running, and says \
+    what it had to leave behind.\n\n\
     Like upstream's, unjoin waits (--wait, default 60s) until the Cluster is gone, and asks \
     nothing when stdin is not a terminal; on a terminal it asks for confirmation unless \
     --yes.",

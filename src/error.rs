@@ -30,6 +30,10 @@ pub enum Error {
     #[error("timed out: {0}")]
     Timeout(String),
 
+    /// The user interrupted (Ctrl-C); `message` says what was undone.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
+
     #[error(transparent)]
     Kube(#[from] kube::Error),
 

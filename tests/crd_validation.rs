@@ -589,6 +589,20 @@ spec: {syncMode: Push, secretRef: {name: s}}",
         expect: &["spec.secretRef.namespace", "Required"],
     },
     Mistake {
+        // The reconciler reads this Secret with its own rights and sends its token to
+        // apiEndpoint: a Cluster must not be able to point it at any other Secret.
+        what: "secretRef outside karmada-cluster",
+        object: "metadata: {name: secret-elsewhere}
+spec: {syncMode: Push, apiEndpoint: 'https://203.0.113.7:6443', secretRef: {namespace: kube-system, name: s}}",
+        expect: &["spec.secretRef", "karmada-cluster"],
+    },
+    Mistake {
+        what: "impersonatorSecretRef outside karmada-cluster",
+        object: "metadata: {name: impersonator-elsewhere}
+spec: {syncMode: Push, impersonatorSecretRef: {namespace: default, name: s}}",
+        expect: &["spec.impersonatorSecretRef", "karmada-cluster"],
+    },
+    Mistake {
         what: "region that is not a label value",
         object: "metadata: {name: region}
 spec: {syncMode: Push, region: 'eu west'}",

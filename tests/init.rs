@@ -191,7 +191,7 @@ async fn start_control_plane(host: &Client, work: &Path, node_port: u16, procs: 
         }
         None
     } else {
-        Some(start_etcd(&bin, &pki, work, procs))
+        Some(start_etcd(host, &bin, &pki, work, procs).await)
     };
     let pki_dir = pki.display().to_string();
     let external_dir = external_dir.display().to_string();
@@ -224,6 +224,9 @@ async fn start_control_plane(host: &Client, work: &Path, node_port: u16, procs: 
     let ca_pem = std::fs::read_to_string(pki.join("ca.crt")).unwrap();
     for _ in 0..240 {
         if apiserver_answers(&ca_pem, node_port).await {
+            if let Some(url) = &etcd_url {
+                etcd_trusts_its_own_ca_only(&pki, url).await;
+            }
             return;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -237,12 +240,18 @@ async fn start_control_plane(host: &Client, work: &Path, node_port: u16, procs: 
 
 /// Starts etcd with the generated etcd certificates (client certificates required); returns its
 /// client URL.
-fn start_etcd(bin: &Path, pki: &Path, work: &Path, procs: &mut Procs) -> String {
+async fn start_etcd(
+    host: &Client,
+    bin: &Path,
+    pki: &Path,
+    work: &Path,
+    procs: &mut Procs,
+) -> String {
     let etcd_port = free_port();
     let peer_port = free_port();
     let etcd_url = format!("https://127.0.0.1:{etcd_port}");
-    let p = |f: &str| pki.join(f).display().to_string();
-    let etcd_args = vec![
+    let pki_dir = pki.display().to_string();
+    let mut etcd_args = vec![
         "--name=test".to_string(),
         format!("--data-dir={}", work.join("etcd").display()),
         format!("--listen-client-urls={etcd_url}"),
@@ -250,13 +259,31 @@ fn start_etcd(bin: &Path, pki: &Path, work: &Path, procs: &mut Procs) -> String 
         format!("--listen-peer-urls=http://127.0.0.1:{peer_port}"),
         format!("--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}"),
         format!("--initial-cluster=test=http://127.0.0.1:{peer_port}"),
-        format!("--cert-file={}", p("etcd-server.crt")),
-        format!("--key-file={}", p("etcd-server.key")),
-        format!("--trusted-ca-file={}", p("ca.crt")),
-        "--client-cert-auth=true".into(),
         "--unsafe-no-fsync=true".into(),
         "--log-level=warn".into(),
     ];
+    // The client TLS flags exactly as the StatefulSet has them: which certificate etcd serves
+    // and which CA it trusts.
+    let statefulset = Api::<StatefulSet>::namespaced(host.clone(), NAMESPACE)
+        .get(manifests::ETCD)
+        .await
+        .unwrap();
+    let etcd_command = statefulset.spec.template.spec.unwrap().containers[0]
+        .command
+        .clone()
+        .unwrap();
+    for flag in [
+        "--cert-file=",
+        "--key-file=",
+        "--trusted-ca-file=",
+        "--client-cert-auth=",
+    ] {
+        let arg = etcd_command
+            .iter()
+            .find(|a| a.starts_with(flag))
+            .unwrap_or_else(|| panic!("etcd has {flag}: {etcd_command:?}"));
+        etcd_args.push(arg.replace(manifests::PKI_DIR, &pki_dir));
+    }
     procs
         .0
         .push(spawn(&bin.join("etcd"), &etcd_args, &work.join("etcd.log")));
@@ -281,6 +308,38 @@ async fn apiserver_answers(ca_pem: &str, port: u16) -> bool {
         Ok(_) => true,
         Err(kube::Error::Api(s)) => s.code == 401,
         Err(_) => false,
+    }
+}
+
+/// etcd (with the StatefulSet's TLS flags) lets in the apiserver's etcd client certificate,
+/// and nothing else the control plane's CA signed: not the admin's, not the reconciler's.
+async fn etcd_trusts_its_own_ca_only(pki: &Path, etcd_url: &str) {
+    let read = |f: &str| std::fs::read_to_string(pki.join(f)).unwrap();
+    let version = |leaf: &str| {
+        let entry = karmadactl::kubeconfig::Entry {
+            name: "etcd".into(),
+            server: etcd_url.into(),
+            ca_pem: read("etcd-ca.crt"),
+            credential: karmadactl::kubeconfig::Credential::ClientCert {
+                cert_pem: read(&format!("{leaf}.crt")),
+                key_pem: read(&format!("{leaf}.key")),
+            },
+        };
+        async move {
+            let client = karmadactl::ops::init::client_for_entry(&entry)
+                .await
+                .unwrap();
+            let req = http::Request::get("/version").body(Vec::new()).unwrap();
+            client.request_text(req).await
+        }
+    };
+    let answer = version("etcd-client")
+        .await
+        .expect("etcd answers the apiserver's etcd client certificate");
+    assert!(answer.contains("etcdserver"), "{answer}");
+    for leaf in ["admin", "reconciler", "kube-controller-manager"] {
+        let refused = version(leaf).await;
+        assert!(refused.is_err(), "etcd let in {leaf}.crt: {refused:?}");
     }
 }
 
@@ -1119,6 +1178,24 @@ async fn init_errors_are_clear() {
     let (ok, _, err) = taken.run(&["init", "--etcd-replicas", "2"]).await;
     assert!(!ok);
     assert!(err.contains("--etcd-replicas must be odd"), "{err}");
+
+    // Absurd validity periods are refused with a reason, not an overflow.
+    for period in ["99999999999999999999h", "1e400", "876001h"] {
+        let (ok, _, err) = taken
+            .run(&["init", "--dry-run", "--cert-validity-period", period])
+            .await;
+        assert!(!ok, "{period}");
+        assert!(err.contains("--cert-validity-period"), "{period}: {err}");
+        assert!(
+            err.contains("too long") || err.contains("invalid duration"),
+            "{period}: {err}"
+        );
+    }
+    // 100 years is accepted (the leaves then end with their 10-year CA).
+    let (ok, _, err) = taken
+        .run(&["init", "--dry-run", "--cert-validity-period", "876000h"])
+        .await;
+    assert!(ok, "{err}");
 }
 
 #[tokio::test]

@@ -326,8 +326,8 @@ async fn join_refuses_bad_input_rolls_back_and_works_when_rerun() {
     assert_nothing_left(&cp, &m2, &["member1"]).await;
 
     // A failure midway: the API server rejects the Cluster (a region that is not a label
-    // value; the CLI passes it through) after join has set up the member and written the
-    // control-plane Secrets. Everything is rolled back.
+    // value; the CLI passes it through) after join has set up the member and obtained its
+    // tokens. Everything is rolled back.
     let out = run(
         kc,
         &[
@@ -352,6 +352,40 @@ async fn join_refuses_bad_input_rolls_back_and_works_when_rerun() {
     );
     finish_namespace_deletion(&m2, "karmada-cluster").await;
     assert_nothing_left(&cp, &m2, &["member1"]).await;
+
+    // Ctrl-C midway: once join has created its ServiceAccounts and cluster-admin binding in the
+    // member (it then waits for their tokens), SIGINT. join undoes everything and says so.
+    let child = karmadactl(kc, &["join", "member2", "--cluster-kubeconfig", &kcs])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bindings: Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> = Api::all(m2.clone());
+    let deadline = Instant::now() + LONG;
+    while bindings
+        .get_opt("karmada-controller-manager:karmada-member2")
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "join never got to the binding");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !out.status.success(),
+        "join should stop: {}",
+        text(&out.stdout)
+    );
+    finish_namespace_deletion(&m2, "karmada-cluster").await;
+    assert_nothing_left(&cp, &m2, &["member1"]).await;
+    assert!(
+        text(&out.stderr).contains("interrupted"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Re-running with a valid region works.
     let (stdout, _) = ok(
@@ -418,6 +452,67 @@ async fn join_refuses_bad_input_rolls_back_and_works_when_rerun() {
         .output()
         .unwrap();
     assert_eq!(candidates(&out), ["member1", "member2"]);
+
+    // A plain unjoin (no --cluster-kubeconfig) revokes the member token with the Cluster's own
+    // credentials once the Cluster is gone: a copy of the token taken before stops working.
+    let cluster = Api::<Cluster>::all(cp.clone())
+        .get("member2")
+        .await
+        .unwrap();
+    let copied = karmadactl::client::member::client(&cp, &cluster, Duration::from_secs(10))
+        .await
+        .unwrap();
+    Api::<Namespace>::all(copied.clone())
+        .get("kube-system")
+        .await
+        .expect("the token works while joined");
+    let (stdout, stderr) = ok(kc, &["unjoin", "member2", "--yes"]);
+    assert!(
+        stdout.contains("cluster(member2) is unjoined successfully"),
+        "{stdout}"
+    );
+    let log = fed.bed.dir().join("reconciler.log");
+    support::eventually("cluster member2 gone", LONG, &log, || async {
+        (cluster_names(&cp).await == ["member1"]).then_some(())
+    })
+    .await;
+    // kube-apiserver caches a successful token check for 10 s.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match Api::<Namespace>::all(copied.clone())
+            .get("kube-system")
+            .await
+        {
+            Err(kube::Error::Api(s)) if s.code == 401 => break,
+            other if Instant::now() > deadline => {
+                panic!("member2's token still works after unjoin: {other:?}\n{stdout}{stderr}")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+    let sas = Api::<ServiceAccount>::namespaced(m2.clone(), "karmada-cluster");
+    assert!(sas.get_opt("karmada-member2").await.unwrap().is_none());
+    assert!(
+        stdout.contains("serviceaccount/karmada-cluster/karmada-member2"),
+        "{stdout}"
+    );
+    // What its own credentials cannot remove is named, with how to finish.
+    assert!(
+        stderr.contains("clusterrolebinding/karmada-controller-manager:karmada-member2")
+            && stderr.contains("--cluster-kubeconfig"),
+        "{stderr}"
+    );
+    // ... and unjoin with the admin kubeconfig removes it.
+    ok(
+        kc,
+        &["unjoin", "member2", "--yes", "--cluster-kubeconfig", &kcs],
+    );
+    finish_namespace_deletion(&m2, "karmada-cluster").await;
+    let (roles, sas, ns) = member_credentials(&m2).await;
+    assert!(
+        roles.is_empty() && sas.is_empty() && !ns,
+        "{roles:?} {sas:?} {ns}"
+    );
 }
 
 #[test]

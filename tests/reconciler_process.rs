@@ -1,6 +1,6 @@
 //! karmada-reconciler as an operator runs it: leader election on a Lease (one active replica,
 //! a standby takes over), /healthz, /readyz and Prometheus /metrics, graceful SIGTERM whatever
-//! the process is doing.
+//! the process is doing; absurd durations refused at start.
 //!
 //! Every wait is on something observable (a log line, /metrics, the Lease), never on a fixed
 //! pause, so a loaded machine only makes the tests slower.
@@ -254,4 +254,29 @@ async fn sigterm_in_every_phase_exits_within_the_grace_period() {
     );
     wait_for_log_now(&mut unsynced, "starting controllers");
     sigterm(&mut unsynced, grace, "while caches cannot sync");
+}
+
+#[test]
+fn absurd_durations_are_refused_at_start() {
+    for flag in [
+        "--cluster-status-update-frequency",
+        "--cluster-failure-threshold",
+        "--cluster-success-threshold",
+        "--cluster-probe-timeout",
+        "--failover-eviction-timeout",
+    ] {
+        for value in ["1e400", "99999999999999999999h", "-1s", "36600d"] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_karmada-reconciler"))
+                .arg(format!("{flag}={value}"))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+            assert!(
+                err.contains(flag)
+                    && (err.contains("invalid duration") || err.contains("too long")),
+                "{flag} {value}: {err}"
+            );
+        }
+    }
 }

@@ -1,6 +1,9 @@
 //! Security checks (docs/security.md):
 //! - no token, private key or client certificate body appears in any log: the reconciler at
-//!   RUST_LOG=trace during a join and a propagation, and `karmadactl -vvv` commands;
+//!   RUST_LOG=trace during a join and a propagation, and `karmadactl -vvv` commands; and on
+//!   error paths: a join that fails after it holds the member's tokens (and rolls back), the
+//!   reconciler (`--log-json`) failing to apply a Secret template to a member, a refused
+//!   `karmadactl apply` of a Secret;
 //! - every file the tool writes that holds credentials is 0600 (kubeconfigs, the test bed's
 //!   and local-up's PKI and kubeconfigs, init's kubeconfig and its backup);
 //! - TLS verification is on unless `insecureSkipTLSVerification` turns it off.
@@ -186,6 +189,52 @@ spec:
         let token = secret_data(&cp, "karmada-cluster", secret, "token").await;
         needles.extend(token_needles(&token).into_iter().map(|n| (what.into(), n)));
     }
+    needles.extend(bed_needles(&bed));
+    let leaks = leaks(
+        &[
+            ("reconciler log", &reconciler_log),
+            ("karmadactl -vvv", &cli_output),
+        ],
+        &needles,
+    );
+    assert!(leaks.is_empty(), "credentials leaked: {leaks:#?}");
+}
+
+/// Markers of a credential whatever its origin: PEM armour, a bearer header, a JWT (the base64
+/// of `{"alg":` that starts every service-account token), raw or base64-encoded again.
+const MARKERS: &[&str] = &[
+    "PRIVATE KEY-----",
+    "BEGIN CERTIFICATE",
+    "Bearer ey",
+    "\"token\":\"ey",
+    "eyJhbGciOi",
+    "ZXlKaGJHY2lPaU",
+];
+
+/// Every (what, needle) and marker found in the texts, as "X appears in Y" lines.
+fn leaks(texts: &[(&str, &str)], needles: &[(String, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (source, text) in texts {
+        for (what, needle) in needles {
+            if text.contains(needle.as_str()) {
+                out.push(format!("{what} appears in the {source}"));
+            }
+        }
+        for marker in MARKERS {
+            if text.contains(marker) {
+                out.push(format!("{marker:?} appears in the {source}"));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Needles for every private key under `dir` (the bed's PKI) and every client certificate of
+/// its kubeconfig.
+fn bed_needles(bed: &TestBed) -> Vec<(String, String)> {
+    let mut needles = Vec::new();
     let mut keys = Vec::new();
     key_files(bed.dir(), &mut keys);
     assert!(
@@ -217,34 +266,289 @@ spec:
             );
         }
     }
-    let mut leaks = Vec::new();
-    for (source, text) in [
-        ("reconciler log", &reconciler_log),
-        ("karmadactl -vvv", &cli_output),
-    ] {
-        for (what, needle) in &needles {
-            if text.contains(needle.as_str()) {
-                leaks.push(format!("{what} appears in the {source}"));
-            }
+    needles
+}
+
+/// Runs karmadactl expecting it to fail; returns what it printed.
+fn karmadactl_fails(bed: &TestBed, args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_karmadactl"))
+        .arg("--kubeconfig")
+        .arg(bed.kubeconfig())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run karmadactl");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "$ karmadactl {args:?} ({})\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "should have failed: {text}");
+    text
+}
+
+/// A random value nobody else would print.
+fn random_secret() -> String {
+    format!(
+        "s3cr3t-{}-{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// A ValidatingAdmissionPolicy that refuses every Secret written in `ns` (created with the
+/// namespace if need be); returns once the API server enforces it.
+async fn block_secrets(client: &Client, ns: &str) {
+    support::apply_yaml(
+        client,
+        &format!(
+            r#"
+apiVersion: v1
+kind: Namespace
+metadata: {{name: {ns}}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: no-secrets-{ns}}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {{apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [secrets]}}
+  validations:
+  - {{expression: "false", message: "secrets are blocked by policy no-secrets"}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: no-secrets-{ns}}}
+spec:
+  policyName: no-secrets-{ns}
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {ns}}}}}
+"#
+        ),
+    )
+    .await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let probe: Secret = serde_json::from_value(json!({"metadata": {"name": "probe"}})).unwrap();
+    let dry = kube::api::PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    for _ in 0..100 {
+        if secrets.create(&dry, &probe).await.is_err() {
+            return;
         }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    leaks.sort();
-    leaks.dedup();
+    panic!("the policy blocking Secrets in {ns} is not enforced");
+}
+
+async fn unblock_secrets(client: &Client, ns: &str) {
+    use k8s_openapi::api::admissionregistration::v1::{
+        ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+    };
+    let name = format!("no-secrets-{ns}");
+    Api::<ValidatingAdmissionPolicyBinding>::all(client.clone())
+        .delete(&name, &Default::default())
+        .await
+        .unwrap();
+    Api::<ValidatingAdmissionPolicy>::all(client.clone())
+        .delete(&name, &Default::default())
+        .await
+        .unwrap();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let probe: Secret = serde_json::from_value(json!({"metadata": {"name": "probe"}})).unwrap();
+    let dry = kube::api::PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    for _ in 0..100 {
+        if secrets.create(&dry, &probe).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("Secrets in {ns} are still blocked");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_credentials_in_logs_on_error_paths() {
+    let bed = TestBed::start(BedSpec {
+        controller_manager: true,
+        ..BedSpec::new(&["member1"])
+    })
+    .await
+    .unwrap();
+    let cp = bed.client(CONTROL_PLANE).await.unwrap();
+    let m1 = bed.client("member1").await.unwrap();
+    karmadactl::install::crds::install_crds(&cp).await.unwrap();
+    let log = bed.dir().join("reconciler-json.log");
+    let mut reconciler = Command::new(env!("CARGO_BIN_EXE_karmada-reconciler"))
+        .args(["--kubeconfig"])
+        .arg(bed.kubeconfig())
+        .args([
+            "--context",
+            CONTROL_PLANE,
+            "--leader-elect=false",
+            "--log-json",
+        ])
+        .args(["--metrics-bind-address", "127.0.0.1:0"])
+        .args(["--cluster-status-update-frequency", "1s"])
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let kcs = bed.kubeconfig().display().to_string();
+    let join = [
+        "-vvv",
+        "join",
+        "member1",
+        "--cluster-kubeconfig",
+        kcs.as_str(),
+        "--cluster-context",
+        "member1",
+    ];
+    let mut cli_output = String::new();
+
+    // 1. A join that fails after it holds the member's tokens: the control plane refuses the
+    //    credential Secrets (an admission policy), so join rolls back.
+    block_secrets(&cp, "karmada-cluster").await;
+    let failed = karmadactl_fails(&bed, &join, None);
+    assert!(
+        failed.contains("no-secrets") || failed.contains("quota"),
+        "{failed}"
+    );
+    cli_output += &failed;
+    unblock_secrets(&cp, "karmada-cluster").await;
+    // The rollback deleted the member's karmada-cluster namespace; the bed's members run no
+    // namespace controller, so finish that (it is empty) as one would.
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(m1.clone());
+    if let Some(mut ns) = namespaces.get_opt("karmada-cluster").await.unwrap() {
+        if let Some(spec) = ns.spec.as_mut() {
+            spec.finalizers = Some(vec![]);
+        }
+        namespaces
+            .replace_subresource(
+                "finalize",
+                "karmada-cluster",
+                &kube::api::PostParams::default(),
+                &ns,
+            )
+            .await
+            .unwrap();
+    }
+    cli_output += &karmadactl(&bed, &join);
+
+    // 2. The reconciler fails to apply a Secret template to the member (a policy there).
+    let password = random_secret();
+    block_secrets(&m1, "leaky").await;
+    support::apply_yaml(
+        &cp,
+        &format!(
+            r#"
+apiVersion: v1
+kind: Namespace
+metadata: {{name: leaky}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: leaky, namespace: leaky}}
+stringData: {{password: {password}}}
+---
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata: {{name: leaky, namespace: leaky}}
+spec:
+  resourceSelectors: [{{apiVersion: v1, kind: Secret, name: leaky}}]
+  placement: {{clusterAffinity: {{clusterNames: [member1]}}}}
+"#
+        ),
+    )
+    .await;
+    support::eventually("the member refused the Secret", T, &log, || async {
+        let works: Api<karmadactl::api::Work> = Api::namespaced(cp.clone(), "karmada-es-member1");
+        let list = works.list(&Default::default()).await.ok()?;
+        list.items.iter().find(|w| {
+            w.status.as_ref().is_some_and(|s| {
+                s.conditions.iter().any(|c| {
+                    c.type_ == "Applied" && c.status == "False" && c.message.contains("no-secrets")
+                })
+            })
+        })?;
+        Some(())
+    })
+    .await;
+    // A few more retries at trace level.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // 3. karmadactl apply refused by the control plane: the Secret's data is owned by another
+    //    field manager.
+    let other = random_secret();
+    let yaml = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: owned, namespace: leaky}}\nstringData: {{password: {other}}}\n"
+    );
+    support::apply_yaml(&cp, &yaml).await;
+    let mine = random_secret();
+    let failed = karmadactl_fails(
+        &bed,
+        &["-vvv", "apply", "-f", "-", "-C", "member1"],
+        Some(&yaml.replace(&other, &mine)),
+    );
+    assert!(failed.contains("conflict"), "{failed}");
+    cli_output += &failed;
+
+    reconciler.kill().unwrap();
+    reconciler.wait().unwrap();
+    let reconciler_log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        reconciler_log.contains("\"level\":\"TRACE\""),
+        "the reconciler did not log JSON at trace level"
+    );
+    assert!(
+        reconciler_log.contains("no-secrets"),
+        "the failed member apply is in the reconciler log"
+    );
+
+    let mut needles = bed_needles(&bed);
+    for (secret, what) in [
+        ("member1", "member1 token (join)"),
+        ("member1-impersonator", "impersonator token"),
+    ] {
+        let token = secret_data(&cp, "karmada-cluster", secret, "token").await;
+        needles.extend(token_needles(&token).into_iter().map(|n| (what.into(), n)));
+    }
+    for (what, value) in [
+        ("propagated Secret data", &password),
+        ("Secret data of the refused apply", &mine),
+        ("Secret data of the conflicting owner", &other),
+    ] {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(value);
+        needles.push((what.into(), value.clone()));
+        needles.push((what.into(), b64));
+    }
+    let leaks = leaks(
+        &[
+            ("reconciler --log-json log", &reconciler_log),
+            ("karmadactl -vvv", &cli_output),
+        ],
+        &needles,
+    );
     assert!(leaks.is_empty(), "credentials leaked: {leaks:#?}");
-    // And nothing that looks like one, whatever its origin.
-    for (source, text) in [
-        ("reconciler log", &reconciler_log),
-        ("karmadactl -vvv", &cli_output),
-    ] {
-        for marker in [
-            "PRIVATE KEY-----",
-            "BEGIN CERTIFICATE",
-            "Bearer ey",
-            "\"token\":\"ey",
-        ] {
-            assert!(!text.contains(marker), "{source} contains {marker:?}");
-        }
-    }
 }
 
 fn mode(path: &Path) -> u32 {

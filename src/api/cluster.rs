@@ -77,12 +77,21 @@ pub struct ClusterSpec {
     ))]
     pub api_endpoint: String,
 
-    /// Secret (in the control plane) holding `token` and `caBundle` for the member.
+    /// Secret (in the control plane) holding `token` and `caBundle` for the member. Only in
+    /// namespace `karmada-cluster`: the reconciler reads it with its own rights and sends the
+    /// token to `apiEndpoint`, so a Cluster must not name any other Secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.namespace == 'karmada-cluster'").message(
+        "secretRef must name a Secret in namespace karmada-cluster (where karmadactl join puts it)"
+    ))]
     pub secret_ref: Option<LocalSecretReference>,
 
-    /// Secret holding the token used to impersonate users on the member.
+    /// Secret holding the token used to impersonate users on the member (namespace
+    /// `karmada-cluster` only, like `secretRef`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.namespace == 'karmada-cluster'").message(
+        "impersonatorSecretRef must name a Secret in namespace karmada-cluster (where karmadactl join puts it)"
+    ))]
     pub impersonator_secret_ref: Option<LocalSecretReference>,
 
     /// Skip verifying the member's serving certificate.

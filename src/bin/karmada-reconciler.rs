@@ -47,6 +47,10 @@ struct Args {
     #[arg(long, default_value = "30s", value_parser = karmadactl::duration::parse)]
     cluster_failure_threshold: Duration,
 
+    /// How long a member's probes must succeed before it is marked Ready=True again
+    #[arg(long, default_value = "30s", value_parser = karmadactl::duration::parse)]
+    cluster_success_threshold: Duration,
+
     /// Timeout of one health probe
     #[arg(long, default_value = "5s", value_parser = karmadactl::duration::parse)]
     cluster_probe_timeout: Duration,
@@ -183,6 +187,7 @@ async fn start(args: Args, shutdown: Shared<BoxFuture<'static, ()>>) -> Result<(
         leader_elect_namespace: args.leader_elect_namespace,
         cluster_status_update_frequency: args.cluster_status_update_frequency,
         cluster_failure_threshold: args.cluster_failure_threshold,
+        cluster_success_threshold: args.cluster_success_threshold,
         cluster_probe_timeout: args.cluster_probe_timeout,
         failover_eviction_timeout: args.failover_eviction_timeout,
         cluster_deletion_grace_period: args.cluster_deletion_grace_period,

@@ -1,7 +1,7 @@
 //! Cluster health decisions: the Ready condition's value, the health taints Karmada keeps in
 //! step with it, and when an unhealthy cluster's workloads should move away.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Taint;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -59,6 +59,68 @@ pub fn health_taints(current: &[Taint], ready: Option<&str>, evict: bool) -> Vec
     out
 }
 
+/// How long a changed probe result must last before the Ready condition follows it
+/// (Karmada's `--cluster-success-threshold` and `--cluster-failure-threshold`).
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    /// Not ready → Ready: successes must last this long.
+    pub success: Duration,
+    /// Ready → not ready: failures must last this long.
+    pub failure: Duration,
+}
+
+/// The Ready value the probes last saw for one cluster, and since when (Karmada's
+/// `clusterConditionStore`); kept in memory per cluster between probes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    pub status: String,
+    pub since: Instant,
+}
+
+/// Whether the Ready condition keeps `current` instead of taking `observed` now: leaving True is
+/// only recorded once the probes have agreed on it for the failure threshold, and False → True
+/// once they have for the success threshold, so a flapping member neither loses nor regains
+/// workloads on a blip. Unknown (no probe could be made) → anything, and False ↔ Unknown, are
+/// recorded at once: there was no answer to protect. `memory` is updated. Without a memory (a restarted reconciler) the
+/// recorded condition counts as observed from now, so a restart does not skip the thresholds;
+/// without a recorded condition (a new cluster) the observation is taken at once.
+pub fn hold_ready(
+    memory: &mut Option<Observation>,
+    current: Option<&str>,
+    observed: &str,
+    now: Instant,
+    thresholds: Thresholds,
+) -> bool {
+    let Some(current) = current else {
+        *memory = Some(Observation {
+            status: observed.into(),
+            since: now,
+        });
+        return false;
+    };
+    let m = memory.get_or_insert_with(|| Observation {
+        status: current.into(),
+        since: now,
+    });
+    if m.status != observed {
+        *m = Observation {
+            status: observed.into(),
+            since: now,
+        };
+    }
+    let threshold = if observed == "True" {
+        thresholds.success
+    } else {
+        thresholds.failure
+    };
+    let flips = match (current, observed) {
+        ("True", o) => o != "True",
+        ("False", "True") => true,
+        _ => false,
+    };
+    flips && now < m.since + threshold
+}
+
 /// Whether the cluster has been unhealthy for longer than `timeout` (by its Ready condition).
 pub fn unhealthy_for(status: &ClusterStatus, timeout: Duration) -> bool {
     status
@@ -96,6 +158,41 @@ mod tests {
         );
         let t = health_taints(&t, Some("True"), false);
         assert_eq!(t, vec![cordon]);
+    }
+
+    #[test]
+    fn ready_follows_probes_after_the_thresholds() {
+        let t = Thresholds {
+            success: Duration::from_secs(30),
+            failure: Duration::from_secs(20),
+        };
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut m = None;
+        // A new cluster takes its first observation at once.
+        assert!(!hold_ready(&mut m, None, "True", at(0), t));
+        // Failures: Ready stays True until they have lasted the failure threshold.
+        assert!(hold_ready(&mut m, Some("True"), "False", at(1), t));
+        assert!(hold_ready(&mut m, Some("True"), "False", at(20), t));
+        assert!(!hold_ready(&mut m, Some("True"), "False", at(21), t));
+        // Recovery: False stays until successes have lasted the success threshold.
+        assert!(hold_ready(&mut m, Some("False"), "True", at(22), t));
+        assert!(hold_ready(&mut m, Some("False"), "True", at(51), t));
+        // A failure in between starts the count again.
+        assert!(!hold_ready(&mut m, Some("False"), "False", at(52), t));
+        assert!(hold_ready(&mut m, Some("False"), "True", at(53), t));
+        assert!(!hold_ready(&mut m, Some("False"), "True", at(83), t));
+        // Unknown <-> False is not a change of readiness: recorded at once.
+        assert!(!hold_ready(&mut m, Some("Unknown"), "False", at(84), t));
+        assert!(!hold_ready(&mut m, Some("False"), "Unknown", at(85), t));
+        // Unknown (no probe could be made, e.g. the Secret was not there yet) → the first answer.
+        assert!(!hold_ready(&mut m, Some("Unknown"), "True", at(86), t));
+        // True → Unknown is a failure like any other.
+        assert!(hold_ready(&mut m, Some("True"), "Unknown", at(87), t));
+        // A restarted reconciler (no memory) still waits out the threshold.
+        let mut fresh = None;
+        assert!(hold_ready(&mut fresh, Some("True"), "False", at(100), t));
+        assert!(!hold_ready(&mut fresh, Some("True"), "False", at(120), t));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::manifests::{ETCD, ETCD_CLIENT_SERVICE, NAMESPACE, RECONCILER_USER, SANS_ANNOTATION};
-use super::pki::{CertSpec, CertificateAuthority, ServiceAccountKey};
+use super::pki::{CertAndKey, CertSpec, CertificateAuthority, ServiceAccountKey, seconds_left};
 use crate::Result;
 use crate::kubeconfig::{Credential, Entry};
 
@@ -31,6 +31,8 @@ impl std::fmt::Debug for Pki {
 pub const PKI_FILES: &[&str] = &[
     "ca.crt",
     "ca.key",
+    "etcd-ca.crt",
+    "etcd-ca.key",
     "sa.key",
     "sa.pub",
     "apiserver.crt",
@@ -49,15 +51,23 @@ pub const PKI_FILES: &[&str] = &[
     "reconciler.key",
 ];
 
+/// How long the CAs init creates live (as kubeadm's and Karmada's): 10 years. Leaves live
+/// `--cert-validity-period` (1 year by default) and never longer than their CA.
+pub const CA_VALIDITY: Duration = Duration::from_secs(10 * 365 * 86400);
+
+/// Re-running init renews a leaf certificate that expires within this time.
+pub const RENEW_BEFORE: Duration = Duration::from_secs(30 * 86400);
+
 /// What the certificates must say.
 #[derive(Debug, Clone)]
 pub struct PkiRequest {
     /// Extra SANs of the apiserver certificate: node/advertise addresses, `--cert-external-ip`,
     /// `--cert-external-dns`.
     pub extra_sans: Vec<String>,
+    /// Validity of the leaf certificates.
     pub validity: Duration,
-    /// `--ca-cert-file` / `--ca-key-file`, as PEM.
-    pub ca: Option<(String, String)>,
+    /// `--ca-cert-file` / `--ca-key-file`, as PEM (`Debug` redacts the key).
+    pub ca: Option<CertAndKey>,
     pub etcd_replicas: i32,
 }
 
@@ -105,26 +115,49 @@ fn etcd_server_sans(replicas: i32) -> Vec<String> {
 
 impl Pki {
     /// Issues whatever `existing` lacks. Existing files are kept as they are (so kubeconfigs
-    /// stay valid), except: a different `--ca-cert-file` reissues everything, and changed
-    /// apiserver SANs reissue the serving certificate.
+    /// stay valid), except: a different `--ca-cert-file` reissues everything, changed
+    /// apiserver SANs reissue the serving certificate, and a leaf that expires within
+    /// [`RENEW_BEFORE`] is renewed.
+    ///
+    /// Two CAs, each living [`CA_VALIDITY`]: `ca` signs the apiserver's serving certificate and
+    /// every client of the apiserver; `etcd-ca` signs etcd's serving and peer certificates and
+    /// the apiserver's etcd client certificate, so etcd trusts nothing else (a client
+    /// certificate for the apiserver, such as the admin's, cannot open etcd).
     pub fn complete(existing: Option<Pki>, req: &PkiRequest) -> Result<Pki> {
         let mut pki = existing.unwrap_or_default();
-        if let Some((cert, key)) = &req.ca
-            && pki.files.get("ca.crt") != Some(cert)
+        if let Some(given) = &req.ca
+            && pki.files.get("ca.crt") != Some(&given.cert_pem)
         {
             pki = Pki::default();
-            pki.files.insert("ca.crt".into(), cert.clone());
-            pki.files.insert("ca.key".into(), key.clone());
+            pki.files.insert("ca.crt".into(), given.cert_pem.clone());
+            pki.files.insert("ca.key".into(), given.key_pem.clone());
         }
         let ca = match (pki.files.get("ca.crt"), pki.files.get("ca.key")) {
             (Some(c), Some(k)) => CertificateAuthority::from_pem(c, k)?,
             _ => {
-                let ca = CertificateAuthority::generate("karmada", req.validity)?;
+                let ca = CertificateAuthority::generate("karmada", CA_VALIDITY)?;
                 // Leaves signed by another CA are useless now.
                 pki = Pki::default();
                 pki.files.insert("ca.crt".into(), ca.cert_pem().into());
                 pki.files.insert("ca.key".into(), ca.key_pem().into());
                 ca
+            }
+        };
+        let etcd_leaves = ["etcd-server", "etcd-peer", "etcd-client"];
+        let etcd_ca = match (pki.files.get("etcd-ca.crt"), pki.files.get("etcd-ca.key")) {
+            (Some(c), Some(k)) => CertificateAuthority::from_pem(c, k)?,
+            _ => {
+                let etcd_ca = CertificateAuthority::generate("karmada-etcd", CA_VALIDITY)?;
+                // etcd's certificates from before (signed by `ca`) go: etcd trusts its CA only.
+                for leaf in etcd_leaves {
+                    pki.files.remove(&format!("{leaf}.crt"));
+                    pki.files.remove(&format!("{leaf}.key"));
+                }
+                pki.files
+                    .insert("etcd-ca.crt".into(), etcd_ca.cert_pem().into());
+                pki.files
+                    .insert("etcd-ca.key".into(), etcd_ca.key_pem().into());
+                etcd_ca
             }
         };
         if !(pki.files.contains_key("sa.key") && pki.files.contains_key("sa.pub")) {
@@ -169,12 +202,22 @@ impl Pki {
             ),
             ("reconciler", CertSpec::client(RECONCILER_USER, &[], v)),
         ];
+        let renew_before = RENEW_BEFORE.as_secs() as i64;
         for (name, spec) in leaves {
             let (crt, key) = (format!("{name}.crt"), format!("{name}.key"));
-            if pki.files.contains_key(&crt) && pki.files.contains_key(&key) {
+            let current = pki.files.get(&crt).filter(|_| pki.files.contains_key(&key));
+            if current
+                .and_then(|c| seconds_left(c))
+                .is_some_and(|s| s > renew_before)
+            {
                 continue;
             }
-            let issued = ca.issue(&spec)?;
+            let issuer = if etcd_leaves.contains(&name) {
+                &etcd_ca
+            } else {
+                &ca
+            };
+            let issued = issuer.issue(&spec)?;
             pki.files.insert(crt, issued.cert_pem);
             pki.files.insert(key, issued.key_pem);
         }
@@ -222,4 +265,132 @@ impl Pki {
 
 fn refs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: Duration = Duration::from_secs(86400);
+
+    fn request(validity: Duration) -> PkiRequest {
+        PkiRequest {
+            extra_sans: vec![],
+            validity,
+            ca: None,
+            etcd_replicas: 1,
+        }
+    }
+
+    fn now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
+    /// Days from now until `pem` expires.
+    fn days_left(pem: &str) -> i64 {
+        let (_, p) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap();
+        let cert = p.parse_x509().unwrap();
+        (cert.validity().not_after.timestamp() - now()) / 86400
+    }
+
+    /// Whether `leaf` is signed by `ca`.
+    fn signed_by(leaf: &str, ca: &str) -> bool {
+        let (_, l) = x509_parser::pem::parse_x509_pem(leaf.as_bytes()).unwrap();
+        let (_, c) = x509_parser::pem::parse_x509_pem(ca.as_bytes()).unwrap();
+        let (l, c) = (l.parse_x509().unwrap(), c.parse_x509().unwrap());
+        l.verify_signature(Some(c.public_key())).is_ok()
+    }
+
+    const LEAVES: &[&str] = &[
+        "apiserver",
+        "etcd-server",
+        "etcd-peer",
+        "etcd-client",
+        "admin",
+        "kube-controller-manager",
+        "reconciler",
+    ];
+
+    #[test]
+    fn ca_lives_ten_years_and_leaves_as_asked() {
+        let pki = Pki::complete(None, &request(365 * DAY)).unwrap();
+        let ca_days = days_left(pki.get("ca.crt"));
+        assert!((3648..=3650).contains(&ca_days), "CA: {ca_days} days");
+        for leaf in LEAVES {
+            let d = days_left(pki.get(&format!("{leaf}.crt")));
+            assert!((363..=365).contains(&d), "{leaf}: {d} days");
+        }
+        // A leaf never outlives the CA that signed it.
+        let long = Pki::complete(None, &request(100 * 365 * DAY)).unwrap();
+        let d = days_left(long.get("admin.crt"));
+        assert!(d <= days_left(long.get("ca.crt")), "admin: {d} days");
+    }
+
+    #[test]
+    fn etcd_has_its_own_ca() {
+        let pki = Pki::complete(None, &request(365 * DAY)).unwrap();
+        let etcd_ca = pki.get("etcd-ca.crt");
+        assert!(!etcd_ca.is_empty() && etcd_ca != pki.get("ca.crt"));
+        for leaf in ["etcd-server", "etcd-peer", "etcd-client"] {
+            let crt = pki.get(&format!("{leaf}.crt"));
+            assert!(signed_by(crt, etcd_ca), "{leaf} is signed by the etcd CA");
+            assert!(
+                !signed_by(crt, pki.get("ca.crt")),
+                "{leaf} is not signed by the main CA"
+            );
+        }
+        for leaf in [
+            "apiserver",
+            "admin",
+            "kube-controller-manager",
+            "reconciler",
+        ] {
+            let crt = pki.get(&format!("{leaf}.crt"));
+            assert!(!signed_by(crt, etcd_ca), "etcd would trust {leaf}");
+        }
+    }
+
+    #[test]
+    fn rerun_renews_leaves_that_expire_within_30_days() {
+        let short = Pki::complete(None, &request(20 * DAY)).unwrap();
+        let renewed = Pki::complete(Some(short.clone()), &request(365 * DAY)).unwrap();
+        assert_eq!(renewed.get("ca.crt"), short.get("ca.crt"), "the CA stays");
+        assert_eq!(
+            renewed.get("sa.key"),
+            short.get("sa.key"),
+            "the SA key stays"
+        );
+        for leaf in LEAVES {
+            let crt = format!("{leaf}.crt");
+            assert_ne!(renewed.get(&crt), short.get(&crt), "{leaf} renewed");
+            assert!(days_left(renewed.get(&crt)) > 360, "{leaf}");
+        }
+        // Leaves with more than 30 days left are kept as they are.
+        let fine = Pki::complete(None, &request(40 * DAY)).unwrap();
+        assert_eq!(
+            Pki::complete(Some(fine.clone()), &request(365 * DAY)).unwrap(),
+            fine
+        );
+    }
+
+    #[test]
+    fn debug_never_prints_keys() {
+        let ca = CertificateAuthority::generate("dbg", DAY).unwrap();
+        let req = PkiRequest {
+            ca: Some(CertAndKey {
+                cert_pem: ca.cert_pem().to_string(),
+                key_pem: ca.key_pem().to_string(),
+            }),
+            ..request(DAY)
+        };
+        let pki = Pki::complete(None, &req).unwrap();
+        let body = |pem: &str| pem.lines().nth(1).unwrap().to_string();
+        for debug in [format!("{req:?}"), format!("{pki:?}")] {
+            assert!(!debug.contains(&body(ca.key_pem())), "{debug}");
+            assert!(!debug.contains("PRIVATE KEY"), "{debug}");
+        }
+    }
 }

@@ -138,7 +138,7 @@ pub fn apiserver_args(cfg: &InitConfig) -> Vec<String> {
             format!(
                 "--etcd-servers=https://{ETCD_CLIENT_SERVICE}.{NAMESPACE}.svc.cluster.local:2379"
             ),
-            format!("--etcd-cafile={}", pki("ca.crt")),
+            format!("--etcd-cafile={}", pki("etcd-ca.crt")),
             format!("--etcd-certfile={}", pki("etcd-client.crt")),
             format!("--etcd-keyfile={}", pki("etcd-client.key")),
         ],
@@ -194,9 +194,9 @@ fn kcm_args(cfg: &InitConfig) -> Vec<String> {
         "--leader-elect=true".into(),
         "--use-service-account-credentials=true".into(),
         format!("--root-ca-file={}", pki("ca.crt")),
+        // Signs service-account tokens. No `--cluster-signing-*`: certificate signing is not
+        // among the controllers it runs, so the CA key stays out of this pod.
         format!("--service-account-private-key-file={}", pki("sa.key")),
-        format!("--cluster-signing-cert-file={}", pki("ca.crt")),
-        format!("--cluster-signing-key-file={}", pki("ca.key")),
     ];
     merge_args(defaults, &cfg.kcm_extra_args)
 }
@@ -220,11 +220,12 @@ fn etcd_args(cfg: &InitConfig) -> Vec<String> {
         "--listen-metrics-urls=http://0.0.0.0:2381".into(),
         format!("--cert-file={}", pki("etcd-server.crt")),
         format!("--key-file={}", pki("etcd-server.key")),
-        format!("--trusted-ca-file={}", pki("ca.crt")),
+        // etcd's own CA: only the apiserver's etcd client certificate (and peers) get in.
+        format!("--trusted-ca-file={}", pki("etcd-ca.crt")),
         "--client-cert-auth=true".into(),
         format!("--peer-cert-file={}", pki("etcd-peer.crt")),
         format!("--peer-key-file={}", pki("etcd-peer.key")),
-        format!("--peer-trusted-ca-file={}", pki("ca.crt")),
+        format!("--peer-trusted-ca-file={}", pki("etcd-ca.crt")),
         "--peer-client-cert-auth=true".into(),
     ];
     merge_args(defaults, &cfg.etcd_extra_args)
@@ -255,7 +256,7 @@ fn etcd_objects(cfg: &InitConfig) -> Vec<Value> {
         _ => json!({ "name": "etcd-data", "mountPath": "/var/lib/etcd" }),
     };
     let mut volumes = vec![pki_volume(&[
-        "ca.crt",
+        "etcd-ca.crt",
         "etcd-server.crt",
         "etcd-server.key",
         "etcd-peer.crt",
@@ -421,7 +422,8 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
                 "volumeMounts": [pki_mount()],
             }],
             "volumes": [pki_volume(&[
-                "ca.crt", "apiserver.crt", "apiserver.key", "etcd-client.crt", "etcd-client.key",
+                "ca.crt", "apiserver.crt", "apiserver.key", "etcd-ca.crt", "etcd-client.crt",
+                "etcd-client.key",
                 "sa.key", "sa.pub",
             ])],
         }),
@@ -457,7 +459,7 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
                 "readinessProbe": https_probe("/healthz", 10257, "HTTPS"),
                 "volumeMounts": [pki_mount(), config_mount],
             }],
-            "volumes": [pki_volume(&["ca.crt", "ca.key", "sa.key"]), config_volume(KCM_KUBECONFIG_SECRET)],
+            "volumes": [pki_volume(&["ca.crt", "sa.key"]), config_volume(KCM_KUBECONFIG_SECRET)],
         }),
     ));
 
@@ -637,7 +639,8 @@ mod tests {
     fn request() -> PkiRequest {
         PkiRequest {
             extra_sans: vec!["172.18.0.2".into()],
-            validity: DAY,
+            // Longer than the renewal window, so a re-run keeps every certificate.
+            validity: 365 * DAY,
             ca: None,
             etcd_replicas: 3,
         }
@@ -755,6 +758,83 @@ mod tests {
         assert_eq!(
             apiserver["spec"]["template"]["spec"]["containers"][0]["image"],
             "registry.k8s.io/kube-apiserver:v1.37.2"
+        );
+    }
+
+    /// The pod spec of the Deployment or StatefulSet `name`.
+    fn pod(objects: &[Value], name: &str) -> Value {
+        objects
+            .iter()
+            .find(|o| {
+                (o["kind"] == "Deployment" || o["kind"] == "StatefulSet")
+                    && o["metadata"]["name"] == name
+            })
+            .unwrap_or_else(|| panic!("{name} rendered"))["spec"]["template"]["spec"]
+            .clone()
+    }
+
+    fn mounted(pod: &Value) -> Vec<String> {
+        pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|v| v["secret"]["items"].as_array().cloned().unwrap_or_default())
+            .map(|i| i["key"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn command(pod: &Value) -> String {
+        serde_json::to_string(&pod["containers"][0]["command"]).unwrap()
+    }
+
+    #[test]
+    fn etcd_trusts_its_own_ca_only() {
+        let cfg = InitConfig::new("v1.37.2", "img");
+        let objects = host_objects(&cfg, &Pki::complete(None, &request()).unwrap()).unwrap();
+        let etcd = pod(&objects, ETCD);
+        let args = command(&etcd);
+        assert!(
+            args.contains(&format!("--trusted-ca-file={}", pki("etcd-ca.crt"))),
+            "{args}"
+        );
+        assert!(
+            args.contains(&format!("--peer-trusted-ca-file={}", pki("etcd-ca.crt"))),
+            "{args}"
+        );
+        assert!(!args.contains(&pki("ca.crt")), "{args}");
+        let files = mounted(&etcd);
+        assert!(files.contains(&"etcd-ca.crt".to_string()), "{files:?}");
+        assert!(
+            !files
+                .iter()
+                .any(|f| f == "ca.crt" || f.ends_with(".key") && !f.starts_with("etcd-")),
+            "{files:?}"
+        );
+        let apiserver = command(&pod(&objects, APISERVER));
+        assert!(
+            apiserver.contains(&format!("--etcd-cafile={}", pki("etcd-ca.crt"))),
+            "{apiserver}"
+        );
+    }
+
+    #[test]
+    fn kube_controller_manager_gets_no_ca_key() {
+        let cfg = InitConfig::new("v1.37.2", "img");
+        let objects = host_objects(&cfg, &Pki::complete(None, &request()).unwrap()).unwrap();
+        let kcm = pod(&objects, KCM);
+        let files = mounted(&kcm);
+        // The service-account token controller signs with sa.key and hands out ca.crt.
+        assert_eq!(files, ["ca.crt", "sa.key"]);
+        let args = command(&kcm);
+        assert!(
+            !args.contains("ca.key") && !args.contains("cluster-signing"),
+            "{args}"
+        );
+        assert!(
+            args.contains(
+                "--controllers=namespace,garbagecollector,serviceaccount-token,serviceaccount"
+            ),
+            "{args}"
         );
     }
 

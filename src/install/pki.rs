@@ -18,6 +18,10 @@ use crate::{Error, Result};
 /// Certificates start this long before "now" so a peer whose clock lags a little accepts them.
 pub const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 
+/// Longest validity a certificate may ask for: 100 years (the longest duration any flag
+/// accepts). Anything longer is an error, not an overflow.
+pub const MAX_VALIDITY: Duration = Duration::from_secs(100 * 365 * 86400);
+
 /// A PEM certificate and its PEM (PKCS#8) private key.
 #[derive(Clone)]
 pub struct CertAndKey {
@@ -79,6 +83,8 @@ pub struct CertificateAuthority {
     cert_pem: String,
     key_pem: String,
     subject: String,
+    /// Its own expiry (seconds since the epoch): nothing it signs outlives it.
+    not_after: i64,
     issuer: Issuer<'static, KeyPair>,
 }
 
@@ -106,7 +112,7 @@ impl CertificateAuthority {
             KeyUsagePurpose::CrlSign,
             KeyUsagePurpose::DigitalSignature,
         ];
-        set_validity(&mut params, validity)?;
+        set_validity(&mut params, validity, None)?;
         let cert = params
             .self_signed(&key)
             .map_err(|e| pki_error("self-signing the CA certificate", e))?;
@@ -131,6 +137,7 @@ impl CertificateAuthority {
             ))
         })?;
         let subject = cert.subject().to_string();
+        let not_after = cert.validity().not_after.timestamp();
         if !cert.is_ca() {
             return Err(Error::Invalid(format!(
                 "certificate {subject:?} is not a CA (no basicConstraints CA:TRUE); pass the CA's certificate"
@@ -148,6 +155,7 @@ impl CertificateAuthority {
             cert_pem: cert_pem.to_string(),
             key_pem: key_pem.to_string(),
             subject,
+            not_after,
             issuer,
         })
     }
@@ -160,7 +168,8 @@ impl CertificateAuthority {
         &self.key_pem
     }
 
-    /// Issues a certificate with a fresh key, signed by this CA.
+    /// Issues a certificate with a fresh key, signed by this CA. It expires after
+    /// `spec.validity` or with the CA, whichever comes first.
     pub fn issue(&self, spec: &CertSpec) -> Result<CertAndKey> {
         if spec.common_name.is_empty() {
             return Err(Error::Invalid(
@@ -210,7 +219,11 @@ impl CertificateAuthority {
                 .push(ExtendedKeyUsagePurpose::ClientAuth);
         }
         params.use_authority_key_identifier_extension = true;
-        set_validity(&mut params, spec.validity)?;
+        set_validity(
+            &mut params,
+            spec.validity,
+            Some((self.not_after, &self.subject)),
+        )?;
         let key = KeyPair::generate().map_err(|e| pki_error("generating a key", e))?;
         let cert = params
             .signed_by(&key, &self.issuer)
@@ -273,20 +286,54 @@ impl ServiceAccountKey {
     }
 }
 
-fn set_validity(params: &mut CertificateParams, validity: Duration) -> Result<()> {
+/// Seconds from now until the certificate `cert_pem` expires (negative once it has); `None`
+/// when it is not a PEM certificate.
+pub fn seconds_left(cert_pem: &str) -> Option<i64> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()).ok()?;
+    let cert = pem.parse_x509().ok()?;
+    Some(cert.validity().not_after.timestamp() - now_secs().ok()? as i64)
+}
+
+fn now_secs() -> Result<u64> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|_| Error::Invalid("the system clock is before 1970; fix the clock".into()))
+}
+
+/// Sets not-before (now − [`CLOCK_SKEW`]) and not-after (now + `validity`, but no later than
+/// `cap`, the signing CA's own expiry). Validity is bounded by [`MAX_VALIDITY`], so the date
+/// arithmetic cannot overflow.
+fn set_validity(
+    params: &mut CertificateParams,
+    validity: Duration,
+    cap: Option<(i64, &str)>,
+) -> Result<()> {
     if validity.is_zero() {
         return Err(Error::Invalid(
             "certificate validity is zero; give a positive duration".into(),
         ));
     }
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| Error::Invalid("the system clock is before 1970; fix the clock".into()))?;
+    if validity > MAX_VALIDITY {
+        return Err(Error::Invalid(format!(
+            "certificate validity of {}s is too long (at most 100 years); give a shorter duration",
+            validity.as_secs()
+        )));
+    }
+    let now = now_secs()?;
+    let mut not_after = now + validity.as_secs();
+    if let Some((ca_not_after, ca)) = cap {
+        if ca_not_after <= now as i64 {
+            return Err(Error::Invalid(format!(
+                "CA {ca:?} has expired; pass a valid CA (or let init create one)"
+            )));
+        }
+        not_after = not_after.min(ca_not_after as u64);
+    }
     // rcgen takes `time::OffsetDateTime`; building it from the epoch avoids a direct `time` dependency.
     let epoch = rcgen::date_time_ymd(1970, 1, 1);
-    let now = since_epoch.as_secs();
     params.not_before = epoch + Duration::from_secs(now.saturating_sub(CLOCK_SKEW.as_secs()));
-    params.not_after = epoch + Duration::from_secs(now) + validity;
+    params.not_after = epoch + Duration::from_secs(not_after);
     Ok(())
 }
 
@@ -390,7 +437,7 @@ mod tests {
 
     #[test]
     fn client_cert_carries_user_and_groups() {
-        let ca = CertificateAuthority::generate("ca", DAY).unwrap();
+        let ca = CertificateAuthority::generate("ca", 3 * DAY).unwrap();
         let issued = ca
             .client_cert("admin", &["system:masters", "team-a"], 2 * DAY)
             .unwrap();
@@ -463,6 +510,23 @@ mod tests {
             assert!(!debug.contains(&key), "{debug}");
             assert!(debug.contains("redacted"), "{debug}");
         }
+    }
+
+    #[test]
+    fn absurd_validity_is_an_error_not_a_panic() {
+        let ca = CertificateAuthority::generate("ca", DAY).unwrap();
+        for v in [
+            Duration::MAX,
+            Duration::from_secs(u64::MAX),
+            Duration::from_secs(10_000 * 365 * DAY.as_secs()),
+        ] {
+            let err = ca.client_cert("u", &[], v).unwrap_err();
+            assert!(err.to_string().contains("too long"), "{err}");
+            let err = CertificateAuthority::generate("ca", v).unwrap_err();
+            assert!(err.to_string().contains("too long"), "{err}");
+        }
+        // 100 years, the longest duration any flag accepts, still works.
+        ca.client_cert("u", &[], 100 * 365 * DAY).unwrap();
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //!
 //! In the member: namespace `karmada-cluster`, ServiceAccounts `karmada-<cluster>` and
 //! `karmada-impersonator` with long-lived token Secrets, and a ClusterRole/Binding
-//! `karmada-controller-manager:karmada-<cluster>`. In the control plane: Secrets `<cluster>`
-//! (`token`, `caBundle`) and `<cluster>-impersonator` in `karmada-cluster`, owned by the new
-//! Cluster. Anything this run created is removed again if a later step fails.
+//! `karmada-controller-manager:karmada-<cluster>`. In the control plane: the Cluster, then the
+//! Secrets `<cluster>` (`token`, `caBundle`) and `<cluster>-impersonator` in `karmada-cluster`,
+//! created already owned by it, so no credential ever exists there without a Cluster whose
+//! deletion removes it. Anything this run created is removed again if a later step fails or
+//! the run is interrupted ([`join_until`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -265,7 +267,9 @@ pub async fn plan(
 
 const IMPERSONATOR: &str = "karmada-impersonator";
 
-/// Objects created so far, to undo on failure (existing ones are never removed).
+/// Objects created so far, to undo on failure (existing ones are never removed). An object is
+/// recorded before its create request is sent, so one whose request was in flight when the run
+/// was interrupted is undone too (deleting one that was never created is a harmless 404).
 #[derive(Default)]
 struct Created {
     member: Vec<(&'static str, String)>,
@@ -280,8 +284,34 @@ pub async fn join(
     ca: Option<Vec<u8>>,
     opts: &JoinOptions,
 ) -> Result<()> {
+    join_until(cp, plan, member, ca, opts, std::future::pending()).await
+}
+
+/// Performs the join unless `interrupt` resolves first (the CLI passes Ctrl-C): then the step
+/// under way is abandoned and everything this run created, in the member and in the control
+/// plane, is removed before it returns [`Error::Interrupted`]. The rollback itself is not
+/// interruptible.
+pub async fn join_until(
+    cp: &Client,
+    plan: &JoinPlan,
+    member: &Client,
+    ca: Option<Vec<u8>>,
+    opts: &JoinOptions,
+    interrupt: impl std::future::Future<Output = ()>,
+) -> Result<()> {
     let mut created = Created::default();
-    let result = join_steps(cp, plan, member, ca, opts, &mut created).await;
+    let result = {
+        let steps = join_steps(cp, plan, member, ca, opts, &mut created);
+        tokio::pin!(steps);
+        tokio::pin!(interrupt);
+        tokio::select! {
+            r = &mut steps => r,
+            () = &mut interrupt => Err(Error::Interrupted(format!(
+                "join of cluster {} was stopped; what it had created is removed",
+                opts.name
+            ))),
+        }
+    };
     if result.is_err() {
         rollback(cp, member, &created).await;
     }
@@ -372,18 +402,10 @@ async fn join_steps(
     }
     let secret_name = opts.name.clone();
     let imp_name = names::impersonator_secret(&opts.name);
-    ensure(
-        cp,
-        created,
-        false,
-        "secret",
-        &secret_name,
-        json!({"apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": secret_name, "namespace": ns}, "data": data}),
-    )
-    .await?;
-    ensure(cp, created, false, "secret", &imp_name, json!({"apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": imp_name, "namespace": ns}, "data": {keys::SECRET_TOKEN_KEY: b64(impersonator_token.as_bytes())}})).await?;
+    // The Cluster first, then its Secrets created already owned by it: whatever happens
+    // after this point (a failure, Ctrl-C, even SIGKILL), deleting the Cluster (rollback,
+    // unjoin) lets the garbage collector remove the credentials. Until the Secret exists the
+    // reconciler cannot probe the Cluster and reports Ready=Unknown.
     let cluster = json!({"apiVersion": Cluster::api_version(&()), "kind": Cluster::kind(&()),
         "metadata": {"name": opts.name},
         "spec": {"id": plan.cluster_id, "syncMode": "Push", "apiEndpoint": plan.api_endpoint,
@@ -392,30 +414,47 @@ async fn join_steps(
             "provider": opts.provider, "region": opts.region, "zones": opts.zones}});
     let cluster_obj: Cluster = {
         let api: Api<Cluster> = Api::all(cp.clone());
-        let obj = api
-            .create(
-                &PostParams {
-                    field_manager: Some(MANAGER.into()),
-                    ..Default::default()
-                },
-                &serde_json::from_value(cluster).map_err(|e| Error::Invalid(e.to_string()))?,
-            )
-            .await?;
+        let typed: Cluster =
+            serde_json::from_value(cluster).map_err(|e| Error::Invalid(e.to_string()))?;
+        // Recorded before the request, like every object: an interrupted create is undone.
         created.control_plane.push(("cluster", opts.name.clone()));
-        obj
+        let pp = PostParams {
+            field_manager: Some(MANAGER.into()),
+            ..Default::default()
+        };
+        match api.create(&pp, &typed).await {
+            Ok(c) => c,
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                // Another join got there first: its Cluster, not ours to undo.
+                created.control_plane.pop();
+                return Err(Error::Invalid(format!(
+                    "cluster {:?} was joined meanwhile by someone else; unjoin it first or pick another name",
+                    opts.name
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
-    // The Secrets belong to the Cluster: deleting the Cluster removes them.
     let owner = json!([{"apiVersion": Cluster::api_version(&()), "kind": Cluster::kind(&()),
         "name": opts.name, "uid": cluster_obj.uid(), "blockOwnerDeletion": true}]);
     let secrets: Api<Secret> = Api::namespaced(cp.clone(), ns);
-    for s in [&secret_name, &imp_name] {
-        secrets
-            .patch(
-                s,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"metadata": {"ownerReferences": owner}})),
-            )
-            .await?;
+    for (name, data) in [
+        (&secret_name, data),
+        (
+            &imp_name,
+            json!({keys::SECRET_TOKEN_KEY: b64(impersonator_token.as_bytes())}),
+        ),
+    ] {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name, "namespace": ns, "ownerReferences": owner}, "data": data});
+        let before = created.control_plane.len();
+        ensure(cp, created, false, "secret", name, secret.clone()).await?;
+        if created.control_plane.len() == before {
+            // Left over from an earlier join: it gets this join's credentials and owner.
+            secrets
+                .patch(name, &PatchParams::default(), &Patch::Merge(secret))
+                .await?;
+        }
     }
     Ok(())
 }
@@ -443,20 +482,23 @@ async fn ensure(
             if api.get_opt(name).await?.is_none() {
                 let typed: $ty =
                     serde_json::from_value(obj).map_err(|e| Error::Invalid(e.to_string()))?;
+                let key = match &ns {
+                    Some(n) => format!("{n}/{name}"),
+                    None => name.to_string(),
+                };
+                // Recorded before the request: an interrupted create is undone too.
+                let list = if member {
+                    &mut created.member
+                } else {
+                    &mut created.control_plane
+                };
+                list.push((kind, key));
                 match api.create(&pp, &typed).await {
-                    Ok(_) => {
-                        let key = match &ns {
-                            Some(n) => format!("{n}/{name}"),
-                            None => name.to_string(),
-                        };
-                        if member {
-                            created.member.push((kind, key))
-                        } else {
-                            created.control_plane.push((kind, key))
-                        }
-                    }
+                    Ok(_) => {}
                     // Created meanwhile by someone else (another join): theirs, not ours to undo.
-                    Err(kube::Error::Api(s)) if s.code == 409 => {}
+                    Err(kube::Error::Api(s)) if s.code == 409 => {
+                        list.pop();
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -557,8 +599,13 @@ async fn rollback(cp: &Client, member: &Client, created: &Created) {
                     .map(|_| ()),
                 _ => Ok(()),
             };
-            if let Err(e) = res {
-                tracing::warn!("rollback: could not remove {kind} {key} from the {side}: {e}");
+            match res {
+                Ok(()) => {}
+                // Recorded, but its create never happened (interrupted or refused).
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => {
+                    tracing::warn!("rollback: could not remove {kind} {key} from the {side}: {e}")
+                }
             }
         }
     }

@@ -5,6 +5,10 @@
 //! finalizer removes the member objects first) and the execution namespace, and the garbage
 //! collector removes the Secrets the Cluster owns. With the member's kubeconfig, unjoin also
 //! removes what join created in the member (only objects labelled `karmada.io/system=true`).
+//! Without it, when the member answers, unjoin revokes the member token with the Cluster's own
+//! credentials (read before the Cluster goes) once the Cluster is gone: it deletes the
+//! ServiceAccounts (which invalidates every token of theirs) and says what only an admin can
+//! remove.
 //! With `force`, a member that cannot be reached does not block: after a short wait the
 //! finalizers are removed by hand and what could not be cleaned is reported.
 
@@ -217,21 +221,27 @@ pub async fn unjoin(
     let es = names::execution_namespace(&name);
     let works: Api<Work> = Api::namespaced(cp.clone(), &es);
 
+    // Without the member's kubeconfig: the Cluster's own credentials, to revoke the member
+    // token once the Cluster is gone (its Secrets go with it, so they are read now).
+    let mut own: Option<Client> = None;
+    let mut own_error: Option<String> = None;
+    if let (Some(cluster), None) = (&plan.cluster, &opts.member_kubeconfig) {
+        match own_credentials(cp, cluster).await {
+            Ok(c) => own = Some(c),
+            Err(e) => own_error = Some(e),
+        }
+    }
+
     if let Some(cluster) = &plan.cluster {
         // With --force, note what the Works put into the member while we can still read them.
         let mut work_objects: Vec<String> = Vec::new();
-        let mut reachable = true;
+        let reachable = plan.member.is_some() || own.is_some();
         if opts.force {
             for w in works.list(&ListParams::default()).await.map_err(cp_error)? {
                 for m in &w.spec.workload.manifests {
                     work_objects.push(manifest_key(&m.0));
                 }
             }
-            reachable =
-                match crate::client::member::client(cp, cluster, Duration::from_secs(3)).await {
-                    Ok(m) => Api::<Namespace>::all(m).get("kube-system").await.is_ok(),
-                    Err(_) => false,
-                };
         }
         if cluster.metadata.deletion_timestamp.is_none() {
             match clusters.delete(&name, &DeleteParams::background()).await {
@@ -240,8 +250,10 @@ pub async fn unjoin(
                 Err(e) => return Err(cp_error(e)),
             }
         }
-        let wait = opts.wait || opts.force || plan.member.is_some();
-        if wait {
+        // Waiting is implied by what comes after: cleaning or revoking in the member must wait
+        // until the reconciler no longer needs the token to remove the Works' objects.
+        let asked = opts.wait || opts.force || plan.member.is_some();
+        if asked || own.is_some() {
             let first_wait = if opts.force && !reachable {
                 opts.force_grace.min(opts.wait_timeout)
             } else {
@@ -249,7 +261,7 @@ pub async fn unjoin(
             };
             progress(&format!("waiting for cluster {name} to be removed"));
             let gone = wait_gone(&clusters, &name, first_wait).await?;
-            if !gone && !opts.force {
+            if !gone && !opts.force && asked {
                 return Err(Error::Timeout(format!(
                     "cluster {name} is still being removed after {}s ({}); is karmada-reconciler running? \
                      re-run with --force to finish without it",
@@ -257,17 +269,28 @@ pub async fn unjoin(
                     describe_remaining(&works).await
                 )));
             }
-            if !gone {
-                progress(&format!("removing the finalizers of cluster {name}"));
-                report.forced = force_release(cp, &name).await?;
-                if !wait_gone(&clusters, &name, Duration::from_secs(30)).await? {
-                    return Err(Error::Timeout(format!(
-                        "cluster {name} is still there after its finalizers were removed; \
-                         check kubectl get cluster {name} -o yaml"
-                    )));
+            if !gone && !opts.force {
+                // Only waited to revoke the token: deletion stays requested, the token stays.
+                report.leftovers.push(format!(
+                    "cluster {name} is still being removed after {}s ({}), so its token in the member was not revoked; \
+                     once it is gone, run karmadactl unjoin {name} --cluster-kubeconfig=<member kubeconfig>",
+                    opts.wait_timeout.as_secs(),
+                    describe_remaining(&works).await
+                ));
+                own = None;
+            } else {
+                if !gone {
+                    progress(&format!("removing the finalizers of cluster {name}"));
+                    report.forced = force_release(cp, &name).await?;
+                    if !wait_gone(&clusters, &name, Duration::from_secs(30)).await? {
+                        return Err(Error::Timeout(format!(
+                            "cluster {name} is still there after its finalizers were removed; \
+                             check kubectl get cluster {name} -o yaml"
+                        )));
+                    }
                 }
+                report.gone = true;
             }
-            report.gone = true;
             if opts.force && !reachable && !work_objects.is_empty() {
                 report.leftovers.push(format!(
                     "member objects left in {name}: {}; remove them by hand or re-run with --cluster-kubeconfig when it is back",
@@ -275,6 +298,24 @@ pub async fn unjoin(
                 ));
             }
         }
+    }
+
+    if let Some(member) = &own {
+        progress(&format!("revoking the token of member {name}"));
+        let (removed, left) = revoke(member, &name, opts.cluster_namespace()).await;
+        report.member_removed = removed;
+        if !left.is_empty() {
+            report.leftovers.push(format!(
+                "left in member {name}: {}; its token is revoked (the ServiceAccount is gone), but only an admin can remove these: \
+                 karmadactl unjoin {name} --cluster-kubeconfig=<member kubeconfig>",
+                left.join(", ")
+            ));
+        }
+    } else if let Some(e) = own_error {
+        report.leftovers.push(format!(
+            "{e}; join's credentials are left in {name} (namespace {}); re-run karmadactl unjoin {name} --cluster-kubeconfig=... when it is back",
+            keys::NAMESPACE_KARMADA_CLUSTER
+        ));
     }
 
     match (&plan.member, &plan.member_error) {
@@ -289,6 +330,111 @@ pub async fn unjoin(
         (None, None) => {}
     }
     Ok(report)
+}
+
+/// A client for the member with the Cluster's own credentials, checked to answer as that
+/// cluster (its kube-system UID is the Cluster's `spec.id`).
+async fn own_credentials(cp: &Client, cluster: &Cluster) -> std::result::Result<Client, String> {
+    let name = cluster.name_any();
+    let client = crate::client::member::client(cp, cluster, Duration::from_secs(5))
+        .await
+        .map_err(|e| format!("cannot use cluster {name}'s credentials: {e}"))?;
+    let id = Api::<Namespace>::all(client.clone())
+        .get("kube-system")
+        .await
+        .map_err(|e| format!("cannot reach member cluster {name}: {}", one_line(&e)))?
+        .uid()
+        .unwrap_or_default();
+    if !cluster.spec.id.is_empty() && cluster.spec.id != id {
+        return Err(format!(
+            "{} answers as another cluster (kube-system UID {id}, the Cluster has {})",
+            cluster.spec.api_endpoint, cluster.spec.id
+        ));
+    }
+    Ok(client)
+}
+
+/// Revokes the member token with the member's own credentials: deletes the impersonator's
+/// token and account (unless another control plane's join still uses them), asks for the
+/// namespace to go (if unshared), and last deletes the cluster's ServiceAccount, which
+/// invalidates every token it has (legacy Secret tokens and TokenRequest tokens alike). Nothing
+/// can follow that request with this token, so the ClusterRole, its binding (now bound to an
+/// account that does not exist) and, when the namespace stays, the dead token Secret are left:
+/// returned as (removed, left).
+async fn revoke(member: &Client, name: &str, ns: &str) -> (Vec<String>, Vec<String>) {
+    let plan = match member_plan(member, name, ns).await {
+        Ok(p) => p,
+        Err(e) => return (Vec::new(), vec![format!("everything of join ({e})")]),
+    };
+    let key = |(kind, ns, n): &(&str, Option<String>, String)| match ns {
+        Some(ns) => format!("{kind}/{ns}/{n}"),
+        None => format!("{kind}/{n}"),
+    };
+    let sa = names::member_service_account(name);
+    let own_token = format!("{sa}-token");
+    let namespace_goes = plan.iter().any(|(k, _, _)| *k == "namespace");
+    let mut order: Vec<&(&str, Option<String>, String)> = Vec::new();
+    // The impersonator's token and account, then the namespace, then our own account.
+    order.extend(
+        plan.iter()
+            .filter(|(k, _, n)| *k == "secret" && *n != own_token),
+    );
+    order.extend(
+        plan.iter()
+            .filter(|(k, _, n)| *k == "serviceaccount" && *n != sa),
+    );
+    order.extend(plan.iter().filter(|(k, _, _)| *k == "namespace"));
+    order.extend(
+        plan.iter()
+            .filter(|(k, _, n)| *k == "serviceaccount" && *n == sa),
+    );
+    let mut removed = Vec::new();
+    let mut left: Vec<String> = Vec::new();
+    let dp = DeleteParams::background();
+    let mut failed = false;
+    for item @ (kind, ns, n) in order {
+        if failed {
+            left.push(key(item));
+            continue;
+        }
+        let ns_str = ns.clone().unwrap_or_default();
+        let res = match *kind {
+            "secret" => Api::<Secret>::namespaced(member.clone(), &ns_str)
+                .delete(n, &dp)
+                .await
+                .map(|_| ()),
+            "serviceaccount" => Api::<ServiceAccount>::namespaced(member.clone(), &ns_str)
+                .delete(n, &dp)
+                .await
+                .map(|_| ()),
+            "namespace" => Api::<Namespace>::all(member.clone())
+                .delete(n, &dp)
+                .await
+                .map(|_| ()),
+            _ => Ok(()),
+        };
+        match res {
+            Ok(()) => removed.push(key(item)),
+            Err(kube::Error::Api(s)) if s.code == 404 => removed.push(key(item)),
+            Err(e) => {
+                tracing::warn!(
+                    "revoking in member {name}: deleting {} failed: {e}",
+                    key(item)
+                );
+                failed = true;
+                left.push(key(item));
+            }
+        }
+    }
+    // What the revoked token can no longer touch.
+    for item in &plan {
+        let (kind, _, n) = item;
+        let dead_token = *kind == "secret" && *n == own_token && !namespace_goes;
+        if *kind == "clusterrolebinding" || *kind == "clusterrole" || dead_token {
+            left.push(key(item));
+        }
+    }
+    (removed, left)
 }
 
 /// `kind namespace/name` of a manifest, for messages.

@@ -22,7 +22,7 @@ use super::{Context, Error, Result, Shutdown};
 use crate::api::cluster::{ApiEnablement, ApiResource, NodeSummary, ResourceSummary};
 use crate::api::names::execution_namespace;
 use crate::api::{self as keys, Cluster, ClusterStatus, Work};
-use crate::engine::cluster::{health_taints, ready_status, unhealthy_for};
+use crate::engine::cluster::{Thresholds, health_taints, hold_ready, ready_status, unhealthy_for};
 use crate::engine::quantity::{format_quantity, parse_quantity};
 
 const CONTROLLER: &str = "cluster";
@@ -78,36 +78,55 @@ async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action> {
 
 /// What one probe saw.
 enum Observed {
+    /// `/readyz` (or `/healthz`) answered ok; the facts are whatever could be collected.
     Healthy(Box<Facts>),
     /// Reached, but the health endpoint said no.
     Unhealthy(String),
+    /// The health endpoint did not answer (connection, TLS, timeout).
     Unreachable(String),
+    /// No probe could be sent: no member client (its Secret is missing or unusable).
+    NotProbed(String),
 }
 
+/// Facts about a healthy member, collected best-effort beside the health probe. A part that
+/// could not be read is `None` and the status keeps what it had: facts never decide readiness.
+#[derive(Default)]
 struct Facts {
-    version: String,
+    version: Option<String>,
+    apis: Option<Discovered>,
+    nodes: Option<(NodeSummary, ResourceSummary)>,
+}
+
+/// The member's API enablements: those that answered, and the group versions that did not.
+struct Discovered {
     apis: Vec<ApiEnablement>,
-    nodes: NodeSummary,
-    resources: ResourceSummary,
+    failed: Vec<String>,
 }
 
 async fn probe(cluster: &Cluster, ctx: &Context) -> Observed {
     let timeout = ctx.options.cluster_probe_timeout;
+    let name = cluster.name_any();
     let client = match ctx.members.get(&ctx.client, cluster).await {
         Ok(c) => c,
-        Err(e) => return Observed::Unreachable(e.to_string()),
+        Err(e) => return Observed::NotProbed(e.to_string()),
     };
     let health = tokio::time::timeout(timeout, health_check(&client)).await;
     match health {
-        Err(_) => return Observed::Unreachable(format!("no answer within {}s", timeout.as_secs())),
+        Err(_) => {
+            return Observed::Unreachable(format!("no answer within {}", humanize(timeout)));
+        }
         Ok(Err(HealthError::Unreachable(e))) => return Observed::Unreachable(e),
         Ok(Err(HealthError::Unhealthy(e))) => return Observed::Unhealthy(e),
         Ok(Ok(())) => {}
     }
-    match tokio::time::timeout(timeout * 4, facts(&client)).await {
-        Ok(Ok(f)) => Observed::Healthy(Box::new(f)),
-        Ok(Err(e)) => Observed::Unreachable(e.to_string()),
-        Err(_) => Observed::Unreachable("collecting cluster facts timed out".into()),
+    Observed::Healthy(Box::new(facts(&client, &name, timeout).await))
+}
+
+fn humanize(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
     }
 }
 
@@ -138,30 +157,101 @@ async fn health_check(client: &Client) -> std::result::Result<(), HealthError> {
     ))
 }
 
-async fn facts(client: &Client) -> Result<Facts> {
-    let version = client.apiserver_version().await?.git_version;
-    let apis = api_enablements(client).await?;
+/// Nodes listed per page: a large member answers in bounded pieces.
+const NODE_PAGE: u32 = 500;
+
+/// Version, API enablements and node summaries, each on its own time budget (`timeout` per
+/// request, four times that per part). A slow node LIST, a broken aggregated API (an APIService
+/// whose backend is gone answers 503, or not at all) or any other failure only leaves that part
+/// out (logged); it never turns into a health verdict.
+async fn facts(client: &Client, cluster: &str, timeout: Duration) -> Facts {
+    let budget = timeout * 4;
+    let (version, apis, nodes) = futures::join!(
+        tokio::time::timeout(timeout, client.apiserver_version()),
+        api_enablements(client, timeout, budget),
+        tokio::time::timeout(budget, node_facts(client)),
+    );
+    let version = match version {
+        Ok(Ok(v)) => Some(v.git_version),
+        Ok(Err(e)) => {
+            tracing::warn!(cluster, "reading the Kubernetes version failed: {e}");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(cluster, "reading the Kubernetes version timed out");
+            None
+        }
+    };
+    let apis = match apis {
+        Ok(d) => {
+            if !d.failed.is_empty() {
+                tracing::warn!(
+                    cluster,
+                    "API discovery incomplete: {} did not answer",
+                    d.failed.join(", ")
+                );
+            }
+            Some(d)
+        }
+        Err(e) => {
+            tracing::warn!(cluster, "API discovery failed: {e}");
+            None
+        }
+    };
+    let nodes = match nodes {
+        Ok(Ok(n)) => Some(n),
+        Ok(Err(e)) => {
+            tracing::warn!(cluster, "listing nodes failed: {e}");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(
+                cluster,
+                "listing nodes took longer than {}; node and resource summaries kept",
+                humanize(budget)
+            );
+            None
+        }
+    };
+    Facts {
+        version,
+        apis,
+        nodes,
+    }
+}
+
+/// Node summary and allocatable resources, listing nodes page by page.
+async fn node_facts(client: &Client) -> Result<(NodeSummary, ResourceSummary)> {
     let nodes: Api<Node> = Api::all(client.clone());
-    let list = nodes.list(&ListParams::default()).await?;
     let mut summary = NodeSummary {
-        total_num: list.items.len() as i32,
+        total_num: 0,
         ready_num: 0,
     };
     let mut allocatable: BTreeMap<String, f64> = BTreeMap::new();
-    for node in &list.items {
-        let status = node.status.as_ref();
-        let ready = status
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-        if ready {
-            summary.ready_num += 1;
+    let mut params = ListParams::default().limit(NODE_PAGE);
+    loop {
+        let page = nodes.list(&params).await?;
+        for node in &page.items {
+            summary.total_num = summary.total_num.saturating_add(1);
+            let status = node.status.as_ref();
+            let ready = status
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            if ready {
+                summary.ready_num = summary.ready_num.saturating_add(1);
+            }
+            for (k, q) in status
+                .and_then(|s| s.allocatable.as_ref())
+                .into_iter()
+                .flatten()
+            {
+                // Bounded per node (quantity.rs), so the sum stays finite.
+                *allocatable.entry(k.clone()).or_default() += parse_quantity(&q.0);
+            }
         }
-        for (k, q) in status
-            .and_then(|s| s.allocatable.as_ref())
-            .into_iter()
-            .flatten()
-        {
-            *allocatable.entry(k.clone()).or_default() += parse_quantity(&q.0);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => break,
         }
     }
     let resources = ResourceSummary {
@@ -171,46 +261,74 @@ async fn facts(client: &Client) -> Result<Facts> {
             .collect(),
         ..Default::default()
     };
-    Ok(Facts {
-        version,
+    Ok((summary, resources))
+}
+
+/// The member's API groups and kinds, sorted, like Karmada's apiEnablements. Every group
+/// version is asked on its own (8 at a time, `per_request` each, all within `budget`): one that
+/// fails or hangs is listed in `failed` and the others still count. Err only when not even the
+/// group list could be read.
+async fn api_enablements(
+    client: &Client,
+    per_request: Duration,
+    budget: Duration,
+) -> std::result::Result<Discovered, String> {
+    use futures::StreamExt as _;
+    let deadline = tokio::time::Instant::now() + budget;
+    let core = tokio::time::timeout_at(deadline, client.list_core_api_versions());
+    let groups = tokio::time::timeout_at(deadline, client.list_api_groups());
+    let (core, groups) = futures::join!(core, groups);
+    let core = core
+        .map_err(|_| "listing the core API versions timed out".to_string())?
+        .map_err(|e| format!("listing the core API versions: {e}"))?;
+    let groups = groups
+        .map_err(|_| "listing the API groups timed out".to_string())?
+        .map_err(|e| format!("listing the API groups: {e}"))?;
+    let mut versions: Vec<String> = core.versions.clone();
+    for g in &groups.groups {
+        versions.extend(g.versions.iter().map(|v| v.group_version.clone()));
+    }
+    let mut pending: std::collections::BTreeSet<String> = versions.iter().cloned().collect();
+    let mut answers = futures::stream::iter(versions)
+        .map(|gv| async move {
+            let list = if gv.contains('/') {
+                tokio::time::timeout(per_request, client.list_api_group_resources(&gv)).await
+            } else {
+                tokio::time::timeout(per_request, client.list_core_api_resources(&gv)).await
+            };
+            (gv, list)
+        })
+        .buffer_unordered(8);
+    let mut apis = Vec::new();
+    while let Ok(Some((gv, list))) = tokio::time::timeout_at(deadline, answers.next()).await {
+        let Ok(Ok(list)) = list else { continue };
+        pending.remove(&gv);
+        let mut resources: Vec<ApiResource> = list
+            .resources
+            .into_iter()
+            // Subresources (`deployments/scale`) are not kinds.
+            .filter(|r| !r.name.contains('/'))
+            .map(|r| ApiResource {
+                name: r.name,
+                kind: r.kind,
+            })
+            .collect();
+        resources.sort_by(|a, b| a.name.cmp(&b.name));
+        apis.push(ApiEnablement {
+            group_version: gv,
+            resources,
+        });
+    }
+    apis.sort_by(|a, b| a.group_version.cmp(&b.group_version));
+    Ok(Discovered {
         apis,
-        nodes: summary,
-        resources,
+        failed: pending.into_iter().collect(),
     })
 }
 
-/// The member's API groups and kinds, sorted, like Karmada's apiEnablements.
-async fn api_enablements(client: &Client) -> Result<Vec<ApiEnablement>> {
-    let discovery = kube::Discovery::new(client.clone()).run().await?;
-    let mut out = Vec::new();
-    for group in discovery.groups() {
-        for version in group.versions() {
-            let mut resources: Vec<ApiResource> = group
-                .versioned_resources(version)
-                .into_iter()
-                .map(|(ar, _)| ApiResource {
-                    name: ar.plural,
-                    kind: ar.kind,
-                })
-                .collect();
-            resources.sort_by(|a, b| a.name.cmp(&b.name));
-            let gv = if group.name().is_empty() {
-                version.to_string()
-            } else {
-                format!("{}/{version}", group.name())
-            };
-            out.push(ApiEnablement {
-                group_version: gv,
-                resources,
-            });
-        }
-    }
-    out.sort_by(|a, b| a.group_version.cmp(&b.group_version));
-    Ok(out)
-}
-
-/// Folds a probe into the status. Failures only flip Ready to False once they have lasted
-/// `cluster_failure_threshold`, so a blip does not evict anything.
+/// Folds a probe into the status. Ready follows the health endpoints only, through the
+/// success and failure thresholds (so a blip neither evicts nor readmits anything); the facts
+/// of a healthy probe are recorded as far as they could be read.
 fn next_status(
     old: &ClusterStatus,
     observed: Observed,
@@ -218,32 +336,9 @@ fn next_status(
     ctx: &Context,
 ) -> ClusterStatus {
     let mut status = old.clone();
-    let mut failures = ctx
-        .probe_failures
-        .lock()
-        .expect("probe failure map poisoned");
     let (ready, reason, message) = match observed {
         Observed::Healthy(facts) => {
-            failures.remove(name);
-            status.kubernetes_version = facts.version;
-            status.api_enablements = facts.apis;
-            status.node_summary = Some(facts.nodes);
-            status.resource_summary = Some(facts.resources);
-            let (reason, msg) = if status.api_enablements.is_empty() {
-                (keys::REASON_API_ENABLEMENTS_EMPTY, "no API was discovered")
-            } else {
-                (
-                    keys::REASON_API_ENABLEMENTS_COMPLETE,
-                    "all API enablements were collected",
-                )
-            };
-            set_condition(
-                &mut status.conditions,
-                keys::CONDITION_COMPLETE_API_ENABLEMENTS,
-                "True",
-                reason,
-                msg,
-            );
+            record_facts(&mut status, *facts);
             (
                 "True",
                 keys::REASON_CLUSTER_READY,
@@ -260,19 +355,41 @@ fn next_status(
             keys::REASON_CLUSTER_NOT_REACHABLE,
             format!("cluster is not reachable: {msg}"),
         ),
+        Observed::NotProbed(msg) => (
+            "Unknown",
+            keys::REASON_CLUSTER_STATUS_UNKNOWN,
+            format!("cluster cannot be probed: {msg}"),
+        ),
     };
-    if ready == "False" {
-        let since = *failures
-            .entry(name.to_string())
-            .or_insert_with(Instant::now);
-        let was_ready = ready_status(old) == Some("True");
-        if was_ready && since.elapsed() < ctx.options.cluster_failure_threshold {
-            tracing::info!(
-                cluster = name,
-                "probe failed ({message}); within the grace period, Ready stays True"
-            );
-            return status;
+    let current = ready_status(old);
+    let hold = {
+        let mut memory = ctx
+            .ready_observations
+            .lock()
+            .expect("ready observation map poisoned");
+        let mut entry = memory.remove(name);
+        let hold = hold_ready(
+            &mut entry,
+            current,
+            ready,
+            Instant::now(),
+            Thresholds {
+                success: ctx.options.cluster_success_threshold,
+                failure: ctx.options.cluster_failure_threshold,
+            },
+        );
+        if let Some(e) = entry {
+            memory.insert(name.to_string(), e);
         }
+        hold
+    };
+    if hold {
+        tracing::info!(
+            cluster = name,
+            "probe says Ready={ready} ({message}); Ready stays {} until that lasts the threshold",
+            current.unwrap_or("unset")
+        );
+        return status;
     }
     set_condition(
         &mut status.conditions,
@@ -282,6 +399,64 @@ fn next_status(
         &message,
     );
     status
+}
+
+/// Records what a healthy probe could read; parts it could not read keep their last value.
+fn record_facts(status: &mut ClusterStatus, facts: Facts) {
+    if let Some(v) = facts.version.filter(|v| !v.is_empty()) {
+        status.kubernetes_version = v;
+    }
+    if let Some((nodes, resources)) = facts.nodes {
+        status.node_summary = Some(nodes);
+        status.resource_summary = Some(resources);
+    }
+    let Some(Discovered { apis, failed }) = facts.apis else {
+        return;
+    };
+    // A group version that did not answer this time keeps its last known resources: a slow
+    // or broken API must not make the scheduler think the member lost its kinds.
+    let mut merged = apis;
+    for known in &status.api_enablements {
+        if failed.contains(&known.group_version)
+            && !merged
+                .iter()
+                .any(|a| a.group_version == known.group_version)
+        {
+            merged.push(known.clone());
+        }
+    }
+    merged.sort_by(|a, b| a.group_version.cmp(&b.group_version));
+    let (state, reason, msg) = if merged.is_empty() {
+        (
+            "False",
+            keys::REASON_API_ENABLEMENTS_EMPTY,
+            "no API was discovered".to_string(),
+        )
+    } else if !failed.is_empty() {
+        (
+            "False",
+            keys::REASON_API_ENABLEMENTS_PARTIAL,
+            format!(
+                "might have collected partial API enablements ({} group versions); no answer from {}",
+                merged.len(),
+                failed.join(", ")
+            ),
+        )
+    } else {
+        (
+            "True",
+            keys::REASON_API_ENABLEMENTS_COMPLETE,
+            "all API enablements were collected".to_string(),
+        )
+    };
+    status.api_enablements = merged;
+    set_condition(
+        &mut status.conditions,
+        keys::CONDITION_COMPLETE_API_ENABLEMENTS,
+        state,
+        reason,
+        &msg,
+    );
 }
 
 async fn ensure_execution_namespace(client: &Client, cluster: &str) -> Result<()> {
@@ -323,9 +498,9 @@ async fn finalize(cluster: &Cluster, ctx: &Context) -> Result<Action> {
         let _ = namespaces.delete(&ns, &DeleteParams::background()).await?;
     }
     ctx.members.forget(&name);
-    ctx.probe_failures
+    ctx.ready_observations
         .lock()
-        .expect("probe failure map poisoned")
+        .expect("ready observation map poisoned")
         .remove(&name);
     super::toolkit::remove_finalizer(&Api::<Cluster>::all(ctx.client.clone()), cluster, FINALIZER)
         .await?;

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
 
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
@@ -11,6 +10,7 @@ use super::Options;
 use super::metrics::Metrics;
 use super::toolkit::Backoff;
 use crate::client::member;
+use crate::engine::cluster::Observation;
 
 /// Field manager of every write the reconciler makes, on the control plane and on members.
 pub const MANAGER: &str = "karmada-reconciler";
@@ -21,8 +21,9 @@ pub struct Context {
     pub metrics: Metrics,
     pub members: member::Clients,
     pub recorder: Recorder,
-    /// When each member's probes started failing (cleared on success); drives the grace period.
-    pub probe_failures: Mutex<HashMap<String, Instant>>,
+    /// What each member's probes last said and since when: drives the success and failure
+    /// thresholds of its Ready condition.
+    pub ready_observations: Mutex<HashMap<String, Observation>>,
     /// Per-object retry delays of failed reconciliations (every controller's).
     pub backoff: Backoff,
 }
@@ -39,7 +40,7 @@ impl Context {
             options,
             metrics: Metrics::default(),
             members: member::Clients::default(),
-            probe_failures: Mutex::new(HashMap::new()),
+            ready_observations: Mutex::new(HashMap::new()),
             backoff: Backoff::default(),
         }
     }

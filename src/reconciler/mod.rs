@@ -42,7 +42,10 @@ pub struct Options {
     pub leader_elect: bool,
     pub leader_elect_namespace: String,
     pub cluster_status_update_frequency: Duration,
+    /// How long probe failures must last before a Ready cluster is marked not Ready.
     pub cluster_failure_threshold: Duration,
+    /// How long probe successes must last before a not-Ready cluster is marked Ready.
+    pub cluster_success_threshold: Duration,
     pub cluster_probe_timeout: Duration,
     /// How long a cluster may stay not Ready before its workloads move away (NoExecute taint).
     pub failover_eviction_timeout: Duration,
@@ -63,6 +66,7 @@ impl Default for Options {
             leader_elect_namespace: "karmada-system".into(),
             cluster_status_update_frequency: Duration::from_secs(10),
             cluster_failure_threshold: Duration::from_secs(30),
+            cluster_success_threshold: Duration::from_secs(30),
             cluster_probe_timeout: Duration::from_secs(5),
             failover_eviction_timeout: Duration::from_secs(300),
             cluster_deletion_grace_period: Duration::from_secs(300),

@@ -79,6 +79,8 @@ pub fn start_reconciler_with(bed: &TestBed, extra: &[&str]) -> Reconciler {
             "1s",
             "--cluster-failure-threshold",
             "3s",
+            "--cluster-success-threshold",
+            "3s",
             "--cluster-probe-timeout",
             "2s",
             "--failover-eviction-timeout",

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::client::connect::Target;
 use crate::install::kind;
 use crate::install::manifests::{self, InitConfig, Pki, PkiRequest};
+use crate::install::pki::CertAndKey;
 use crate::{Error, Result};
 
 use super::{COMPONENTS, CONTROL_PLANE_CONTEXT, HOST_CONTEXT};
@@ -50,8 +51,8 @@ pub struct InstallOptions {
     pub cert_external_ip: Vec<String>,
     pub cert_external_dns: Vec<String>,
     pub cert_validity: Duration,
-    /// A CA to sign with (PEM certificate, PEM key).
-    pub ca: Option<(String, String)>,
+    /// A CA to sign with: `--ca-cert-file` / `--ca-key-file` (`Debug` redacts the key).
+    pub ca: Option<CertAndKey>,
     /// How long to wait for each component.
     pub wait_timeout: Duration,
     /// The kubeconfig to merge the two contexts into.
@@ -264,4 +265,39 @@ pub async fn install(opts: &InstallOptions, progress: &dyn Progress) -> Result<I
         backup,
         host_context,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::install::pki::CertificateAuthority;
+
+    #[test]
+    fn debug_never_prints_the_ca_key() {
+        let ca = CertificateAuthority::generate("dbg", Duration::from_secs(3600)).unwrap();
+        let opts = InstallOptions {
+            host: None,
+            config: InitConfig::new("v1.37.2", "img"),
+            build_image: false,
+            advertise_address: None,
+            cert_external_ip: vec![],
+            cert_external_dns: vec![],
+            cert_validity: Duration::from_secs(3600),
+            ca: Some(CertAndKey {
+                cert_pem: ca.cert_pem().into(),
+                key_pem: ca.key_pem().into(),
+            }),
+            wait_timeout: Duration::from_secs(1),
+            karmada_kubeconfig: PathBuf::from("/dev/null"),
+            karmada_data: None,
+            karmada_pki: None,
+        };
+        let debug = format!("{opts:?}");
+        let body = ca.key_pem().lines().nth(1).unwrap();
+        assert!(
+            !debug.contains(body) && !debug.contains("PRIVATE KEY"),
+            "{debug}"
+        );
+        assert!(debug.contains("redacted"), "{debug}");
+    }
 }
