@@ -280,3 +280,119 @@ fn absurd_durations_are_refused_at_start() {
         }
     }
 }
+
+/// A loopback TCP proxy to the control plane that the test can cut: new connections are refused
+/// and open ones dropped, as when a network partition isolates the leader.
+struct Proxy {
+    port: u16,
+    cut: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn to(upstream: std::net::SocketAddr) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cut, rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut rx = rx.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = rx.changed() => {}
+                    }
+                });
+            }
+        });
+        Proxy { port, cut, task }
+    }
+
+    fn cut(self) {
+        self.task.abort();
+        let _ = self.cut.send(true);
+    }
+}
+
+/// The time at the start of a log line (tracing's RFC 3339 UTC timestamp).
+fn logged_at(log: &str, needle: &str) -> Option<String> {
+    log.lines()
+        .find(|l| l.contains(needle))
+        .and_then(|l| l.split_whitespace().next())
+        .map(str::to_string)
+}
+
+/// A leader cut off from its control plane stops acting before its lease expires, and exits
+/// non-zero, so the standby that takes over never acts beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_leader_cut_off_stops_before_the_standby_takes_over() {
+    let bed = TestBed::start(BedSpec::new(&[])).await.unwrap();
+    let cp = bed.client(CONTROL_PLANE).await.unwrap();
+    karmadactl::install::crds::install_crds(&cp).await.unwrap();
+    let server = bed
+        .clusters()
+        .find(|c| c.name == CONTROL_PLANE)
+        .unwrap()
+        .server
+        .clone();
+    let upstream: std::net::SocketAddr = server.trim_start_matches("https://").parse().unwrap();
+    let proxy = Proxy::to(upstream).await;
+    let proxied = bed.dir().join("proxied.kubeconfig");
+    let text = std::fs::read_to_string(bed.kubeconfig())
+        .unwrap()
+        .replace(&server, &format!("https://127.0.0.1:{}", proxy.port));
+    karmadactl::kubeconfig::write_private(&proxied, text.as_bytes()).unwrap();
+
+    let mut leader = karmadactl::testbed::ReconcilerBuilder::new(
+        env!("CARGO_BIN_EXE_karmada-reconciler"),
+        &proxied,
+        bed.dir().join("cut-off-leader.log"),
+    )
+    .context(CONTROL_PLANE)
+    .args(["--leader-elect=true"])
+    .start()
+    .unwrap();
+    wait_for("the proxied replica leads", Duration::from_secs(60), || {
+        is_leader(leader.metrics_port()).filter(|l| *l)
+    });
+    let standby = start(&bed, "standby", &[]);
+    wait_for("the standby serves", Duration::from_secs(60), || {
+        is_leader(standby.metrics_port()).filter(|l| !*l)
+    });
+
+    proxy.cut();
+    let status = wait_for("the cut-off leader exits", Duration::from_secs(60), || {
+        leader.exited()
+    });
+    assert!(
+        !status.success(),
+        "a leader that lost its lease exits non-zero, got {status:?}{}",
+        leader.log_tail()
+    );
+    wait_for("the standby takes over", Duration::from_secs(60), || {
+        is_leader(standby.metrics_port()).filter(|l| *l)
+    });
+    let old = leader.log_text();
+    let stopped = logged_at(&old, "aborting the controllers at once").unwrap_or_else(|| {
+        panic!(
+            "the old leader aborted its controllers{}",
+            leader.log_tail()
+        )
+    });
+    assert!(
+        old.contains("was not seen renewed"),
+        "the old leader says why{}",
+        leader.log_tail()
+    );
+    let took_over = logged_at(&standby.log_text(), "acquired the leader-election lease")
+        .expect("the standby logs its acquisition");
+    // RFC 3339 UTC timestamps of one clock compare as text.
+    assert!(
+        stopped < took_over,
+        "the old leader stopped acting at {stopped}, after the standby took over at {took_over}"
+    );
+    eprintln!("cut-off leader stopped at {stopped}; standby took over at {took_over}");
+}

@@ -203,12 +203,16 @@ pub async fn run(
         running.insert(controllers.spawn(task).id(), name);
     }
 
+    let mut lease_lost = false;
     let outcome = tokio::select! {
         biased;
         _ = shutdown.clone() => Ok(()),
-        _ = lost(&mut elector) => Err(crate::Error::Internal(
-            "lost the leader-election lease; exiting so a restart can re-acquire it".into()
-        )),
+        _ = lost(&mut elector) => {
+            lease_lost = true;
+            Err(crate::Error::Internal(
+                "lost the leader-election lease; exiting so a restart can re-acquire it".into()
+            ))
+        }
         ended = controllers.join_next_with_id() => {
             let (name, how) = finished(&mut running, ended);
             Err(crate::Error::Internal(format!("controller {name} {how} on its own; exiting so a restart brings it back")))
@@ -222,6 +226,11 @@ pub async fn run(
     let _ = stop_tx.send(());
     health.ready.store(false, Ordering::Relaxed);
 
+    // Without the lease another replica may act already: no reconciliation may go on writing.
+    if lease_lost {
+        tracing::info!("aborting the controllers at once");
+        controllers.abort_all();
+    }
     // The controllers first: a reconciliation in flight may still write, so the lease is held
     // until they are done.
     tracing::info!(grace = ?grace, "stopping controllers");
@@ -229,7 +238,7 @@ pub async fn run(
     let drained = tokio::time::timeout_at(controllers_deadline, async {
         while let Some(ended) = controllers.join_next_with_id().await {
             let (name, how) = finished(&mut running, Some(ended));
-            if how != "stopped" {
+            if how != "stopped" && !lease_lost {
                 tracing::error!(controller = name, "controller {how} while stopping");
             }
         }
@@ -246,7 +255,12 @@ pub async fn run(
         controllers.abort_all();
     }
     if let Some(elector) = elector {
-        let lease_deadline = stopping + grace.mul_f64(0.9);
+        // A lost lease is not ours to release: only stop the lease manager.
+        let lease_deadline = if lease_lost {
+            tokio::time::Instant::now() + Duration::from_secs(1)
+        } else {
+            stopping + grace.mul_f64(0.9)
+        };
         release_lease(
             elector,
             lease_deadline.saturating_duration_since(tokio::time::Instant::now()),
