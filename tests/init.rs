@@ -746,7 +746,7 @@ async fn init_with_an_external_etcd() {
     .unwrap();
     let certs = work.path().join("ext");
     for f in [
-        "ca.crt",
+        "etcd-ca.crt",
         "etcd-server.crt",
         "etcd-server.key",
         "etcd-client.crt",
@@ -768,7 +768,7 @@ async fn init_with_an_external_etcd() {
             format!("--initial-cluster=ext=http://127.0.0.1:{peer}"),
             format!("--cert-file={}", c("etcd-server.crt")),
             format!("--key-file={}", c("etcd-server.key")),
-            format!("--trusted-ca-file={}", c("ca.crt")),
+            format!("--trusted-ca-file={}", c("etcd-ca.crt")),
             "--client-cert-auth=true".into(),
             "--unsafe-no-fsync=true".into(),
             "--log-level=warn".into(),
@@ -795,7 +795,7 @@ async fn init_with_an_external_etcd() {
             "--external-etcd-servers",
             &server,
             "--external-etcd-ca-cert-path",
-            &c("ca.crt"),
+            &c("etcd-ca.crt"),
             "--external-etcd-client-cert-path",
             &c("etcd-client.crt"),
             "--external-etcd-client-key-path",
@@ -830,7 +830,7 @@ async fn init_with_an_external_etcd() {
         .await
         .unwrap();
     let data = secret.data.unwrap();
-    assert_eq!(data["ca.crt"].0, ext.get("ca.crt").as_bytes());
+    assert_eq!(data["ca.crt"].0, ext.get("etcd-ca.crt").as_bytes());
     let deployment = Api::<Deployment>::namespaced(host.clone(), NAMESPACE)
         .get(manifests::APISERVER)
         .await
