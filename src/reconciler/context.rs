@@ -34,11 +34,11 @@ impl Context {
             instance: std::env::var("HOSTNAME").ok(),
         };
         Context {
+            members: member::Clients::new(options.member_request_timeout),
             recorder: Recorder::new(client.clone(), reporter),
             client,
             options,
             metrics: Metrics::default(),
-            members: member::Clients::default(),
             probe_failures: Mutex::new(HashMap::new()),
             backoff: Backoff::default(),
         }

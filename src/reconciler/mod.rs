@@ -17,6 +17,7 @@ pub mod dependencies;
 pub mod detector;
 pub mod execution;
 pub mod leader;
+pub mod member_watches;
 pub mod metrics;
 pub mod namespace_sync;
 pub mod scheduler;
@@ -45,7 +46,13 @@ pub struct Options {
     /// How long a cluster may stay not Ready before its workloads move away (NoExecute taint).
     pub failover_eviction_timeout: Duration,
     pub skipped_propagating_namespaces: Vec<String>,
+    /// Concurrent reconciliations per controller (the execution controller: see
+    /// `member_concurrency`).
     pub concurrency: u16,
+    /// Concurrent Work reconciliations per member cluster.
+    pub member_concurrency: u16,
+    /// Bound of one member request other than a watch.
+    pub member_request_timeout: Duration,
 }
 
 impl Default for Options {
@@ -60,6 +67,8 @@ impl Default for Options {
             failover_eviction_timeout: Duration::from_secs(300),
             skipped_propagating_namespaces: vec!["kube-.*".into()],
             concurrency: 8,
+            member_concurrency: 8,
+            member_request_timeout: crate::client::member::DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
