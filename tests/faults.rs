@@ -369,6 +369,33 @@ async fn karmadactl(fed: &Federation, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Prints what the reconciler did between two scrapes of its metrics: reconciliations per
+/// controller, and requests per target.
+fn print_work(phase: &str, before: &str, after: &str) {
+    let delta = |name: &str, label: &str| {
+        support::metric(after, name, &[label]) - support::metric(before, name, &[label])
+    };
+    let reconciles: Vec<String> = ["scheduler", "binding", "execution", "cluster"]
+        .iter()
+        .map(|c| {
+            let label = format!("controller=\"{c}\"");
+            format!(
+                "{c} {}",
+                delta("karmada_reconciler_reconciles_total", &label)
+            )
+        })
+        .collect();
+    eprintln!(
+        "{phase}: reconciliations {}; requests: control plane {}, members {}",
+        reconciles.join(", "),
+        delta(
+            "karmada_reconciler_api_requests_total",
+            "target=\"control-plane\""
+        ),
+        delta("karmada_reconciler_api_requests_total", "target=\"member\"")
+    );
+}
+
 /// Waits until the reconciler runs no watch of member `cluster` any more.
 async fn no_member_watches(fed: &Federation, port: u16, cluster: &str) {
     let log = fed.bed.dir().join("reconciler.log");
@@ -558,25 +585,32 @@ async fn hung_member_does_not_stall_the_others() {
     let ns = "faults-hung-a";
     namespace(&cp, ns).await;
     support::apply_yaml(&cp, &policy(ns, &members)).await;
+    let before = support::scrape(port).await;
     let start = Instant::now();
     create(&cp, ns, 0..150).await;
     let without_fault = converges(&fed, &cp, ns, &others, &live).await - start;
+    print_work("without the fault", &before, &support::scrape(port).await);
     converges(&fed, &cp, ns, &members, &live).await;
 
     let ns = "faults-hung-b";
     namespace(&cp, ns).await;
     support::apply_yaml(&cp, &policy(ns, &members)).await;
+    let before = support::scrape(port).await;
     let start = Instant::now();
     create(&cp, ns, 0..10).await;
     signal_apiserver(&fed, "member3", libc::SIGSTOP);
     let stopped = Instant::now();
     create(&cp, ns, 10..150).await;
     let with_fault = converges(&fed, &cp, ns, &others, &live).await - start;
+    print_work("with member3 hung", &before, &support::scrape(port).await);
     eprintln!(
-        "member1+member2 converged (300 templates): {:.1}s without the fault, {:.1}s with member3 hung ({:.2}x)",
+        "member1+member2 converged (300 templates): {:.1}s without the fault, {:.1}s with member3 hung ({:.2}x); load average {}",
         without_fault.as_secs_f64(),
         with_fault.as_secs_f64(),
-        with_fault.as_secs_f64() / without_fault.as_secs_f64()
+        with_fault.as_secs_f64() / without_fault.as_secs_f64(),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
 
     signal_apiserver(&fed, "member3", libc::SIGCONT);
