@@ -3,10 +3,12 @@
 //! apiserver restarted. After each, the federation converges exactly: every expected object in every
 //! target member, nothing extra, no orphans, one Work per object and cluster.
 //! (A member object deleted by hand is recreated: tests/propagation.rs.)
+//! Then isolation: a member that hangs (SIGSTOP) must not stall the others, Works of a dead
+//! member must cost the control plane little, and member watches must follow a rotated token.
 //!
 //! Each test starts its own federation; they run one at a time (a lock) to keep the load of a
 //! 2-core CI machine bounded, except that the member-outage test lets the others run while it
-//! only waits out its outage. Together they take 2-3 minutes, so they run only with
+//! only waits out its outage. Together they take about 10 minutes, so they run only with
 //! KARMADACTL_FAULT_TESTS=1 (hack/test.sh sets it). Set FAULTS_SEED to replay the kill points.
 
 mod support;
