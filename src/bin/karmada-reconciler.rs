@@ -70,9 +70,18 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "kube-.*")]
     skipped_propagating_namespaces: Vec<String>,
 
-    /// Concurrent reconciliations per controller
+    /// Concurrent reconciliations per controller (Works: per member, see --member-concurrency)
     #[arg(long, default_value_t = 8)]
     concurrency: u16,
+
+    /// Concurrent Work reconciliations per member cluster: a member that hangs holds only its
+    /// own slots, the others keep their pace
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    member_concurrency: u16,
+
+    /// Bound of one request to a member cluster (watches excepted: the member ends those)
+    #[arg(long, default_value = "15s", value_parser = karmadactl::duration::parse)]
+    member_request_timeout: Duration,
 
     /// Log as JSON lines
     #[arg(long)]
@@ -194,6 +203,8 @@ async fn start(args: Args, shutdown: Shared<BoxFuture<'static, ()>>) -> Result<(
         skipped_propagating_namespaces: args.skipped_propagating_namespaces,
         concurrency: args.concurrency,
         shutdown_grace_period: args.shutdown_grace_period,
+        member_concurrency: args.member_concurrency,
+        member_request_timeout: args.member_request_timeout,
     };
     reconciler::run(client, options, shutdown)
         .await

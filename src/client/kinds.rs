@@ -174,6 +174,14 @@ impl KindCache {
             .insert(key, resolved.clone());
         Ok(resolved)
     }
+
+    /// Drops what is known of `cluster` (removed, or perhaps another cluster now).
+    pub fn forget(&self, cluster: &str) {
+        self.0
+            .lock()
+            .expect("kind cache poisoned")
+            .retain(|(c, _, _), _| c != cluster);
+    }
 }
 
 #[cfg(test)]

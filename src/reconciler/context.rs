@@ -35,11 +35,11 @@ impl Context {
             instance: std::env::var("HOSTNAME").ok(),
         };
         Context {
+            members: member::Clients::new(options.member_request_timeout),
             recorder: Recorder::new(client.clone(), reporter),
             client,
             options,
             metrics: Metrics::default(),
-            members: member::Clients::default(),
             ready_observations: Mutex::new(HashMap::new()),
             backoff: Backoff::default(),
         }

@@ -9,68 +9,200 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use futures::stream::BoxStream;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::core::ApiResource;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
 use kube::{Client, ResourceExt as _};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::context::MANAGER;
+use super::member_watches::MemberWatches;
 use super::toolkit::{self, set_condition};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::work::{ManifestStatus, ResourceIdentifier};
 use crate::api::{self as keys, Cluster, Work, names};
 use crate::client::kinds::KindCache;
 use crate::engine::ownership::{self, OnApply, OnDelete};
-use crate::engine::{health, status};
+use crate::engine::{health, placement, status};
 
 const CONTROLLER: &str = "execution";
-
-/// (cluster, apiVersion, kind).
-type KindKey = (String, String, String);
 
 struct ExecCtx {
     ctx: Arc<Context>,
     /// Resource and scope of each kind, per member.
     kinds: KindCache,
-    /// Member watches already running, by (cluster, apiVersion, kind).
-    watches: Mutex<HashMap<KindKey, tokio::task::JoinHandle<()>>>,
-    triggers: mpsc::UnboundedSender<ObjectRef<Work>>,
+    /// Watches of the objects applied in each member.
+    watches: MemberWatches,
+    /// The Clusters (a reflector's cache: no GET per reconciliation).
+    clusters: Store<Cluster>,
+    /// Reconciliations allowed at once per member (`--member-concurrency`).
+    slots: Slots,
 }
 
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let (tx, rx) = mpsc::unbounded_channel();
+    let (clusters, cluster_changes) = toolkit::cluster_cache(&ctx.client);
     let ectx = Arc::new(ExecCtx {
         ctx: ctx.clone(),
         kinds: KindCache::default(),
-        watches: Mutex::default(),
-        triggers: tx,
+        watches: MemberWatches::new(tx.clone(), ctx.metrics.clone()),
+        clusters,
+        slots: Slots::new(ctx.options.member_concurrency),
     });
     let member_events =
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
-    let results = Controller::new(
+    // No global bound on reconciliations: each waits for a slot of its own member instead, so
+    // a member that hangs holds only its own slots while the others keep their pace.
+    let controller = Controller::new(
         Api::<Work>::all(ctx.client.clone()),
         watcher::Config::default(),
     )
-    .with_config(toolkit::config(&ctx, Duration::from_millis(100)))
-    .reconcile_on(member_events)
-    .graceful_shutdown_on(shutdown)
-    .run(reconcile, error_policy, ectx.clone());
+    .with_config(toolkit::config(&ctx, Duration::from_millis(100)).concurrency(0));
+    let follow = tokio::spawn(follow_clusters(
+        ectx.clone(),
+        controller.store(),
+        cluster_changes,
+        tx,
+    ));
+    let results = controller
+        .reconcile_on(member_events)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ectx.clone());
     toolkit::drive(&ctx, CONTROLLER, results).await;
-    for (_, h) in ectx
-        .watches
-        .lock()
-        .expect("watch registry poisoned")
-        .drain()
-    {
-        h.abort();
+    follow.abort();
+    ectx.watches.stop_all();
+}
+
+/// Keeps the member side in step with the Clusters and their Secrets: a member that turns
+/// Ready re-runs its Works (they waited), changed credentials restart its watches, a removed
+/// Cluster stops them and drops its clients.
+async fn follow_clusters(
+    ectx: Arc<ExecCtx>,
+    works: Store<Work>,
+    mut cluster_changes: BoxStream<'static, ()>,
+    triggers: mpsc::UnboundedSender<ObjectRef<Work>>,
+) {
+    let mut secret_changes = ectx.ctx.members.subscribe();
+    // The cache fills while its stream is polled: by a task of its own, so waiting for it here
+    // (and in reconcile) cannot stall it.
+    let (changed, mut cluster_changed) = tokio::sync::watch::channel(0u64);
+    let driver = tokio::spawn(async move {
+        while cluster_changes.next().await.is_some() {
+            changed.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    });
+    let _driver = AbortOnDrop(driver);
+    let mut ready: Option<HashMap<String, bool>> = None;
+    loop {
+        tokio::select! {
+            change = cluster_changed.changed() => if change.is_err() { return },
+            change = secret_changes.changed() => if change.is_err() { return },
+        }
+        if ectx.clusters.wait_until_ready().await.is_err() {
+            return;
+        }
+        let clusters = ectx.clusters.state();
+        let now: HashMap<String, bool> = clusters
+            .iter()
+            .map(|c| (c.name_any(), placement::is_ready(c)))
+            .collect();
+        // The first pass only records readiness: every Work runs at start anyway.
+        if let Some(before) = &ready {
+            for (name, _) in now
+                .iter()
+                .filter(|(n, r)| **r && before.get(*n) != Some(&true))
+            {
+                let ns = names::execution_namespace(name);
+                let waiting: Vec<_> = works
+                    .state()
+                    .iter()
+                    .filter(|w| w.namespace().as_deref() == Some(ns.as_str()))
+                    .map(|w| ObjectRef::from_obj(w.as_ref()))
+                    .collect();
+                tracing::info!(cluster = %name, works = waiting.len(), "cluster is Ready; running its Works");
+                for w in waiting {
+                    let _ = triggers.send(w);
+                }
+            }
+        }
+        ready = Some(now);
+        for name in ectx.watches.clusters() {
+            let cluster = clusters
+                .iter()
+                .find(|c| c.name_any() == name && c.metadata.deletion_timestamp.is_none());
+            let Some(cluster) = cluster else {
+                ectx.watches.stop(&name);
+                ectx.ctx.members.forget(&name);
+                ectx.kinds.forget(&name);
+                ectx.slots.forget(&name);
+                continue;
+            };
+            match ectx.ctx.members.member(&ectx.ctx.client, cluster).await {
+                Ok(member) => {
+                    if ectx.watches.follow(&name, &member) {
+                        // Possibly another cluster behind the same name: discover again.
+                        ectx.kinds.forget(&name);
+                    }
+                }
+                Err(e) => tracing::debug!(cluster = %name, "member watches left as they are: {e}"),
+            }
+        }
     }
 }
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Per-member semaphores: a reconciliation waits for a slot of its own member.
+struct Slots {
+    limit: usize,
+    per_cluster: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl Slots {
+    fn new(limit: u16) -> Self {
+        Slots {
+            limit: usize::from(limit.max(1)),
+            per_cluster: Mutex::default(),
+        }
+    }
+
+    async fn acquire(&self, cluster: &str) -> OwnedSemaphorePermit {
+        let semaphore = self
+            .per_cluster
+            .lock()
+            .expect("slot map poisoned")
+            .entry(cluster.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.limit)))
+            .clone();
+        semaphore
+            .acquire_owned()
+            .await
+            .expect("slot semaphores are never closed")
+    }
+
+    fn forget(&self, cluster: &str) {
+        self.per_cluster
+            .lock()
+            .expect("slot map poisoned")
+            .remove(cluster);
+    }
+}
+
+/// How often a Work of a member that is not Ready looks again (from the cache), in case a
+/// Ready transition was missed; becoming Ready re-runs it at once.
+const NOT_READY_RECHECK: Duration = Duration::from_secs(300);
 
 /// Unreachable members are retried on their own backoff; other Works keep flowing meanwhile.
 fn error_policy(work: Arc<Work>, err: &Error, ectx: Arc<ExecCtx>) -> Action {
@@ -83,14 +215,36 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
     let Some(cluster_name) = names::cluster_of_execution_namespace(&ns).map(str::to_string) else {
         return Ok(Action::await_change());
     };
-    let _timer = ctx.metrics.start(CONTROLLER);
     let works: Api<Work> = Api::namespaced(ctx.client.clone(), &ns);
-    let cluster = Api::<Cluster>::all(ctx.client.clone())
-        .get_opt(&cluster_name)
-        .await?;
+    // Wait for this member's turn: a member that hangs holds only its own slots.
+    let _slot = ectx.slots.acquire(&cluster_name).await;
+    let _timer = ctx.metrics.start(CONTROLLER);
+    if ectx.clusters.wait_until_ready().await.is_err() {
+        return Err(Error::Internal("the Cluster cache stopped".into()));
+    }
+    let mut cluster = ectx.clusters.get(&ObjectRef::new(&cluster_name));
+    let deleting = work.metadata.deletion_timestamp.is_some();
+    if deleting && cluster.is_none() {
+        // Before releasing member objects for good, make sure the cache is not just behind.
+        cluster = Api::<Cluster>::all(ctx.client.clone())
+            .get_opt(&cluster_name)
+            .await?
+            .map(Arc::new);
+    }
+    // A member that is not Ready is left alone: its Works wait until it is Ready again (that
+    // re-runs them) instead of retrying against it. A Cluster being removed is the exception:
+    // the finalizer must not wait for a member that may never come back.
+    if let Some(c) = &cluster
+        && !placement::is_ready(c)
+        && c.metadata.deletion_timestamp.is_none()
+        && work.spec.suspend_dispatching != Some(true)
+    {
+        tracing::debug!(cluster = %cluster_name, work = %work.name_any(), "cluster is not Ready; the Work waits");
+        return Ok(Action::requeue(NOT_READY_RECHECK));
+    }
 
-    if work.metadata.deletion_timestamp.is_some() {
-        return finalize(&work, cluster.as_ref(), &ectx, &works).await;
+    if deleting {
+        return finalize(&work, cluster.as_deref(), &ectx, &works).await;
     }
     let Some(cluster) = cluster else {
         return Ok(Action::await_change()); // the Cluster's own finalizer removes this Work
@@ -272,7 +426,7 @@ async fn apply_one(
         .unwrap_or_default()
         .to_string();
     let (ar, namespaced) = resolve_kind(ectx, member, cluster, api_version, &kind).await?;
-    ensure_watch(ectx, member, cluster, &ar);
+    ensure_watch(ectx, cluster, &ar);
     let identifier = ResourceIdentifier {
         ordinal: 0,
         group: ar.group.clone(),
@@ -339,41 +493,19 @@ async fn resolve_kind(
     Ok((resolved.ar, resolved.namespaced))
 }
 
-/// Starts (once) a watch of the objects of this kind we manage in this member; each change
-/// triggers the Work that owns the object.
-fn ensure_watch(ectx: &ExecCtx, member: &Client, cluster: &str, ar: &ApiResource) {
-    let key = (cluster.to_string(), ar.api_version.clone(), ar.kind.clone());
-    let mut watches = ectx.watches.lock().expect("watch registry poisoned");
-    if watches.get(&key).is_some_and(|h| !h.is_finished()) {
-        return;
+/// Starts (once) a watch of the objects of this kind we manage in this member, on the
+/// member's current credentials; each change triggers the Work that owns the object.
+fn ensure_watch(ectx: &ExecCtx, cluster: &str, ar: &ApiResource) {
+    let removing = ectx
+        .clusters
+        .get(&ObjectRef::new(cluster))
+        .is_none_or(|c| c.metadata.deletion_timestamp.is_some());
+    if removing {
+        return; // its watches are stopped
     }
-    let api: Api<DynamicObject> = Api::all_with(member.clone(), ar);
-    let config = watcher::Config::default().labels(&format!("{}=true", keys::LABEL_MANAGED));
-    let triggers = ectx.triggers.clone();
-    let cluster_ns = names::execution_namespace(cluster);
-    let task = async move {
-        let mut events = watcher(api, config)
-            .default_backoff()
-            .touched_objects()
-            .boxed();
-        while let Some(event) = events.next().await {
-            let Ok(obj) = event else { continue };
-            let a = obj.annotations();
-            let (Some(name), Some(ns)) = (
-                a.get(keys::ANNOTATION_WORK_NAME),
-                a.get(keys::ANNOTATION_WORK_NAMESPACE),
-            ) else {
-                continue;
-            };
-            if *ns != cluster_ns {
-                continue; // applied by another control plane or another cluster entry
-            }
-            if triggers.send(ObjectRef::new(name).within(ns)).is_err() {
-                break;
-            }
-        }
-    };
-    watches.insert(key, tokio::spawn(task));
+    if let Some(member) = ectx.ctx.members.cached(cluster) {
+        ectx.watches.ensure(cluster, &member, ar);
+    }
 }
 
 /// Removes the Work's objects from the member (unless preserved), then releases the Work.

@@ -16,6 +16,11 @@ pub struct ControllerLabel {
     pub controller: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClusterLabel {
+    pub cluster: String,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
@@ -27,6 +32,8 @@ pub struct Metrics {
     pub member_writes: Counter,
     /// 1 while this process holds the leader-election lease (or runs without election).
     pub leader: Gauge,
+    /// Watches running in each member cluster (one per kind applied there).
+    pub member_watches: Family<ClusterLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -40,6 +47,7 @@ impl Default for Metrics {
         let in_flight = Family::<ControllerLabel, Gauge>::default();
         let member_writes = Counter::default();
         let leader = Gauge::default();
+        let member_watches = Family::<ClusterLabel, Gauge>::default();
         registry.register(
             "leader",
             "1 while this process is the active reconciler, 0 while it waits for the lease",
@@ -75,6 +83,11 @@ impl Default for Metrics {
             "Requests sent to Kubernetes API servers, by target (control-plane or member) and verb",
             crate::client::requests::API_REQUESTS.clone(),
         );
+        registry.register(
+            "member_watches",
+            "Watches of managed objects running in each member cluster (one per kind)",
+            member_watches.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             reconciles,
@@ -83,6 +96,7 @@ impl Default for Metrics {
             in_flight,
             member_writes,
             leader,
+            member_watches,
         }
     }
 }

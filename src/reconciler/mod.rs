@@ -17,6 +17,7 @@ pub mod dependencies;
 pub mod detector;
 pub mod execution;
 pub mod leader;
+pub mod member_watches;
 pub mod metrics;
 pub mod namespace_sync;
 pub mod scheduler;
@@ -53,9 +54,15 @@ pub struct Options {
     /// its finalizer is released anyway, with an Event naming what was left in the member.
     pub cluster_deletion_grace_period: Duration,
     pub skipped_propagating_namespaces: Vec<String>,
+    /// Concurrent reconciliations per controller (the execution controller: see
+    /// `member_concurrency`).
     pub concurrency: u16,
     /// How long stopping may take once shutdown is requested (see [`run`]).
     pub shutdown_grace_period: Duration,
+    /// Concurrent Work reconciliations per member cluster.
+    pub member_concurrency: u16,
+    /// Bound of one member request other than a watch.
+    pub member_request_timeout: Duration,
 }
 
 impl Default for Options {
@@ -73,6 +80,8 @@ impl Default for Options {
             skipped_propagating_namespaces: vec!["kube-.*".into()],
             concurrency: 8,
             shutdown_grace_period: Duration::from_secs(10),
+            member_concurrency: 8,
+            member_request_timeout: crate::client::member::DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }

@@ -64,6 +64,15 @@ pub async fn join(bed: &TestBed, name: &str) {
         .expect("member becomes Ready");
 }
 
+/// The flags every test reconciler runs with: fast probes and short grace periods.
+pub const RECONCILER_FLAGS: &[(&str, &str)] = &[
+    ("--cluster-status-update-frequency", "1s"),
+    ("--cluster-failure-threshold", "3s"),
+    ("--cluster-success-threshold", "3s"),
+    ("--cluster-probe-timeout", "2s"),
+    ("--failover-eviction-timeout", "5s"),
+];
+
 /// The reconciler against `bed`'s control plane, with short health-probe timings; its log is
 /// `<bed dir>/reconciler.log` (truncated). Killed when the guard drops.
 pub fn start_reconciler(bed: &TestBed) -> Reconciler {
@@ -72,21 +81,39 @@ pub fn start_reconciler(bed: &TestBed) -> Reconciler {
 
 /// The reconciler with `extra` flags after the test bed's defaults.
 pub fn start_reconciler_with(bed: &TestBed, extra: &[&str]) -> Reconciler {
-    Reconciler::builder(env!("CARGO_BIN_EXE_karmada-reconciler"), bed)
+    start(bed, 0, &[], extra)
+}
+
+/// A reconciler serving `/metrics` on `metrics_port` (0: any), with [`RECONCILER_FLAGS`] where
+/// `overrides` (flag, value) replace or add to them.
+pub fn start_reconciler_on(
+    bed: &TestBed,
+    metrics_port: u16,
+    overrides: &[(&str, &str)],
+) -> Reconciler {
+    start(bed, metrics_port, overrides, &[])
+}
+
+fn start(
+    bed: &TestBed,
+    metrics_port: u16,
+    overrides: &[(&str, &str)],
+    extra: &[&str],
+) -> Reconciler {
+    let mut flags: Vec<(&str, &str)> = RECONCILER_FLAGS
+        .iter()
+        .filter(|(f, _)| !overrides.iter().any(|(o, _)| o == f))
+        .copied()
+        .collect();
+    flags.extend_from_slice(overrides);
+    let mut builder = Reconciler::builder(env!("CARGO_BIN_EXE_karmada-reconciler"), bed)
         .args(["--leader-elect=false"])
-        .args([
-            "--cluster-status-update-frequency",
-            "1s",
-            "--cluster-failure-threshold",
-            "3s",
-            "--cluster-success-threshold",
-            "3s",
-            "--cluster-probe-timeout",
-            "2s",
-            "--failover-eviction-timeout",
-            "5s",
-        ])
-        .args(extra.iter().copied())
+        .args(flags.iter().flat_map(|(f, v)| [*f, *v]))
+        .args(extra.iter().copied());
+    if metrics_port != 0 {
+        builder = builder.metrics_port(metrics_port);
+    }
+    builder
         .env(
             "RUST_LOG",
             std::env::var("KARMADACTL_TEST_RECONCILER_LOG")
@@ -94,6 +121,44 @@ pub fn start_reconciler_with(bed: &TestBed, extra: &[&str]) -> Reconciler {
         )
         .start()
         .expect("start karmada-reconciler")
+}
+
+/// A free loopback port (for a reconciler's `--metrics-bind-address`).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free loopback port")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET /metrics` from a reconciler on `port` (empty while it is not listening).
+pub async fn scrape(port: u16) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return String::new();
+    };
+    let req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_string(&mut out)).await;
+    out
+}
+
+/// The sum of the samples of metric `name` whose labels contain every one of `labels`
+/// (e.g. `target="control-plane"`) in a Prometheus text exposition.
+pub fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter(|l| labels.iter().all(|want| l.contains(want)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 /// Polls `check` until it returns Some, or panics after `timeout` with `what` and the
