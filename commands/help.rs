@@ -10,12 +10,17 @@ pub const GROUPS: &[(&str, &[&str])] = &[
         "Cluster Management Commands",
         &["cordon", "uncordon", "taint"],
     ),
+    ("Basic Commands", &["get"]),
     (
-        "Basic Commands",
-        &["get", "describe", "why", "apply", "promote"],
+        "Troubleshooting and Debugging Commands",
+        &["describe", "why"],
     ),
+    ("Advanced Commands", &["apply", "promote"]),
     ("Settings Commands", &["completion"]),
-    ("Other Commands", &["version"]),
+    (
+        "Other Commands",
+        &["api-resources", "api-versions", "version"],
+    ),
 ];
 
 /// Replaces clap's flat command list with the grouped one.

@@ -1,6 +1,7 @@
 //! `karmadactl`: the CLI. This crate only parses arguments into typed structs, checks them
 //! without I/O and calls the library (`karmadactl::ops`). One module per subcommand.
 
+mod api_resources;
 mod apply;
 mod cluster_completer;
 mod completion;
@@ -13,6 +14,7 @@ mod init;
 mod join;
 mod progress;
 mod promote;
+mod scope_args;
 mod taint;
 mod unjoin;
 mod version;
@@ -81,6 +83,8 @@ pub enum Command {
     Why(why::WhyArgs),
     Apply(apply::ApplyArgs),
     Promote(promote::PromoteArgs),
+    ApiResources(api_resources::ApiResourcesArgs),
+    ApiVersions(api_resources::ApiVersionsArgs),
     Init(Box<init::InitArgs>),
     Deinit(init::DeinitArgs),
     Join(join::JoinArgs),
@@ -136,6 +140,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Why(args) => why::run(args, &global).await,
         Command::Apply(args) => apply::run(args, &global).await,
         Command::Promote(args) => promote::run(args, &global).await,
+        Command::ApiResources(args) => api_resources::run_resources(args, &global).await,
+        Command::ApiVersions(args) => api_resources::run_versions(args, &global).await,
         Command::Completion(args) => completion::run(args),
         Command::Init(args) => init::run_init(*args, &global).await,
         Command::Deinit(args) => init::run_deinit(args, &global).await,

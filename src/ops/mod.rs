@@ -1,13 +1,16 @@
 //! What each `karmadactl` command does, given parsed arguments and a client. The CLI in
 //! `commands/` only parses and validates; everything that talks to a cluster lives here.
 
+pub mod api_resources;
 pub mod apply;
 pub mod cordon;
 pub mod describe;
 pub mod get;
 pub mod init;
 pub mod join;
+pub mod objects;
 pub mod promote;
+pub mod scope;
 pub mod taint;
 pub mod unjoin;
 pub mod version;

@@ -1,0 +1,358 @@
+//! kubectl's habits across members, as a user runs them against real kube-apiservers (needs
+//! `hack/build-test-binaries.sh`): api-resources, api-versions, explain, describe, logs, exec,
+//! attach and top (troubleshooting), and create, delete, edit, label, annotate and patch (edits),
+//! on the control plane and on member1 with `-C member1`.
+//!
+//! The shared bed's member1 is joined once (credentials in the control plane, as `karmadactl
+//! join` stores them); no reconciler runs, so nothing propagates: every member object here is
+//! created in the member directly. Pods never run (there is no kubelet): logs, exec and attach
+//! are tested on a Pod bound to a Node object whose kubelet endpoint nobody listens on.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kube::Client;
+
+use karmadactl::client::connect::Target;
+use karmadactl::ops::join::{self, JoinOptions};
+use karmadactl::testbed::{self, CONTROL_PLANE, TestBed};
+
+mod support;
+
+const MEMBER: &str = "member1";
+
+fn unique(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The shared bed with the CRDs and member1 joined; clients of the control plane and member1.
+struct Env {
+    bed: &'static TestBed,
+    cp: Client,
+    member: Client,
+}
+
+static JOINED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+async fn env() -> Env {
+    let bed = testbed::shared();
+    JOINED
+        .get_or_init(|| async {
+            let cp = bed.client(CONTROL_PLANE).await.unwrap();
+            karmadactl::install::crds::install_crds(&cp)
+                .await
+                .expect("CRDs install");
+            let target = Target {
+                kubeconfig: Some(bed.kubeconfig().to_path_buf()),
+                context: Some(CONTROL_PLANE.into()),
+            };
+            let opts = JoinOptions {
+                name: MEMBER.into(),
+                member_kubeconfig: bed.kubeconfig().to_path_buf(),
+                ..Default::default()
+            };
+            let (plan, member, ca) = join::plan(&cp, &target, &opts).await.expect("join plan");
+            join::join(&cp, &plan, &member, ca, &opts)
+                .await
+                .expect("join member1");
+        })
+        .await;
+    Env {
+        bed,
+        cp: bed.client(CONTROL_PLANE).await.unwrap(),
+        member: bed.client(MEMBER).await.unwrap(),
+    }
+}
+
+impl Env {
+    fn kubeconfig(&self) -> &Path {
+        self.bed.kubeconfig()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_karmadactl"));
+        cmd.env_remove("KUBECONFIG")
+            .env_remove("COMPLETE")
+            .env_remove("EDITOR")
+            .env_remove("KUBE_EDITOR")
+            .env("NO_COLOR", "1")
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig())
+            .args(["--karmada-context", CONTROL_PLANE])
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run karmadactl")
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "karmadactl {args:?} failed: {}",
+            stderr(&out)
+        );
+        stdout(&out)
+    }
+
+    /// Runs and expects failure with exactly one line on stderr; returns that line.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "karmadactl {args:?} should fail; stdout: {}",
+            stdout(&out)
+        );
+        let err = stderr(&out);
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "karmadactl {args:?} should print one line, got:\n{err}"
+        );
+        err.trim_end().to_string()
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+async fn namespace(client: &Client, name: &str) {
+    support::apply_yaml(
+        client,
+        &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_resources_and_versions_on_the_control_plane_and_a_member() {
+    let env = env().await;
+
+    let cp = env.ok(&["api-resources"]);
+    let header = cp.lines().next().unwrap();
+    for col in ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"] {
+        assert!(header.contains(col), "{header}");
+    }
+    let pp = cp
+        .lines()
+        .find(|l| l.starts_with("propagationpolicies "))
+        .unwrap_or_else(|| panic!("no propagationpolicies in\n{cp}"));
+    assert!(pp.contains("policy.karmada.io/v1alpha1"), "{pp}");
+    assert!(pp.contains("PropagationPolicy"), "{pp}");
+
+    let member = env.ok(&["api-resources", "-C", MEMBER, "-o", "name"]);
+    assert!(member.lines().any(|l| l == "pods"), "{member}");
+    assert!(member.lines().any(|l| l == "deployments.apps"), "{member}");
+    assert!(
+        !member.contains("karmada.io"),
+        "the member serves no Karmada API: {member}"
+    );
+    // The long form of the upstream flags says the same.
+    assert_eq!(
+        env.ok(&[
+            "api-resources",
+            "--operation-scope=members",
+            "--cluster=member1",
+            "-o",
+            "name"
+        ]),
+        member
+    );
+
+    let cluster_scoped = env.ok(&[
+        "api-resources",
+        "-C",
+        MEMBER,
+        "--namespaced=false",
+        "--no-headers",
+    ]);
+    assert!(cluster_scoped.lines().any(|l| l.starts_with("nodes ")));
+    assert!(!cluster_scoped.lines().any(|l| l.starts_with("pods ")));
+    assert!(!cluster_scoped.contains("NAMESPACED"));
+
+    let wide = env.ok(&["api-resources", "--api-group=apps", "-o", "wide"]);
+    assert!(wide.lines().next().unwrap().contains("VERBS"));
+    assert!(
+        wide.lines().skip(1).all(|l| l.contains("apps/v1")),
+        "{wide}"
+    );
+
+    let versions = env.ok(&["api-versions"]);
+    assert!(versions.lines().any(|l| l == "policy.karmada.io/v1alpha1"));
+    assert!(versions.lines().any(|l| l == "v1"));
+    let member_versions = env.ok(&["api-versions", "-C", MEMBER]);
+    assert!(member_versions.lines().any(|l| l == "apps/v1"));
+    assert!(!member_versions.contains("karmada.io"));
+
+    let err = env.fails(&["api-resources", "-s", "members"]);
+    assert!(err.contains("must specify a member cluster"), "{err}");
+    let err = env.fails(&["api-versions", "-C", "nosuch"]);
+    assert!(
+        err.contains("no member cluster \"nosuch\"") && err.contains("member1"),
+        "{err}"
+    );
+}
+
+/// Whether a line of `page` starts with `label` (indentation included) and ends with ` value`.
+fn has_field(page: &str, label: &str, value: &str) -> bool {
+    page.lines()
+        .any(|l| l.starts_with(label) && l.ends_with(&format!(" {value}")))
+}
+
+/// Records a core/v1 Event about an object, as a controller would.
+async fn event_about(client: &Client, ns: &str, kind: &str, name: &str, uid: &str, reason: &str) {
+    use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let event = Event {
+        metadata: kube::api::ObjectMeta {
+            generate_name: Some(format!("{name}.")),
+            namespace: Some(ns.into()),
+            ..Default::default()
+        },
+        involved_object: ObjectReference {
+            kind: Some(kind.into()),
+            name: Some(name.into()),
+            namespace: Some(ns.into()),
+            uid: Some(uid.into()),
+            ..Default::default()
+        },
+        reason: Some(reason.into()),
+        message: Some(format!("{reason} happened to {name}")),
+        type_: Some("Warning".into()),
+        first_timestamp: Some(now.clone()),
+        last_timestamp: Some(now),
+        count: Some(3),
+        source: Some(EventSource {
+            component: Some("test-controller".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    kube::Api::<Event>::namespaced(client.clone(), ns)
+        .create(&Default::default(), &event)
+        .await
+        .expect("create Event");
+}
+
+fn deployment(name: &str, ns: &str, app: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels: {{app: {app}}}\n\
+         spec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: {app}}}\n  template:\n    metadata:\n      labels: {{app: {app}}}\n\
+         \x20   spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn describe_any_kind_with_events_in_the_control_plane_and_a_member() {
+    let env = env().await;
+    let ns = unique("describe");
+    namespace(&env.cp, &ns).await;
+    namespace(&env.member, &ns).await;
+
+    // A control-plane ConfigMap with an Event about it.
+    support::apply_yaml(
+        &env.cp,
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {ns}\n  labels: {{tier: web}}\ndata:\n  colour: blue\n"
+        ),
+    )
+    .await;
+    let cm: k8s_openapi::api::core::v1::ConfigMap = kube::Api::namespaced(env.cp.clone(), &ns)
+        .get("settings")
+        .await
+        .unwrap();
+    let uid = cm.metadata.uid.clone().unwrap();
+    event_about(&env.cp, &ns, "ConfigMap", "settings", &uid, "Audited").await;
+
+    let page = env.ok(&["describe", "configmap", "settings", "-n", &ns]);
+    for want in [
+        "Name:         settings".to_string(),
+        format!("Namespace:    {ns}"),
+        "Labels:       tier=web".to_string(),
+        "API Version:  v1".to_string(),
+        "Kind:         ConfigMap".to_string(),
+        "Data:\n  colour:  blue\n".to_string(),
+        "Events:".to_string(),
+        "Audited".to_string(),
+        "(x3)".to_string(),
+        "test-controller".to_string(),
+        "Audited happened to settings".to_string(),
+    ] {
+        assert!(page.contains(&want), "missing {want:?} in:\n{page}");
+    }
+    assert!(has_field(&page, "  UID:", &uid), "{page}");
+    let quiet = env.ok(&["describe", "cm/settings", "-n", &ns, "--show-events=false"]);
+    assert!(!quiet.contains("Events"), "{quiet}");
+
+    // A member Deployment, by TYPE/NAME and by name prefix, with -C and the upstream flags.
+    support::apply_yaml(&env.member, &deployment("web-frontend", &ns, "web")).await;
+    support::apply_yaml(&env.member, &deployment("web-backend", &ns, "web")).await;
+    let page = env.ok(&["describe", "deploy/web-frontend", "-n", &ns, "-C", MEMBER]);
+    for want in [
+        "Name:         web-frontend",
+        "Kind:         Deployment",
+        "- Image:  ",
+        "Events:       <none>",
+    ] {
+        assert!(page.contains(want), "missing {want:?} in:\n{page}");
+    }
+    assert!(has_field(&page, "  Replicas:", "2"), "{page}");
+    let both = env.ok(&[
+        "describe",
+        "deployments",
+        "web-",
+        "-n",
+        &ns,
+        "--operation-scope=members",
+        "--cluster=member1",
+    ]);
+    assert!(both.contains("Name:         web-backend"), "{both}");
+    assert!(both.contains("Name:         web-frontend"), "{both}");
+    let selected = env.ok(&[
+        "describe", "deploy", "-l", "app=web", "-n", &ns, "-C", MEMBER,
+    ]);
+    assert_eq!(selected.matches("Kind:         Deployment").count(), 2);
+
+    // The control plane has no such Deployment: one line naming what and where.
+    let err = env.fails(&["describe", "deploy", "web-frontend", "-n", &ns]);
+    assert_eq!(
+        err,
+        format!("error: deployments.apps \"web-frontend\" not found in namespace {ns}")
+    );
+    let err = env.fails(&["describe", "deploy", "nosuch", "-n", &ns, "-C", MEMBER]);
+    assert!(
+        err.ends_with(&format!("not found in namespace {ns} in cluster member1")),
+        "{err}"
+    );
+    let err = env.fails(&["describe", "propagationpolicies", "x", "-C", MEMBER]);
+    assert!(
+        err.contains("doesn't have a resource type \"propagationpolicies\" in cluster member1"),
+        "{err}"
+    );
+    let out = env.run(&["describe", "pods", "-n", &ns, "-C", MEMBER]);
+    assert!(out.status.success());
+    assert_eq!(
+        stderr(&out).trim(),
+        format!("No resources found in {ns} namespace in cluster member1.")
+    );
+
+    // Clusters keep their own page.
+    let page = env.ok(&["describe", "cluster", MEMBER]);
+    assert!(page.contains("Sync Mode:          Push"), "{page}");
+}
