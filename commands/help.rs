@@ -13,7 +13,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("Basic Commands", &["get"]),
     (
         "Troubleshooting and Debugging Commands",
-        &["describe", "why"],
+        &["attach", "logs", "exec", "describe", "why"],
     ),
     ("Advanced Commands", &["apply", "promote"]),
     ("Settings Commands", &["completion"]),

@@ -3,15 +3,18 @@
 
 mod api_resources;
 mod apply;
+mod attach;
 mod cluster_completer;
 mod completion;
 mod cordon;
 mod describe;
 mod docs;
+mod exec;
 mod get;
 mod help;
 mod init;
 mod join;
+mod logs;
 mod progress;
 mod promote;
 mod scope_args;
@@ -83,6 +86,9 @@ pub enum Command {
     Why(why::WhyArgs),
     Apply(apply::ApplyArgs),
     Promote(promote::PromoteArgs),
+    Logs(logs::LogsArgs),
+    Exec(exec::ExecArgs),
+    Attach(attach::AttachArgs),
     ApiResources(api_resources::ApiResourcesArgs),
     ApiVersions(api_resources::ApiVersionsArgs),
     Init(Box<init::InitArgs>),
@@ -140,6 +146,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Why(args) => why::run(args, &global).await,
         Command::Apply(args) => apply::run(args, &global).await,
         Command::Promote(args) => promote::run(args, &global).await,
+        Command::Logs(args) => logs::run(args, &global).await,
+        Command::Exec(args) => exec::run(args, &global).await,
+        Command::Attach(args) => attach::run(args, &global).await,
         Command::ApiResources(args) => api_resources::run_resources(args, &global).await,
         Command::ApiVersions(args) => api_resources::run_versions(args, &global).await,
         Command::Completion(args) => completion::run(args),
@@ -177,6 +186,10 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            // exec/attach: the remote command's exit code, already reported.
+            if let Some(code) = err.downcast_ref::<karmadactl::ops::exec::ExitCode>() {
+                return ExitCode::from(u8::try_from(code.0).unwrap_or(1));
+            }
             report_error(&err, verbose);
             ExitCode::FAILURE
         }

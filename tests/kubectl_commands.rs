@@ -356,3 +356,165 @@ async fn describe_any_kind_with_events_in_the_control_plane_and_a_member() {
     let page = env.ok(&["describe", "cluster", MEMBER]);
     assert!(page.contains("Sync Mode:          Push"), "{page}");
 }
+
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// In the member: a Node whose kubelet endpoint is `127.0.0.1:<kubelet_port>`, and namespace
+/// `ns` with its default ServiceAccount (no controller creates it on the bed).
+async fn fake_node(member: &Client, ns: &str, node: &str, kubelet_port: u16) {
+    use k8s_openapi::api::core::v1::Node;
+    namespace(member, ns).await;
+    support::apply_yaml(
+        member,
+        &format!(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: {ns}\n"
+        ),
+    )
+    .await;
+    support::apply_yaml(
+        member,
+        &format!("apiVersion: v1\nkind: Node\nmetadata:\n  name: {node}\n"),
+    )
+    .await;
+    let status = serde_json::json!({"status": {
+        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
+        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+            "message": "fake", "lastHeartbeatTime": "2026-01-01T00:00:00Z",
+            "lastTransitionTime": "2026-01-01T00:00:00Z"}],
+    }});
+    kube::Api::<Node>::all(member.clone())
+        .patch_status(
+            node,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&status),
+        )
+        .await
+        .expect("node status");
+}
+
+/// A Pod bound to `node` (None: not scheduled) with containers `app` and `sidecar`.
+fn pod(name: &str, ns: &str, node: Option<&str>, labels: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels: {{{labels}}}\n\
+         spec:\n{}  automountServiceAccountToken: false\n  containers:\n  - name: app\n    image: busybox:1.37\n\
+         \x20 - name: sidecar\n    image: busybox:1.37\n",
+        node.map(|n| format!("  nodeName: {n}\n"))
+            .unwrap_or_default()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_exec_attach_name_the_pod_when_no_kubelet_answers() {
+    let env = env().await;
+    let ns = unique("pods");
+    let node = unique("fake-node");
+    fake_node(&env.member, &ns, &node, closed_port()).await;
+    support::apply_yaml(&env.member, &pod("web", &ns, Some(&node), "app: web")).await;
+    support::apply_yaml(&env.member, &pod("web-2", &ns, Some(&node), "app: web")).await;
+    support::apply_yaml(&env.member, &pod("pending", &ns, None, "app: other")).await;
+
+    let kubelet_down = |err: &str| {
+        assert!(
+            err.contains(&format!("pod {ns}/web in cluster member1"))
+                && err.contains(&format!("the kubelet of node {node} did not answer")),
+            "the error must name the pod and say its node's kubelet did not answer: {err}"
+        );
+    };
+    for args in [
+        vec!["logs", "web", "-n", &ns, "-C", MEMBER],
+        vec![
+            "logs",
+            "web",
+            "-c",
+            "sidecar",
+            "--tail=5",
+            "--since=1h",
+            "-n",
+            &ns,
+            "-C",
+            MEMBER,
+        ],
+        vec!["logs", "-f", "pod/web", "-n", &ns, "--cluster", MEMBER],
+        vec!["exec", "web", "-n", &ns, "-C", MEMBER, "--", "date"],
+        vec![
+            "exec",
+            "web",
+            "-c",
+            "app",
+            "-n",
+            &ns,
+            "--operation-scope=members",
+            "--cluster=member1",
+            "--",
+            "ls",
+            "-l",
+        ],
+        vec!["attach", "web", "-n", &ns, "-C", MEMBER],
+    ] {
+        let out = env.run(&args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = stderr(&out);
+        let last = err
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string();
+        kubelet_down(&last);
+        // Only kubectl's notes may come before the error.
+        for line in err.trim_end().lines().rev().skip(1) {
+            assert!(line.starts_with("Defaulted container"), "{args:?}: {err}");
+        }
+    }
+    // A workload's pods are found by its selector; kubectl's notes on stderr first.
+    support::apply_yaml(&env.member, &deployment("web", &ns, "web")).await;
+    let out = env.run(&["logs", "deploy/web", "-n", &ns, "-C", MEMBER]);
+    let err = stderr(&out);
+    assert!(err.contains("Found 2 pods, using pod/web"), "{err}");
+    assert!(
+        err.contains("Defaulted container \"app\" out of: app, sidecar"),
+        "{err}"
+    );
+    kubelet_down(err.trim_end().lines().last().unwrap());
+
+    // Selectors read every matching pod.
+    let out = env.run(&["logs", "-l", "app=web", "--prefix", "-n", &ns, "-C", MEMBER]);
+    assert!(!out.status.success());
+    kubelet_down(stderr(&out).trim_end());
+
+    let err = env.fails(&["logs", "pending", "-n", &ns, "-C", MEMBER]);
+    assert!(
+        err.contains(&format!(
+            "pod {ns}/pending in cluster member1 is not scheduled to a node yet"
+        )),
+        "{err}"
+    );
+    let err = env.fails(&["exec", "pending", "-n", &ns, "-C", MEMBER, "--", "date"]);
+    assert!(err.contains("not scheduled to a node yet"), "{err}");
+    let err = env.fails(&["logs", "web", "-c", "nosuch", "-n", &ns, "-C", MEMBER]);
+    assert!(
+        err.contains("container \"nosuch\" is not in pod") && err.contains("app, sidecar"),
+        "{err}"
+    );
+    let err = env.fails(&["logs", "nosuch", "-n", &ns, "-C", MEMBER]);
+    assert!(
+        err.contains(&format!(
+            "pod \"nosuch\" not found in namespace {ns} in cluster member1"
+        )),
+        "{err}"
+    );
+    let err = env.fails(&["exec", "web", "-n", &ns, "-s", "members", "--", "date"]);
+    assert!(err.contains("must specify a member cluster"), "{err}");
+    let out = env.run(&["logs", "web", "-n", &ns]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--cluster <CLUSTER>"),
+        "{}",
+        stderr(&out)
+    );
+}
