@@ -15,7 +15,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
         "Troubleshooting and Debugging Commands",
         &["attach", "logs", "exec", "describe", "why"],
     ),
-    ("Advanced Commands", &["apply", "promote"]),
+    ("Advanced Commands", &["apply", "promote", "top"]),
     ("Settings Commands", &["completion"]),
     (
         "Other Commands",

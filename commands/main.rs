@@ -19,6 +19,7 @@ mod progress;
 mod promote;
 mod scope_args;
 mod taint;
+mod top;
 mod unjoin;
 mod version;
 mod why;
@@ -89,6 +90,7 @@ pub enum Command {
     Logs(logs::LogsArgs),
     Exec(exec::ExecArgs),
     Attach(attach::AttachArgs),
+    Top(top::TopArgs),
     ApiResources(api_resources::ApiResourcesArgs),
     ApiVersions(api_resources::ApiVersionsArgs),
     Init(Box<init::InitArgs>),
@@ -149,6 +151,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logs(args) => logs::run(args, &global).await,
         Command::Exec(args) => exec::run(args, &global).await,
         Command::Attach(args) => attach::run(args, &global).await,
+        Command::Top(args) => top::run(args, &global).await,
         Command::ApiResources(args) => api_resources::run_resources(args, &global).await,
         Command::ApiVersions(args) => api_resources::run_versions(args, &global).await,
         Command::Completion(args) => completion::run(args),

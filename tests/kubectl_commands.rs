@@ -12,7 +12,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
+use kube::runtime::wait::{await_condition, conditions};
 
 use karmadactl::client::connect::Target;
 use karmadactl::ops::join::{self, JoinOptions};
@@ -21,6 +23,27 @@ use karmadactl::testbed::{self, CONTROL_PLANE, TestBed};
 mod support;
 
 const MEMBER: &str = "member1";
+/// Joined too; serves no metrics API.
+const OTHER: &str = "member2";
+
+/// `metrics.k8s.io/v1beta1` NodeMetrics and PodMetrics as CRDs: the shape metrics-server
+/// serves, so `top` reads real objects from a real API server.
+fn metrics_crds() -> String {
+    let crd = |plural: &str, singular: &str, kind: &str, scope: &str| {
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {plural}.metrics.k8s.io\n\
+             \x20 annotations: {{api-approved.kubernetes.io: \"unapproved, a stand-in for metrics-server in tests\"}}\n\
+             spec:\n  group: metrics.k8s.io\n  scope: {scope}\n  names: {{plural: {plural}, singular: {singular}, kind: {kind}}}\n\
+             \x20 versions:\n  - name: v1beta1\n    served: true\n    storage: true\n\
+             \x20   schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"
+        )
+    };
+    format!(
+        "{}---\n{}",
+        crd("nodes", "nodemetrics", "NodeMetrics", "Cluster"),
+        crd("pods", "podmetrics", "PodMetrics", "Namespaced")
+    )
+}
 
 fn unique(prefix: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -52,15 +75,30 @@ async fn env() -> Env {
                 kubeconfig: Some(bed.kubeconfig().to_path_buf()),
                 context: Some(CONTROL_PLANE.into()),
             };
-            let opts = JoinOptions {
-                name: MEMBER.into(),
-                member_kubeconfig: bed.kubeconfig().to_path_buf(),
-                ..Default::default()
-            };
-            let (plan, member, ca) = join::plan(&cp, &target, &opts).await.expect("join plan");
-            join::join(&cp, &plan, &member, ca, &opts)
+            for name in [MEMBER, OTHER] {
+                let opts = JoinOptions {
+                    name: name.into(),
+                    member_kubeconfig: bed.kubeconfig().to_path_buf(),
+                    ..Default::default()
+                };
+                let (plan, member, ca) = join::plan(&cp, &target, &opts).await.expect("join plan");
+                join::join(&cp, &plan, &member, ca, &opts)
+                    .await
+                    .expect("join");
+            }
+            // member1 serves a metrics API (CRDs standing in for metrics-server); member2 none.
+            let member = bed.client(MEMBER).await.unwrap();
+            support::apply_yaml(&member, &metrics_crds()).await;
+            for crd in ["nodes.metrics.k8s.io", "pods.metrics.k8s.io"] {
+                let api: kube::Api<CustomResourceDefinition> = kube::Api::all(member.clone());
+                tokio::time::timeout(
+                    std::time::Duration::from_secs(60),
+                    await_condition(api, crd, conditions::is_crd_established()),
+                )
                 .await
-                .expect("join member1");
+                .expect("metrics CRD established in time")
+                .expect("watch the CRD");
+            }
         })
         .await;
     Env {
@@ -383,6 +421,8 @@ async fn fake_node(member: &Client, ns: &str, node: &str, kubelet_port: u16) {
     let status = serde_json::json!({"status": {
         "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
+        "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+        "allocatable": {"cpu": "2", "memory": "4Gi", "pods": "110"},
         "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
             "message": "fake", "lastHeartbeatTime": "2026-01-01T00:00:00Z",
             "lastTransitionTime": "2026-01-01T00:00:00Z"}],
@@ -517,4 +557,127 @@ async fn logs_exec_attach_name_the_pod_when_no_kubelet_answers() {
         "{}",
         stderr(&out)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn top_reads_each_members_metrics_api_and_names_those_without() {
+    let env = env().await;
+    let ns = unique("top");
+    let node = unique("metrics-node");
+    fake_node(&env.member, &ns, &node, closed_port()).await;
+    support::apply_yaml(
+        &env.member,
+        &format!(
+            "apiVersion: metrics.k8s.io/v1beta1\nkind: NodeMetrics\nmetadata:\n  name: {node}\n\
+             timestamp: \"2026-01-01T00:00:00Z\"\nwindow: 10s\nusage: {{cpu: 250000000n, memory: 524288Ki}}\n"
+        ),
+    )
+    .await;
+    for (pod, app_cpu) in [("web", "100m"), ("db", "300m")] {
+        support::apply_yaml(
+            &env.member,
+            &format!(
+                "apiVersion: metrics.k8s.io/v1beta1\nkind: PodMetrics\nmetadata:\n  name: {pod}\n  namespace: {ns}\n  labels: {{app: {pod}}}\n\
+                 timestamp: \"2026-01-01T00:00:00Z\"\nwindow: 10s\ncontainers:\n\
+                 - {{name: app, usage: {{cpu: {app_cpu}, memory: 64Mi}}}}\n\
+                 - {{name: sidecar, usage: {{cpu: 5m, memory: 16Mi}}}}\n"
+            ),
+        )
+        .await;
+    }
+    let row = |text: &str, first: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .find(|cols| cols.first().map(String::as_str) == Some(first))
+            .unwrap_or_else(|| panic!("no row {first} in\n{text}"))
+    };
+
+    // One member: its rows, with Karmada's columns.
+    let nodes = env.ok(&["top", "node", "--clusters", MEMBER]);
+    assert_eq!(
+        nodes
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        [
+            "NAME",
+            "CLUSTER",
+            "CPU(cores)",
+            "CPU%",
+            "MEMORY(bytes)",
+            "MEMORY%"
+        ]
+    );
+    assert_eq!(
+        row(&nodes, &node),
+        [&node, MEMBER, "250m", "12%", "512Mi", "12%"]
+    );
+    let capacity = env.ok(&[
+        "top",
+        "node",
+        &node,
+        "-C",
+        MEMBER,
+        "--show-capacity",
+        "--no-headers",
+    ]);
+    assert_eq!(
+        row(&capacity, &node),
+        [&node, MEMBER, "250m", "6%", "512Mi", "6%"]
+    );
+
+    let pods = env.ok(&[
+        "top",
+        "pod",
+        "-n",
+        &ns,
+        "-C",
+        MEMBER,
+        "--sort-by=cpu",
+        "--sum",
+    ]);
+    let lines: Vec<&str> = pods.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "CLUSTER", "CPU(cores)", "MEMORY(bytes)"]
+    );
+    assert_eq!(row(&pods, "db"), ["db", MEMBER, "305m", "80Mi"]);
+    assert!(lines[1].starts_with("db "), "sorted by cpu: {pods}");
+    assert_eq!(
+        lines.last().unwrap().split_whitespace().collect::<Vec<_>>(),
+        ["410m", "160Mi"]
+    );
+    let containers = env.ok(&["top", "pod", "web", "-n", &ns, "-C", MEMBER, "--containers"]);
+    assert_eq!(
+        row(&containers, "web"),
+        ["web", "app", MEMBER, "100m", "64Mi"]
+    );
+    let selected = env.ok(&["top", "pod", "-l", "app=db", "-A", "-C", MEMBER]);
+    assert_eq!(row(&selected, &ns), [&ns, "db", MEMBER, "305m", "80Mi"]);
+
+    // Every member: member2 has no metrics API; it is named, with the fix, and member1's rows
+    // are still printed.
+    let out = env.run(&["top", "node"]);
+    assert!(!out.status.success());
+    assert_eq!(row(&stdout(&out), &node)[1], MEMBER);
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "member2: the metrics API (metrics.k8s.io/v1beta1) is not available; install metrics-server in that cluster"
+        ),
+        "{err}"
+    );
+    let out = env.run(&["top", "pod", "-n", &ns, "-C", OTHER]);
+    assert!(!out.status.success());
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).starts_with("member2: the metrics API"),
+        "{}",
+        stderr(&out)
+    );
+
+    let err = env.fails(&["top", "node", "-C", "nosuch"]);
+    assert!(err.contains("no member cluster \"nosuch\""), "{err}");
 }

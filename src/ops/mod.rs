@@ -15,6 +15,7 @@ pub mod pods;
 pub mod promote;
 pub mod scope;
 pub mod taint;
+pub mod top;
 pub mod unjoin;
 pub mod version;
 pub mod why;
