@@ -10,13 +10,13 @@ pub const GROUPS: &[(&str, &[&str])] = &[
         "Cluster Management Commands",
         &["cordon", "uncordon", "taint"],
     ),
-    ("Basic Commands", &["get"]),
+    ("Basic Commands", &["get", "create", "delete", "edit"]),
     (
         "Troubleshooting and Debugging Commands",
         &["attach", "logs", "exec", "describe", "why"],
     ),
-    ("Advanced Commands", &["apply", "promote", "top"]),
-    ("Settings Commands", &["completion"]),
+    ("Advanced Commands", &["apply", "promote", "top", "patch"]),
+    ("Settings Commands", &["label", "annotate", "completion"]),
     (
         "Other Commands",
         &["api-resources", "api-versions", "version"],

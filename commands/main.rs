@@ -7,14 +7,19 @@ mod attach;
 mod cluster_completer;
 mod completion;
 mod cordon;
+mod create;
+mod delete;
 mod describe;
 mod docs;
+mod edit;
 mod exec;
 mod get;
 mod help;
 mod init;
 mod join;
+mod label;
 mod logs;
+mod patch;
 mod progress;
 mod promote;
 mod scope_args;
@@ -91,6 +96,12 @@ pub enum Command {
     Exec(exec::ExecArgs),
     Attach(attach::AttachArgs),
     Top(top::TopArgs),
+    Create(create::CreateArgs),
+    Delete(delete::DeleteArgs),
+    Edit(edit::EditArgs),
+    Label(label::LabelArgs),
+    Annotate(label::AnnotateArgs),
+    Patch(patch::PatchArgs),
     ApiResources(api_resources::ApiResourcesArgs),
     ApiVersions(api_resources::ApiVersionsArgs),
     Init(Box<init::InitArgs>),
@@ -152,6 +163,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Exec(args) => exec::run(args, &global).await,
         Command::Attach(args) => attach::run(args, &global).await,
         Command::Top(args) => top::run(args, &global).await,
+        Command::Create(args) => create::run(args, &global).await,
+        Command::Delete(args) => delete::run(args, &global).await,
+        Command::Edit(args) => edit::run(args, &global).await,
+        Command::Label(args) => label::run_label(args, &global).await,
+        Command::Annotate(args) => label::run_annotate(args, &global).await,
+        Command::Patch(args) => patch::run(args, &global).await,
         Command::ApiResources(args) => api_resources::run_resources(args, &global).await,
         Command::ApiVersions(args) => api_resources::run_versions(args, &global).await,
         Command::Completion(args) => completion::run(args),

@@ -681,3 +681,378 @@ async fn top_reads_each_members_metrics_api_and_names_those_without() {
     let err = env.fails(&["top", "node", "-C", "nosuch"]);
     assert!(err.contains("no member cluster \"nosuch\""), "{err}");
 }
+
+/// Writes `text` to a fresh file in the bed's directory.
+fn file(env: &Env, name: &str, text: &str) -> std::path::PathBuf {
+    let path = env.bed.dir().join(format!("{}-{name}", unique("f")));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn configmap(
+    client: &Client,
+    ns: &str,
+    name: &str,
+) -> Option<k8s_openapi::api::core::v1::ConfigMap> {
+    kube::Api::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_label_annotate_patch_delete_in_the_control_plane_and_a_member() {
+    let env = env().await;
+    let ns = unique("edits");
+    namespace(&env.cp, &ns).await;
+    namespace(&env.member, &ns).await;
+    let manifests = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n  namespace: {ns}\ndata:\n  colour: blue\n---\n\
+         apiVersion: policy.karmada.io/v1alpha1\nkind: PropagationPolicy\nmetadata:\n  name: cfg-pp\n  namespace: {ns}\n\
+         spec:\n  resourceSelectors:\n  - {{apiVersion: v1, kind: ConfigMap, name: cfg}}\n  placement:\n    clusterAffinity:\n      clusterNames: [member1]\n"
+    );
+    let f = file(&env, "cfg.yaml", &manifests);
+    let f = f.to_str().unwrap();
+
+    // create: dry runs write nothing; then the objects; a second time they already exist.
+    assert_eq!(
+        env.ok(&["create", "-f", f, "--dry-run"]),
+        "configmap/cfg created (dry run)\npropagationpolicy.policy.karmada.io/cfg-pp created (dry run)\n"
+    );
+    assert_eq!(
+        env.ok(&["create", "-f", f, "--dry-run=server", "-o", "name"]),
+        "configmap/cfg\npropagationpolicy.policy.karmada.io/cfg-pp\n"
+    );
+    assert!(configmap(&env.cp, &ns, "cfg").await.is_none());
+    assert_eq!(
+        env.ok(&["create", "-f", f]),
+        "configmap/cfg created\npropagationpolicy.policy.karmada.io/cfg-pp created\n"
+    );
+    let out = env.run(&["create", "-f", f]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(
+        err.contains("error: configmap/cfg already exists; update it with `karmadactl apply -f` or delete it first"),
+        "{err}"
+    );
+    // The same file into member1, from stdin.
+    let mut child = env
+        .command(&["create", "-f", "-", "-C", MEMBER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    let cm_only = manifests.split("---").next().unwrap().to_string();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(cm_only.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "configmap/cfg created\n");
+    assert!(configmap(&env.member, &ns, "cfg").await.is_some());
+
+    // label: set, refuse to overwrite, overwrite, no change, remove; a member with -C.
+    let n = ["-n", ns.as_str()];
+    let with_ns = |args: &[&str]| -> Vec<String> {
+        args.iter().chain(n.iter()).map(|s| s.to_string()).collect()
+    };
+    let ok = |args: &[&str]| {
+        let a = with_ns(args);
+        env.ok(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let fails = |args: &[&str]| {
+        let a = with_ns(args);
+        env.fails(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert_eq!(
+        ok(&["label", "configmap", "cfg", "env=prod", "tier=web"]),
+        "configmap/cfg labeled\n"
+    );
+    assert_eq!(
+        fails(&["label", "cm/cfg", "env=dev"]),
+        "error: configmap/cfg: 'env' already has a value (prod), and --overwrite is false"
+    );
+    assert_eq!(
+        ok(&["label", "cm/cfg", "env=dev", "--overwrite"]),
+        "configmap/cfg labeled\n"
+    );
+    assert_eq!(
+        ok(&["label", "cm", "cfg", "env=dev"]),
+        "configmap/cfg not labeled\n"
+    );
+    assert_eq!(
+        ok(&["label", "cm", "cfg", "tier-"]),
+        "configmap/cfg labeled\n"
+    );
+    let labels = configmap(&env.cp, &ns, "cfg")
+        .await
+        .unwrap()
+        .metadata
+        .labels
+        .unwrap();
+    assert_eq!(labels.get("env").map(String::as_str), Some("dev"));
+    assert!(!labels.contains_key("tier"));
+    assert_eq!(ok(&["label", "cm", "cfg", "--list"]), "env=dev\n");
+    assert_eq!(
+        ok(&["label", "cm", "cfg", "where=member", "-C", MEMBER]),
+        "configmap/cfg labeled\n"
+    );
+    let member_labels = configmap(&env.member, &ns, "cfg")
+        .await
+        .unwrap()
+        .metadata
+        .labels
+        .unwrap();
+    assert_eq!(
+        member_labels.get("where").map(String::as_str),
+        Some("member")
+    );
+    assert!(!member_labels.contains_key("env"));
+    let err = fails(&["label", "cm", "cfg", "x=y", "--resource-version=1"]);
+    assert!(
+        err.contains("configmap/cfg") && err.contains("modified"),
+        "{err}"
+    );
+    // Every object of a type, by selector.
+    assert_eq!(
+        ok(&["label", "cm", "-l", "env=dev", "selected=yes"]),
+        "configmap/cfg labeled\n"
+    );
+
+    // annotate: the same rules for annotations.
+    assert_eq!(
+        ok(&["annotate", "propagationpolicy", "cfg-pp", "owner=team-a"]),
+        "propagationpolicy.policy.karmada.io/cfg-pp annotated\n"
+    );
+    let err = fails(&["annotate", "pp", "cfg-pp", "owner=team-b"]);
+    assert!(
+        err.contains("'owner' already has a value (team-a)"),
+        "{err}"
+    );
+    assert!(ok(&["annotate", "pp", "cfg-pp", "--list"]).contains("owner=team-a\n"));
+    assert_eq!(
+        ok(&["annotate", "pp", "cfg-pp", "owner-", "--dry-run=server"]),
+        "propagationpolicy.policy.karmada.io/cfg-pp annotated (server dry run)\n"
+    );
+    assert!(ok(&["annotate", "pp", "cfg-pp", "--list"]).contains("owner=team-a"));
+
+    // patch: strategic (built-in kinds), merge, json; CRDs refuse strategic with the fix.
+    assert_eq!(
+        ok(&["patch", "cm", "cfg", "-p", r#"{"data":{"size":"xl"}}"#]),
+        "configmap/cfg patched\n"
+    );
+    assert_eq!(
+        ok(&["patch", "cm", "cfg", "-p", "data: {size: xl}"]),
+        "configmap/cfg patched (no change)\n"
+    );
+    let err = fails(&["patch", "pp", "cfg-pp", "-p", r#"{"spec":{"priority":3}}"#]);
+    assert!(
+        err.contains("strategic merge patch is not supported") && err.contains("--type merge"),
+        "{err}"
+    );
+    assert_eq!(
+        ok(&[
+            "patch",
+            "pp",
+            "cfg-pp",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"priority":3}}"#
+        ]),
+        "propagationpolicy.policy.karmada.io/cfg-pp patched\n"
+    );
+    let patched = ok(&[
+        "patch",
+        "cm/cfg",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"replace","path":"/data/colour","value":"green"}]"#,
+        "-o",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&patched).unwrap();
+    assert_eq!(v["data"]["colour"], "green");
+    assert!(v["metadata"].get("managedFields").is_none());
+    support::apply_yaml(&env.member, &deployment("web", &ns, "web")).await;
+    assert_eq!(
+        ok(&[
+            "patch",
+            "deploy",
+            "web",
+            "--subresource",
+            "scale",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"replicas":5}}"#,
+            "-C",
+            MEMBER
+        ]),
+        "deployment.apps/web patched\n"
+    );
+    let d: k8s_openapi::api::apps::v1::Deployment = kube::Api::namespaced(env.member.clone(), &ns)
+        .get("web")
+        .await
+        .unwrap();
+    assert_eq!(d.spec.replicas, Some(5));
+    let err = fails(&["patch", "deploy", "web", "-p", r#"{"spec":{"replicas":1}}"#]);
+    assert_eq!(
+        err,
+        format!("error: deployments.apps \"web\" not found in namespace {ns}")
+    );
+
+    // delete: by name (waits until gone), missing names, a member, -f, -l, --all.
+    let err = fails(&["delete", "cm"]);
+    assert!(err.contains("no name was specified"), "{err}");
+    let err = fails(&["delete", "cm", "nosuch"]);
+    assert_eq!(
+        err,
+        format!("error: configmaps \"nosuch\" not found in namespace {ns}")
+    );
+    assert_eq!(ok(&["delete", "cm", "nosuch", "--ignore-not-found"]), "");
+    assert_eq!(
+        ok(&["delete", "deploy/web", "-C", MEMBER, "--dry-run=server"]),
+        "deployment.apps \"web\" deleted (server dry run)\n"
+    );
+    assert_eq!(
+        ok(&["delete", "deploy/web", "-C", MEMBER]),
+        "deployment.apps \"web\" deleted\n"
+    );
+    assert!(!support::exists(&env.member, "apps/v1", "Deployment", &ns, "web").await);
+    let err = fails(&["delete", "cm", "cfg", "-i"]);
+    assert!(err.contains("--interactive needs a terminal"), "{err}");
+    assert_eq!(
+        ok(&["delete", "-f", f]),
+        "configmap \"cfg\" deleted\npropagationpolicy.policy.karmada.io \"cfg-pp\" deleted\n"
+    );
+    assert!(configmap(&env.cp, &ns, "cfg").await.is_none());
+    assert!(configmap(&env.member, &ns, "cfg").await.is_some());
+    for i in 0..3 {
+        support::apply_yaml(
+            &env.member,
+            &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra-{i}\n  namespace: {ns}\n  labels: {{batch: b{}}}\n", i % 2),
+        )
+        .await;
+    }
+    assert_eq!(
+        ok(&["delete", "cm", "-l", "batch=b1", "-C", MEMBER]),
+        "configmap \"extra-1\" deleted\n"
+    );
+    let all = ok(&[
+        "delete",
+        "configmaps",
+        "--all",
+        "-C",
+        MEMBER,
+        "--wait=false",
+    ]);
+    for name in ["cfg", "extra-0", "extra-2"] {
+        assert!(
+            all.contains(&format!("configmap \"{name}\" deleted")),
+            "{all}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn edit_applies_what_the_editor_changed_and_never_waits_without_one() {
+    let env = env().await;
+    let ns = unique("edit");
+    namespace(&env.cp, &ns).await;
+    namespace(&env.member, &ns).await;
+    for client in [&env.cp, &env.member] {
+        support::apply_yaml(
+            client,
+            &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n  namespace: {ns}\ndata:\n  colour: blue\n  size: m\n"),
+        )
+        .await;
+    }
+    let edit = |editor: Option<&str>, extra: &[&str]| -> Output {
+        let mut args = vec!["edit", "configmap", "cfg", "-n", &ns];
+        args.extend(extra);
+        let mut cmd = env.command(&args);
+        if let Some(e) = editor {
+            cmd.env("EDITOR", e);
+        }
+        cmd.output().unwrap()
+    };
+
+    // No editor, no terminal: a clear error at once, nothing changed.
+    let started = std::time::Instant::now();
+    let out = edit(None, &[]);
+    assert!(!out.status.success());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("edit needs an editor: set KUBE_EDITOR or EDITOR"),
+        "{err}"
+    );
+
+    // An editor that changes one field: only that is sent.
+    let out = edit(Some("sed -i 's/colour: blue/colour: red/'"), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "configmap/cfg edited\n");
+    let data = configmap(&env.cp, &ns, "cfg").await.unwrap().data.unwrap();
+    assert_eq!(data.get("colour").map(String::as_str), Some("red"));
+    assert_eq!(data.get("size").map(String::as_str), Some("m"));
+
+    // KUBE_EDITOR wins over EDITOR; an untouched file cancels.
+    let mut cmd = env.command(&["edit", "cm/cfg", "-n", &ns]);
+    cmd.env("EDITOR", "false").env("KUBE_EDITOR", "true");
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out).trim(), "Edit cancelled, no changes made.");
+    let out = edit(Some("truncate -s 0"), &[]);
+    assert!(out.status.success());
+    assert_eq!(stderr(&out).trim(), "Edit cancelled, no changes made.");
+
+    // In a member with -C; the control plane's copy is untouched.
+    let out = edit(Some("sed -i 's/size: m/size: xl/'"), &["-C", MEMBER]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let member = configmap(&env.member, &ns, "cfg")
+        .await
+        .unwrap()
+        .data
+        .unwrap();
+    assert_eq!(member.get("size").map(String::as_str), Some("xl"));
+    assert_eq!(member.get("colour").map(String::as_str), Some("blue"));
+
+    // Renaming is refused; a change the server refuses keeps the edited file.
+    let out = edit(Some("sed -i 's/^  name: cfg/  name: other/'"), &[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("apiVersion, kind, name and namespace cannot be changed in edit"),
+        "{}",
+        stderr(&out)
+    );
+    let out = edit(Some("sed -i 's/^data:/immutable: notabool\\ndata:/'"), &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let kept = err
+        .lines()
+        .find_map(|l| l.strip_prefix("A copy of your changes has been stored to "))
+        .unwrap_or_else(|| panic!("no kept copy in {err}"));
+    let kept: String = serde_json::from_str(kept).unwrap();
+    assert!(
+        std::fs::read_to_string(&kept)
+            .unwrap()
+            .contains("immutable: notabool")
+    );
+    std::fs::remove_file(&kept).unwrap();
+    assert!(
+        err.lines()
+            .last()
+            .unwrap()
+            .starts_with("error: configmap/cfg"),
+        "{err}"
+    );
+}

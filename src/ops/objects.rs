@@ -367,6 +367,121 @@ pub async fn resolve_documents(
     Ok(out)
 }
 
+/// The objects in `-f` files as they are now in the cluster (each must exist), or, without
+/// files, those [`select`] picks.
+pub async fn pick(
+    session: &Session,
+    types: &[TypeNames],
+    files: &[PathBuf],
+    selection: &Selection,
+) -> Result<Vec<Selected>> {
+    if files.is_empty() {
+        return select(session, types, selection).await;
+    }
+    let docs = read_files(files)?;
+    let mut out = Vec::new();
+    for p in resolve_documents(session, docs, selection.namespace.as_deref()).await? {
+        match p.api(&session.client).get_opt(p.name()).await {
+            Ok(Some(object)) => out.push(Selected {
+                resolved: p.resolved.clone(),
+                object,
+            }),
+            Ok(None) => {
+                return Err(not_found(
+                    session,
+                    &p.resolved,
+                    p.namespace.as_deref().unwrap_or_default(),
+                    p.name(),
+                ));
+            }
+            Err(e) => return Err(session.error(&p.display(), e)),
+        }
+    }
+    Ok(out)
+}
+
+/// `--dry-run`: `none` writes, `client` only shows what would be sent, `server` has the API
+/// server check the write without persisting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DryRun {
+    #[default]
+    None,
+    Client,
+    Server,
+}
+
+impl DryRun {
+    /// What follows the verb in output lines: ` (dry run)`, ` (server dry run)`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            DryRun::None => "",
+            DryRun::Client => " (dry run)",
+            DryRun::Server => " (server dry run)",
+        }
+    }
+
+    pub fn server(self) -> bool {
+        self == DryRun::Server
+    }
+}
+
+/// `-o` of the commands that write objects: kubectl prints the written objects instead of
+/// the `deployment.apps/nginx created` lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ObjectOutput {
+    /// `deployment.apps/nginx`
+    Name,
+    Json,
+    Yaml,
+}
+
+/// An object as json/yaml output shows it: without managedFields.
+pub fn shown(object: &DynamicObject) -> Value {
+    let mut v = serde_json::to_value(object).unwrap_or(Value::Null);
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    v
+}
+
+/// The text for `-o`: names one per line, or one object / a `v1 List` of several.
+pub fn render_objects(output: ObjectOutput, written: &[(String, Value)]) -> Result<String> {
+    match output {
+        ObjectOutput::Name => Ok(written.iter().map(|(n, _)| format!("{n}\n")).collect()),
+        ObjectOutput::Json | ObjectOutput::Yaml => {
+            let doc = if output == ObjectOutput::Json {
+                crate::output::DocFormat::Json
+            } else {
+                crate::output::DocFormat::Yaml
+            };
+            let value = match written {
+                [(_, one)] => one.clone(),
+                many => serde_json::json!({
+                    "apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
+                    "items": many.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+                }),
+            };
+            crate::output::document(&value, doc)
+        }
+    }
+}
+
+/// One line for a write the API server refused, naming the object and where.
+pub fn write_error(session: &Session, what: &str, err: kube::Error) -> Error {
+    match err {
+        kube::Error::Api(s) if s.reason == "AlreadyExists" => Error::Invalid(format!(
+            "{what}{} already exists; update it with `karmadactl apply -f` or delete it first",
+            session.place.suffix()
+        )),
+        kube::Error::Api(s) if s.code == 409 => Error::Invalid(format!(
+            "{what}{}: {}; it changed meanwhile: read it again and retry",
+            session.place.suffix(),
+            s.message
+        )),
+        other => session.error(what, other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
