@@ -10,7 +10,10 @@ pub const GROUPS: &[(&str, &[&str])] = &[
         "Cluster Management Commands",
         &["cordon", "uncordon", "taint"],
     ),
-    ("Basic Commands", &["get", "create", "delete", "edit"]),
+    (
+        "Basic Commands",
+        &["explain", "get", "create", "delete", "edit"],
+    ),
     (
         "Troubleshooting and Debugging Commands",
         &["attach", "logs", "exec", "describe", "why"],

@@ -13,6 +13,7 @@ mod describe;
 mod docs;
 mod edit;
 mod exec;
+mod explain;
 mod get;
 mod help;
 mod init;
@@ -102,6 +103,7 @@ pub enum Command {
     Label(label::LabelArgs),
     Annotate(label::AnnotateArgs),
     Patch(patch::PatchArgs),
+    Explain(explain::ExplainArgs),
     ApiResources(api_resources::ApiResourcesArgs),
     ApiVersions(api_resources::ApiVersionsArgs),
     Init(Box<init::InitArgs>),
@@ -169,6 +171,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Label(args) => label::run_label(args, &global).await,
         Command::Annotate(args) => label::run_annotate(args, &global).await,
         Command::Patch(args) => patch::run(args, &global).await,
+        Command::Explain(args) => explain::run(args, &global).await,
         Command::ApiResources(args) => api_resources::run_resources(args, &global).await,
         Command::ApiVersions(args) => api_resources::run_versions(args, &global).await,
         Command::Completion(args) => completion::run(args),

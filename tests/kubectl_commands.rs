@@ -1056,3 +1056,67 @@ async fn edit_applies_what_the_editor_changed_and_never_waits_without_one() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_reads_the_openapi_v3_of_the_control_plane_and_a_member() {
+    let env = env().await;
+    let pp = env.ok(&["explain", "propagationpolicies"]);
+    assert!(
+        pp.starts_with("GROUP:      policy.karmada.io\nKIND:       PropagationPolicy\nVERSION:    v1alpha1\n\nDESCRIPTION:\n"),
+        "{pp}"
+    );
+    assert!(pp.contains("\nFIELDS:\n  apiVersion\t<string>\n"), "{pp}");
+    assert!(pp.contains("  spec\t<Object> -required-\n"), "{pp}");
+
+    let affinity = env.ok(&["explain", "pp.spec.placement.clusterAffinity"]);
+    assert!(
+        affinity.contains("FIELD: clusterAffinity <Object>"),
+        "{affinity}"
+    );
+    assert!(
+        affinity.contains("  clusterNames\t<[]string>"),
+        "{affinity}"
+    );
+
+    let tree = env.ok(&["explain", "clusters", "--recursive"]);
+    assert!(tree.contains("    apiEndpoint\t<string>\n"), "{tree}");
+    assert!(
+        !tree.contains("APIEndpoint is"),
+        "recursive lists no descriptions: {tree}"
+    );
+
+    let replicas = env.ok(&[
+        "explain",
+        "deployments.spec.replicas",
+        "--api-version=apps/v1",
+    ]);
+    assert!(replicas.contains("KIND:       Deployment"), "{replicas}");
+    assert!(replicas.contains("FIELD: replicas <integer>"), "{replicas}");
+
+    let containers = env.ok(&["explain", "pods.spec.containers", "-C", MEMBER]);
+    assert!(
+        containers.contains("KIND:       Pod\nVERSION:    v1\n"),
+        "{containers}"
+    );
+    assert!(
+        containers.contains("FIELD: containers <[]Container>"),
+        "{containers}"
+    );
+    assert!(containers.contains("  image\t<string>"), "{containers}");
+
+    let err = env.fails(&[
+        "explain",
+        "propagationpolicies",
+        "--operation-scope=members",
+        "--cluster=member1",
+    ]);
+    assert_eq!(
+        err,
+        "error: the server doesn't have a resource type \"propagationpolicies\" in cluster member1"
+    );
+    let err = env.fails(&["explain", "deployments.spec.nope"]);
+    assert!(
+        err.contains("field \"nope\" does not exist in deployments.apps.spec (it has: "),
+        "{err}"
+    );
+}

@@ -9,6 +9,7 @@ pub mod delete;
 pub mod describe;
 pub mod edit;
 pub mod exec;
+pub mod explain;
 pub mod get;
 pub mod init;
 pub mod join;
