@@ -1120,3 +1120,179 @@ async fn explain_reads_the_openapi_v3_of_the_control_plane_and_a_member() {
         "{err}"
     );
 }
+
+/// An HTTPS server standing in for a kubelet: it answers `/containerLogs/NS/POD/CONTAINER`
+/// with three lines naming the pod and container (and, with `follow=true`, a line every 200ms
+/// until the client goes), and records each request's path and query.
+struct FakeKubelet {
+    port: u16,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+async fn fake_kubelet() -> FakeKubelet {
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let seen = requests.clone();
+    // Its own thread and runtime: it must outlive the test's commands, not the test's runtime.
+    let listener = listener.into_std().unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { return };
+                let acceptor = acceptor.clone();
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match tls.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).to_string();
+                    let target = head.split_whitespace().nth(1).unwrap_or_default().to_string();
+                    seen.lock().unwrap().push(target.clone());
+                    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+                    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+                    let (pod, container) = match parts.as_slice() {
+                        ["containerLogs", _, pod, container] => (pod.to_string(), container.to_string()),
+                        _ => {
+                            let _ = tls.write_all(b"HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n").await;
+                            return;
+                        }
+                    };
+                    let _ = tls
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n")
+                        .await;
+                    for i in 1..=3 {
+                        let _ = tls.write_all(format!("line {i} of {pod}/{container}\n").as_bytes()).await;
+                    }
+                    let _ = tls.flush().await;
+                    if query.split('&').any(|q| q == "follow=true") {
+                        for i in 4..300 {
+                            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                            let line = format!("line {i} of {pod}/{container}\n");
+                            if tls.write_all(line.as_bytes()).await.is_err() || tls.flush().await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+    });
+    FakeKubelet { port, requests }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_stream_from_the_nodes_kubelet_with_kubectls_flags() {
+    let env = env().await;
+    let kubelet = fake_kubelet().await;
+    let ns = unique("logs");
+    let node = unique("kubelet-node");
+    fake_node(&env.member, &ns, &node, kubelet.port).await;
+    support::apply_yaml(&env.member, &pod("web", &ns, Some(&node), "app: web")).await;
+    support::apply_yaml(&env.member, &pod("web-2", &ns, Some(&node), "app: web")).await;
+
+    // One container: the kubelet's text as is; kubectl's flags reach the kubelet.
+    let out = env.ok(&[
+        "logs",
+        "web",
+        "-c",
+        "sidecar",
+        "--tail=2",
+        "--timestamps",
+        "--since=1h",
+        "-n",
+        &ns,
+        "-C",
+        MEMBER,
+    ]);
+    assert_eq!(
+        out,
+        "line 1 of web/sidecar\nline 2 of web/sidecar\nline 3 of web/sidecar\n"
+    );
+    let request = kubelet.requests.lock().unwrap().last().cloned().unwrap();
+    assert!(
+        request.starts_with(&format!("/containerLogs/{ns}/web/sidecar?")),
+        "{request}"
+    );
+    for q in ["tailLines=2", "timestamps=true", "sinceSeconds=3600"] {
+        assert!(request.contains(q), "{q} missing in {request}");
+    }
+    // The default container, with kubectl's note.
+    let o = env.run(&["logs", "pod/web", "-n", &ns, "-C", MEMBER]);
+    assert!(o.status.success());
+    assert!(stdout(&o).starts_with("line 1 of web/app\n"));
+    assert_eq!(
+        stderr(&o).trim(),
+        "Defaulted container \"app\" out of: app, sidecar"
+    );
+
+    // A selector reads every pod (10 lines each unless --tail), --prefix names the source.
+    let out = env.ok(&[
+        "logs",
+        "-l",
+        "app=web",
+        "--prefix",
+        "--all-containers",
+        "-n",
+        &ns,
+        "-C",
+        MEMBER,
+    ]);
+    for source in ["web/app", "web/sidecar", "web-2/app", "web-2/sidecar"] {
+        assert!(
+            out.contains(&format!("[pod/{source}] line 3 of {source}\n")),
+            "{out}"
+        );
+    }
+    assert!(
+        kubelet
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.contains("tailLines=10"))
+    );
+
+    // -f streams until interrupted; Ctrl-C ends it cleanly.
+    let mut child = env
+        .command(&["logs", "-f", "web", "-c", "app", "-n", &ns, "-C", MEMBER])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    for want in 1..=5 {
+        let line = lines.next().expect("a streamed line").unwrap();
+        assert_eq!(line, format!("line {want} of web/app"));
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "Ctrl-C ends -f cleanly: {status:?}");
+}
