@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use karmadactl::ops::delete::{self, Cascade, DeleteOptions};
-use karmadactl::ops::objects::{self, DryRun, Selection};
+use karmadactl::ops::objects::{self, DryRun, ObjectOutput, Selection};
 use karmadactl::ops::scope::{self, Requests};
 
 use crate::GlobalArgs;
@@ -195,11 +195,6 @@ pub async fn run(args: DeleteArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let mut outcome = delete::delete(&session, &opts, &targets).await?;
     errors.append(&mut outcome.errors);
     outcome.errors = errors;
-    if args.output.is_some() {
-        outcome.lines = targets
-            .iter()
-            .map(|t| objects::display_name(&t.resolved.ar, &t.name))
-            .collect();
-    }
-    finish(outcome, None)
+    let output = args.output.is_some().then_some(ObjectOutput::Name);
+    finish(outcome, output)
 }

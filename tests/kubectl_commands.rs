@@ -946,6 +946,10 @@ async fn create_label_annotate_patch_delete_in_the_control_plane_and_a_member() 
         ok(&["delete", "cm", "-l", "batch=b1", "-C", MEMBER]),
         "configmap \"extra-1\" deleted\n"
     );
+    assert_eq!(
+        ok(&["delete", "cm/extra-0", "-C", MEMBER, "-o", "name"]),
+        "configmap/extra-0\n"
+    );
     let all = ok(&[
         "delete",
         "configmaps",
@@ -954,7 +958,7 @@ async fn create_label_annotate_patch_delete_in_the_control_plane_and_a_member() 
         MEMBER,
         "--wait=false",
     ]);
-    for name in ["cfg", "extra-0", "extra-2"] {
+    for name in ["cfg", "extra-2"] {
         assert!(
             all.contains(&format!("configmap \"{name}\" deleted")),
             "{all}"

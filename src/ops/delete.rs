@@ -173,14 +173,17 @@ pub async fn delete(
     let mut deleted = Vec::new();
     for t in targets {
         let line = format!("{} deleted{}", t.quoted(), opts.dry_run.suffix());
+        let name = objects::display_name(&t.resolved.ar, &t.name);
         if opts.dry_run == DryRun::Client {
             outcome.lines.push(line);
+            outcome.written.push((name, serde_json::Value::Null));
             continue;
         }
         let api = objects::api(&session.client, &t.resolved, t.namespace.as_deref());
         match api.delete(&t.name, &params(opts, t.uid.as_deref())).await {
             Ok(_) => {
                 outcome.lines.push(line);
+                outcome.written.push((name, serde_json::Value::Null));
                 deleted.push(t);
             }
             Err(kube::Error::Api(s)) if s.code == 404 && opts.ignore_not_found => {}
