@@ -25,12 +25,17 @@ use crate::scope_args::ScopeArgs;
     karmadactl describe deployment/nginx\n  \
     karmadactl describe propagationpolicy nginx-pp -n web\n  \
     karmadactl describe pods nginx --operation-scope=members --cluster=member1\n  \
+    karmadactl describe -f pod.json -C member1\n  \
     karmadactl describe po -l app=nginx -C member1"
 )]
 pub struct DescribeArgs {
     /// TYPE [NAME_PREFIX...], or TYPE/NAME...
-    #[arg(value_name = "TYPE", required = true, num_args = 1.., add = clap_complete::engine::ArgValueCompleter::new(crate::cluster_completer::cluster_names))]
+    #[arg(value_name = "TYPE", required_unless_present = "filename", num_args = 1.., add = clap_complete::engine::ArgValueCompleter::new(crate::cluster_completer::cluster_names))]
     pub args: Vec<String>,
+
+    /// Files naming the objects to describe; - for stdin
+    #[arg(short, long = "filename", value_name = "FILE", value_hint = clap::ValueHint::AnyPath, conflicts_with = "args")]
+    pub filename: Vec<std::path::PathBuf>,
 
     #[command(flatten)]
     pub scope: ScopeArgs,
@@ -101,6 +106,7 @@ pub async fn run(args: DescribeArgs, global: &GlobalArgs) -> anyhow::Result<()> 
     let session = scope::connect(&target, &place, Requests::Bounded).await?;
     let query = generic::DescribeQuery {
         types,
+        files: args.filename,
         selection: Selection {
             namespace: args.namespace,
             all_namespaces: args.all_namespaces,

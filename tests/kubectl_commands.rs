@@ -367,6 +367,13 @@ async fn describe_any_kind_with_events_in_the_control_plane_and_a_member() {
     ]);
     assert_eq!(selected.matches("Kind:         Deployment").count(), 2);
 
+    let f = file(&env, "web.yaml", &deployment("web-frontend", &ns, "web"));
+    let from_file = env.ok(&["describe", "-f", f.to_str().unwrap(), "-C", MEMBER]);
+    assert!(
+        from_file.starts_with("Name:         web-frontend\n"),
+        "{from_file}"
+    );
+
     // The control plane has no such Deployment: one line naming what and where.
     let err = env.fails(&["describe", "deploy", "web-frontend", "-n", &ns]);
     assert_eq!(

@@ -21,6 +21,8 @@ use super::{MAX_EVENTS, event_time};
 #[derive(Debug, Clone, Default)]
 pub struct DescribeQuery {
     pub types: Vec<TypeNames>,
+    /// `-f`: the objects these files name.
+    pub files: Vec<std::path::PathBuf>,
     pub selection: Selection,
     /// `--show-events` (default true).
     pub show_events: bool,
@@ -29,6 +31,9 @@ pub struct DescribeQuery {
 /// Finds the objects: each name is an exact name or, failing that, a name prefix (kubectl's
 /// rule); no names means all (or those `-l` selects).
 pub async fn find(session: &Session, query: &DescribeQuery) -> Result<Vec<Selected>> {
+    if !query.files.is_empty() {
+        return objects::pick(session, &[], &query.files, &query.selection).await;
+    }
     let namespace = session.namespace(query.selection.namespace.as_deref());
     let mut out = Vec::new();
     for t in &query.types {
