@@ -763,6 +763,19 @@ async fn create_label_annotate_patch_delete_in_the_control_plane_and_a_member() 
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "configmap/cfg created\n");
     assert!(configmap(&env.member, &ns, "cfg").await.is_some());
+    let err = env.fails(&["create", "-f", f, "-C", OTHER]);
+    assert!(
+        err.contains("member cluster member2 does not serve policy.karmada.io/v1alpha1 PropagationPolicy; install its CRD first"),
+        "{err}"
+    );
+    let cm_file = file(&env, "cm.yaml", &cm_only);
+    let err = env.fails(&["create", "-f", cm_file.to_str().unwrap(), "-C", OTHER]);
+    assert!(
+        err.contains(&format!(
+            "in cluster member2: namespaces \"{ns}\" not found; create the namespace first"
+        )),
+        "{err}"
+    );
 
     // label: set, refuse to overwrite, overwrite, no change, remove; a member with -C.
     let n = ["-n", ns.as_str()];

@@ -331,6 +331,11 @@ pub async fn resolve_documents(
         let resolved = kinds::resolve_gvk(&session.client, &api_version, &kind)
             .await
             .map_err(|e| match e {
+                kube::Error::Api(s) if s.code == 404 => Error::NotFound(format!(
+                    "{source}: {} does not serve {api_version} {kind}; install its CRD first or \
+                     fix apiVersion/kind",
+                    session.place
+                )),
                 kube::Error::Discovery(_) => Error::NotFound(format!(
                     "{source}: {} does not serve {api_version} {kind}; install its CRD first or \
                      fix apiVersion/kind",
@@ -473,6 +478,13 @@ pub fn write_error(session: &Session, what: &str, err: kube::Error) -> Error {
             "{what}{} already exists; update it with `karmadactl apply -f` or delete it first",
             session.place.suffix()
         )),
+        kube::Error::Api(s) if s.code == 404 && s.message.starts_with("namespaces ") => {
+            Error::NotFound(format!(
+                "{what}{}: {}; create the namespace first",
+                session.place.suffix(),
+                s.message
+            ))
+        }
         kube::Error::Api(s) if s.code == 409 => Error::Invalid(format!(
             "{what}{}: {}; it changed meanwhile: read it again and retry",
             session.place.suffix(),
