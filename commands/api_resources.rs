@@ -48,6 +48,10 @@ pub struct ApiResourcesArgs {
     #[arg(long)]
     pub no_headers: bool,
 
+    /// Accepted for compatibility: discovery is always read fresh
+    #[arg(long)]
+    pub cached: bool,
+
     /// Output format: wide adds VERBS and CATEGORIES; name prints resource.group
     #[arg(short, long, value_enum, value_name = "FORMAT")]
     pub output: Option<ResourcesOutput>,

@@ -130,9 +130,19 @@ fn options(name: Option<String>, c: &Common) -> anyhow::Result<TopOptions> {
     })
 }
 
-fn finish(stdout: String, notes: Vec<String>, kind: &str) -> anyhow::Result<()> {
+fn finish(
+    stdout: String,
+    notes: Vec<String>,
+    kind: &str,
+    name: Option<&str>,
+) -> anyhow::Result<()> {
     output::print(&stdout);
     if stdout.is_empty() && notes.is_empty() {
+        if let Some(name) = name {
+            anyhow::bail!(
+                "{kind} {name:?} not found in the member clusters asked; list them with `karmadactl get {kind} -s members`"
+            );
+        }
         eprintln!("No {kind} found.");
     }
     for note in &notes {
@@ -156,7 +166,12 @@ pub async fn run(args: TopArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                 ..options(a.name, &a.common)?
             };
             let found = top::nodes(&target, &opts).await?;
-            finish(found.render(&opts), found.notes(), "nodes")
+            finish(
+                found.render(&opts),
+                found.notes(),
+                "nodes",
+                opts.name.as_deref(),
+            )
         }
         TopCommand::Pod(a) => {
             let opts = TopOptions {
@@ -168,7 +183,12 @@ pub async fn run(args: TopArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                 ..options(a.name, &a.common)?
             };
             let found = top::pods(&target, &opts).await?;
-            finish(found.render(&opts), found.notes(), "pods")
+            finish(
+                found.render(&opts),
+                found.notes(),
+                "pods",
+                opts.name.as_deref(),
+            )
         }
     }
 }

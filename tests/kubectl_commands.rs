@@ -685,6 +685,8 @@ async fn top_reads_each_members_metrics_api_and_names_those_without() {
         stderr(&out)
     );
 
+    let err = env.fails(&["top", "pod", "nosuch", "-n", &ns, "-C", MEMBER]);
+    assert!(err.contains("pods \"nosuch\" not found"), "{err}");
     let err = env.fails(&["top", "node", "-C", "nosuch"]);
     assert!(err.contains("no member cluster \"nosuch\""), "{err}");
 }
