@@ -31,6 +31,7 @@ const VALUE_FLAGS: &[&str] = &[
     "--operation-scope",
     "-C",
     "--clusters",
+    "--cluster",
     "--member-timeout",
     "--cluster-kubeconfig",
     "--cluster-context",
@@ -47,8 +48,12 @@ pub fn cluster_names(current: &OsStr) -> Vec<CompletionCandidate> {
     if !wants_clusters(&words) {
         return Vec::new();
     }
+    complete(&words, current)
+}
+
+fn complete(words: &[String], current: &OsStr) -> Vec<CompletionCandidate> {
     let prefix = current.to_string_lossy().to_string();
-    let target = target_from(&words);
+    let target = target_from(words);
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -69,6 +74,12 @@ pub fn cluster_names(current: &OsStr) -> Vec<CompletionCandidate> {
         .filter(|n| n.starts_with(&prefix))
         .map(CompletionCandidate::new)
         .collect()
+}
+
+/// `ArgValueCompleter` for a flag that always names a member cluster (`-C/--cluster`).
+pub fn member_names(current: &OsStr) -> Vec<CompletionCandidate> {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    complete(&command_words(&args), current)
 }
 
 async fn list(target: &Target) -> Option<Vec<String>> {

@@ -12,10 +12,18 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ),
     (
         "Basic Commands",
-        &["get", "describe", "why", "apply", "promote"],
+        &["explain", "get", "create", "delete", "edit"],
     ),
-    ("Settings Commands", &["completion"]),
-    ("Other Commands", &["version"]),
+    (
+        "Troubleshooting and Debugging Commands",
+        &["attach", "logs", "exec", "describe", "why"],
+    ),
+    ("Advanced Commands", &["apply", "promote", "top", "patch"]),
+    ("Settings Commands", &["label", "annotate", "completion"]),
+    (
+        "Other Commands",
+        &["api-resources", "api-versions", "version"],
+    ),
 ];
 
 /// Replaces clap's flat command list with the grouped one; `program` is how the user invoked

@@ -8,21 +8,33 @@ macro_rules! usage {
     };
 }
 
+mod api_resources;
 mod apply;
+mod attach;
 mod cluster_completer;
 mod completion;
 mod cordon;
+mod create;
+mod delete;
 mod describe;
 mod docs;
+mod edit;
+mod exec;
+mod explain;
 mod get;
 mod help;
 mod init;
 mod init_config;
 mod join;
+mod label;
+mod logs;
 mod man;
+mod patch;
 mod progress;
 mod promote;
+mod scope_args;
 mod taint;
+mod top;
 mod unjoin;
 mod version;
 mod why;
@@ -90,6 +102,19 @@ pub enum Command {
     Why(why::WhyArgs),
     Apply(apply::ApplyArgs),
     Promote(promote::PromoteArgs),
+    Logs(logs::LogsArgs),
+    Exec(exec::ExecArgs),
+    Attach(attach::AttachArgs),
+    Top(top::TopArgs),
+    Create(create::CreateArgs),
+    Delete(delete::DeleteArgs),
+    Edit(edit::EditArgs),
+    Label(label::LabelArgs),
+    Annotate(label::AnnotateArgs),
+    Patch(patch::PatchArgs),
+    Explain(explain::ExplainArgs),
+    ApiResources(api_resources::ApiResourcesArgs),
+    ApiVersions(api_resources::ApiVersionsArgs),
     Init(Box<init::InitArgs>),
     Deinit(init::DeinitArgs),
     Join(join::JoinArgs),
@@ -200,6 +225,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Why(args) => why::run(args, &global).await,
         Command::Apply(args) => apply::run(args, &global).await,
         Command::Promote(args) => promote::run(args, &global).await,
+        Command::Logs(args) => logs::run(args, &global).await,
+        Command::Exec(args) => exec::run(args, &global).await,
+        Command::Attach(args) => attach::run(args, &global).await,
+        Command::Top(args) => top::run(args, &global).await,
+        Command::Create(args) => create::run(args, &global).await,
+        Command::Delete(args) => delete::run(args, &global).await,
+        Command::Edit(args) => edit::run(args, &global).await,
+        Command::Label(args) => label::run_label(args, &global).await,
+        Command::Annotate(args) => label::run_annotate(args, &global).await,
+        Command::Patch(args) => patch::run(args, &global).await,
+        Command::Explain(args) => explain::run(args, &global).await,
+        Command::ApiResources(args) => api_resources::run_resources(args, &global).await,
+        Command::ApiVersions(args) => api_resources::run_versions(args, &global).await,
         Command::Completion(args) => completion::run(args),
         Command::Init(args) => init::run_init(*args, &global).await,
         Command::Deinit(args) => init::run_deinit(args, &global).await,
@@ -236,6 +274,10 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            // exec/attach: the remote command's exit code, already reported.
+            if let Some(code) = err.downcast_ref::<karmadactl::ops::exec::ExitCode>() {
+                return ExitCode::from(u8::try_from(code.0).unwrap_or(1));
+            }
             report_error(&err, verbose);
             if err.downcast_ref::<Usage>().is_some() {
                 ExitCode::from(EXIT_USAGE)

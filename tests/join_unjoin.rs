@@ -419,6 +419,12 @@ async fn join_refuses_bad_input_rolls_back_and_works_when_rerun() {
         vec!["taint", "clusters", ""],
         vec!["describe", "cluster", "m"],
         vec!["get", "clusters", ""],
+        // -C/--cluster of the commands that run in one member.
+        vec!["describe", "pods", "-C", ""],
+        vec!["logs", "web", "-C", ""],
+        vec!["exec", "web", "--cluster", ""],
+        vec!["top", "node", "-C", ""],
+        vec!["delete", "cm", "x", "-C", ""],
     ] {
         let mut line: Vec<&str> = flags.to_vec();
         line.extend(words.iter().copied());

@@ -85,6 +85,8 @@ mod tests {
     fn quantities() {
         assert_eq!(parse_quantity("500m"), 0.5);
         assert_eq!(parse_quantity("2Ki"), 2048.0);
+        // metrics-server reports cpu in nanocores.
+        assert!((parse_quantity("250000000n") - 0.25).abs() < 1e-9);
         assert_eq!(format_quantity(1.5), "1500m");
         assert_eq!(format_quantity(4.0), "4");
     }

@@ -1,6 +1,9 @@
 //! `karmadactl describe cluster NAME`: everything known about a member in one page, like
 //! `kubectl describe node`: placement facts, taints, conditions, versions, API enablements,
-//! node and resource summaries, and the recent Events about the Cluster.
+//! node and resource summaries, and the recent Events about the Cluster. Any other kind, in
+//! the control plane or a member: [`generic`].
+
+pub mod generic;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -54,7 +57,7 @@ async fn events(client: &kube::Client, name: &str) -> kube::Result<Vec<Event>> {
 }
 
 /// When an Event last happened.
-fn event_time(e: &Event) -> Option<Timestamp> {
+pub(crate) fn event_time(e: &Event) -> Option<Timestamp> {
     e.last_timestamp
         .as_ref()
         .map(|t| t.0)

@@ -1,14 +1,27 @@
 //! What each `karmadactl` command does, given parsed arguments and a client. The CLI in
 //! `commands/` only parses and validates; everything that talks to a cluster lives here.
 
+pub mod api_resources;
 pub mod apply;
 pub mod cordon;
+pub mod create;
+pub mod delete;
 pub mod describe;
+pub mod edit;
+pub mod exec;
+pub mod explain;
 pub mod get;
 pub mod init;
 pub mod join;
+pub mod label;
+pub mod logs;
+pub mod objects;
+pub mod patch;
+pub mod pods;
 pub mod promote;
+pub mod scope;
 pub mod taint;
+pub mod top;
 pub mod unjoin;
 pub mod version;
 pub mod why;
