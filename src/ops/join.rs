@@ -332,6 +332,7 @@ async fn join_steps(
     let system_labels = json!({keys::LABEL_KARMADA_SYSTEM: "true"});
 
     // --- member side ---
+    wait_until_not_terminating(member, ns).await?;
     ensure(
         member,
         created,
@@ -635,4 +636,23 @@ pub async fn wait_ready(cp: &Client, name: &str, timeout: Duration) -> Result<()
         "cluster {name} is not Ready after {}s; last seen: {last}",
         timeout.as_secs()
     )))
+}
+
+/// A namespace left by an earlier unjoin may still be terminating; nothing can be created in it
+/// until it is gone, so wait for that (bounded) rather than fail half-way.
+async fn wait_until_not_terminating(member: &Client, ns: &str) -> Result<()> {
+    let api: Api<Namespace> = Api::all(member.clone());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        match api.get_opt(ns).await? {
+            Some(n) if n.metadata.deletion_timestamp.is_some() => {}
+            _ => return Ok(()),
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(Error::Timeout(format!(
+                "namespace {ns} in the member is still being deleted (an earlier unjoin?); run join again once it is gone"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

@@ -232,9 +232,11 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
             .map(Arc::new);
     }
     // A member that is not Ready is left alone: its Works wait until it is Ready again (that
-    // re-runs them) instead of retrying against it. A Cluster being removed is the exception:
-    // the finalizer must not wait for a member that may never come back.
+    // re-runs them) instead of retrying against it. Deletions are the exception: the finalizer
+    // must not wait for a member that may never come back (it retries with backoff and releases
+    // the Work after --cluster-deletion-grace-period).
     if let Some(c) = &cluster
+        && !deleting
         && !placement::is_ready(c)
         && c.metadata.deletion_timestamp.is_none()
         && work.spec.suspend_dispatching != Some(true)
