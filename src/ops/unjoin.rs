@@ -355,11 +355,11 @@ async fn own_credentials(cp: &Client, cluster: &Cluster) -> std::result::Result<
 }
 
 /// Revokes the member token with the member's own credentials: deletes the impersonator's
-/// token and account (unless another control plane's join still uses them), asks for the
-/// namespace to go (if unshared), and last deletes the cluster's ServiceAccount, which
+/// token and account (unless another control plane's join still uses them), and last deletes
+/// the cluster's ServiceAccount, which
 /// invalidates every token it has (legacy Secret tokens and TokenRequest tokens alike). Nothing
 /// can follow that request with this token, so the ClusterRole, its binding (now bound to an
-/// account that does not exist) and, when the namespace stays, the dead token Secret are left:
+/// account that does not exist), the namespace and the dead token Secret are left:
 /// returned as (removed, left).
 async fn revoke(member: &Client, name: &str, ns: &str) -> (Vec<String>, Vec<String>) {
     let plan = match member_plan(member, name, ns).await {
@@ -372,7 +372,8 @@ async fn revoke(member: &Client, name: &str, ns: &str) -> (Vec<String>, Vec<Stri
     };
     let sa = names::member_service_account(name);
     let own_token = format!("{sa}-token");
-    let namespace_goes = plan.iter().any(|(k, _, _)| *k == "namespace");
+    // The namespace stays (with the dead token Secret): a namespace deletion may take long (or,
+    // in a member without a namespace controller, forever), and a re-join would wait for it.
     let mut order: Vec<&(&str, Option<String>, String)> = Vec::new();
     // The impersonator's token and account, then the namespace, then our own account.
     order.extend(
@@ -383,7 +384,6 @@ async fn revoke(member: &Client, name: &str, ns: &str) -> (Vec<String>, Vec<Stri
         plan.iter()
             .filter(|(k, _, n)| *k == "serviceaccount" && *n != sa),
     );
-    order.extend(plan.iter().filter(|(k, _, _)| *k == "namespace"));
     order.extend(
         plan.iter()
             .filter(|(k, _, n)| *k == "serviceaccount" && *n == sa),
@@ -429,7 +429,7 @@ async fn revoke(member: &Client, name: &str, ns: &str) -> (Vec<String>, Vec<Stri
     // What the revoked token can no longer touch.
     for item in &plan {
         let (kind, _, n) = item;
-        let dead_token = *kind == "secret" && *n == own_token && !namespace_goes;
+        let dead_token = *kind == "secret" && *n == own_token;
         if *kind == "clusterrolebinding" || *kind == "clusterrole" || dead_token {
             left.push(key(item));
         }
