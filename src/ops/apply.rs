@@ -8,12 +8,12 @@ use std::path::PathBuf;
 
 use kube::api::{Api, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::{Client, ResourceExt as _};
+use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 use crate::api::{Cluster, PropagationPolicy, names};
 use crate::client::connect::Target;
 use crate::client::kinds::{self, Resolved};
-use crate::ops::objects::parse_documents;
 use crate::{Error, Result};
 
 /// Field manager of everything `apply` and `promote` write.
@@ -73,6 +73,47 @@ pub fn policy_for(
         "metadata": {"name": policy_name(kind, name), "namespace": namespace},
         "spec": spec,
     })
+}
+
+/// Parses YAML or JSON documents (several per file, `kind: List` expanded).
+pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let value = Value::deserialize(doc)
+            .map_err(|e| Error::Invalid(format!("{source}: document {}: {e}", i + 1)))?;
+        if value.is_null() {
+            continue;
+        }
+        let items = if value["kind"].as_str().is_some_and(|k| k.ends_with("List"))
+            && value["items"].is_array()
+        {
+            value["items"].as_array().cloned().unwrap_or_default()
+        } else {
+            vec![value]
+        };
+        for v in items {
+            for field in ["apiVersion", "kind"] {
+                if v[field].as_str().is_none_or(str::is_empty) {
+                    return Err(Error::Invalid(format!(
+                        "{source}: document {}: no {field}",
+                        i + 1
+                    )));
+                }
+            }
+            if v.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                return Err(Error::Invalid(format!(
+                    "{source}: document {}: {} has no metadata.name (generateName is not supported by apply)",
+                    i + 1,
+                    v["kind"].as_str().unwrap_or_default()
+                )));
+            }
+            out.push(v);
+        }
+    }
+    Ok(out)
 }
 
 fn read_files(files: &[PathBuf]) -> Result<Vec<Value>> {
