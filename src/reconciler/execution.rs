@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::core::ApiResource;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt as _};
@@ -870,14 +870,6 @@ async fn publish(ctx: &Context, manifest: &Value, type_: EventType, reason: &str
             .map(String::from),
         ..Default::default()
     };
-    let event = Event {
-        type_,
-        reason: reason.into(),
-        note: Some(note.chars().take(1000).collect()),
-        action: "Apply".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
-        tracing::debug!("event not recorded: {e}");
-    }
+    let warning = matches!(type_, EventType::Warning);
+    events::publish(ctx, &reference, warning, reason, note, "Apply").await;
 }
