@@ -539,3 +539,90 @@ spec:
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promote_adopts_a_cluster_scoped_object_with_a_cluster_propagation_policy() {
+    use karmadactl::client::connect::Target;
+    use karmadactl::ops::promote::{PromoteOptions, promote};
+    let fed = support::federation(&["member1"]).await;
+    let log = fed.bed.dir().join("reconciler.log");
+    let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
+    let m1 = fed.bed.client("member1").await.unwrap();
+    support::apply_yaml(
+        &m1,
+        r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "legacy:viewer", labels: {team: ops}}
+rules:
+  - {apiGroups: [""], resources: [pods], verbs: [get]}
+"#,
+    )
+    .await;
+    let before = get(
+        &m1,
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        "legacy:viewer",
+    )
+    .await
+    .unwrap();
+    let target = Target {
+        kubeconfig: Some(fed.bed.kubeconfig().to_path_buf()),
+        context: Some(CONTROL_PLANE.into()),
+    };
+    let opts = PromoteOptions {
+        kind: "clusterrole".into(),
+        name: "legacy:viewer".into(),
+        cluster: "member1".into(),
+        ..Default::default()
+    };
+    let lines = promote(&target, &opts).await.expect("promote").join("\n");
+    assert!(
+        lines.contains(
+            "clusterpropagationpolicy.policy.karmada.io/legacy.viewer-clusterrole created"
+        ) && lines.contains(
+            "clusterrole.rbac.authorization.k8s.io/legacy:viewer promoted from cluster member1"
+        ),
+        "{lines}"
+    );
+    // The template is on the control plane, claimed by the ClusterPropagationPolicy, and the
+    // member's object is taken over in place.
+    let taken = support::eventually("member1's ClusterRole taken over", T, &log, || async {
+        let r = get(
+            &m1,
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            "legacy:viewer",
+        )
+        .await?;
+        (r.labels().get("karmada.io/managed").map(String::as_str) == Some("true")).then_some(r)
+    })
+    .await;
+    assert_eq!(taken.uid(), before.uid(), "the same object, not a new one");
+    assert_eq!(
+        taken
+            .annotations()
+            .get("clusterresourcebinding.karmada.io/name")
+            .map(String::as_str),
+        Some("legacy.viewer-clusterrole")
+    );
+    let template = get(
+        &cp,
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        "legacy:viewer",
+    )
+    .await
+    .expect("the template on the control plane");
+    assert_eq!(
+        template.labels().get("team").map(String::as_str),
+        Some("ops")
+    );
+    // Twice is refused.
+    let again = promote(&target, &opts).await.unwrap_err().to_string();
+    assert!(
+        again.contains("already exists in the control plane"),
+        "{again}"
+    );
+}
