@@ -22,8 +22,8 @@ use crate::api::work::{AggregatedStatusItem, ResourceHealth};
 use crate::api::{self as keys, Cluster, ResourceBinding, Work, names};
 use crate::client::kinds::KindCache;
 use crate::client::requests::CONTROL_PLANE;
+use crate::engine::overrides;
 use crate::engine::render::{self, Origin};
-use crate::engine::{overrides, status};
 
 const CONTROLLER: &str = "binding";
 
@@ -86,6 +86,8 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     .reconcile_all_on(op_changes)
     .reconcile_all_on(cop_changes)
     .reconcile_all_on(cluster_changes)
+    // A customization may change how any binding's Works are rendered or its status summed.
+    .reconcile_all_on(super::interpreting::change_events(&ctx))
     .graceful_shutdown_on(shutdown)
     .run(reconcile, error_policy, bctx);
     toolkit::drive(&ctx, CONTROLLER, results).await;
@@ -137,6 +139,8 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
     {
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
+    super::interpreting::ready(ctx).await;
+    let interpreter = ctx.interpreter.clone();
     let r = &rb.spec.resource;
     let resource = bctx
         .kinds
@@ -177,7 +181,18 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
             .find(|w| w.namespace().as_deref() == Some(&work_ns));
         let mut workload = template_json.clone();
         if divided {
-            render::set_replicas(&mut workload, target.replicas);
+            let revised = super::interpreting::blocking(|| {
+                interpreter.revise_replica(&workload, target.replicas.into())
+            });
+            match revised {
+                Ok(Some(w)) => workload = w,
+                Ok(None) => {}
+                Err(e) => {
+                    super::interpreting::report(ctx, &template_json, None, &e).await;
+                    override_failures.insert(target.name.clone(), e.to_string());
+                    continue;
+                }
+            }
         }
         let Some(cluster) = clusters.iter().find(|c| c.name_any() == target.name) else {
             // Not in this controller's cache yet (a fresh join): rendering now would skip its
@@ -256,7 +271,21 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
     }
 
     // Also when propagateDeps was turned off: that releases the dependencies it had.
-    super::dependencies::sync(&ctx.client, &rb, Some(&template), &bctx.waiting).await?;
+    let deps = if rb.spec.propagate_deps {
+        match super::interpreting::blocking(|| interpreter.dependencies(&template_json)) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                super::interpreting::report(ctx, &template_json, None, &e).await;
+                None
+            }
+        }
+    } else {
+        Some(Vec::new())
+    };
+    // A failed script leaves the dependencies as they are rather than releasing them.
+    if let Some(deps) = deps {
+        super::dependencies::sync(&ctx.client, &rb, Some(deps.as_slice()), &bctx.waiting).await?;
+    }
 
     // Aggregate status into the binding.
     let items = aggregated_items(&rb, &existing);
@@ -322,9 +351,16 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
     }
 
     // Sum member statuses onto the template.
-    let generation = template.metadata.generation.unwrap_or(0);
-    if let Some(new_status) =
-        status::aggregate(&r.kind, generation, template.data.get("status"), &items)
+    let aggregated =
+        super::interpreting::blocking(|| interpreter.aggregate_status(&template_json, &items));
+    let aggregated = match aggregated {
+        Ok(s) => s,
+        Err(e) => {
+            super::interpreting::report(ctx, &template_json, None, &e).await;
+            None
+        }
+    };
+    if let Some(new_status) = aggregated
         && template.data.get("status") != Some(&new_status)
     {
         tracing::debug!(template = %r.name, namespace = %r.namespace, old = ?template.data.get("status"), new = ?new_status, "template status updated");
