@@ -16,7 +16,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ),
     (
         "Troubleshooting and Debugging Commands",
-        &["attach", "logs", "exec", "describe", "why"],
+        &["attach", "logs", "exec", "describe", "why", "interpret"],
     ),
     ("Advanced Commands", &["apply", "promote", "top", "patch"]),
     ("Settings Commands", &["label", "annotate", "completion"]),

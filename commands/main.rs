@@ -25,6 +25,7 @@ mod get;
 mod help;
 mod init;
 mod init_config;
+mod interpret;
 mod join;
 mod label;
 mod logs;
@@ -100,6 +101,7 @@ pub enum Command {
     Get(get::GetArgs),
     Describe(describe::DescribeArgs),
     Why(why::WhyArgs),
+    Interpret(interpret::InterpretArgs),
     Apply(apply::ApplyArgs),
     Promote(promote::PromoteArgs),
     Logs(logs::LogsArgs),
@@ -223,6 +225,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Get(args) => get::run(args, &global).await,
         Command::Describe(args) => describe::run(args, &global).await,
         Command::Why(args) => why::run(args, &global).await,
+        Command::Interpret(args) => interpret::run(args).await,
         Command::Apply(args) => apply::run(args, &global).await,
         Command::Promote(args) => promote::run(args, &global).await,
         Command::Logs(args) => logs::run(args, &global).await,

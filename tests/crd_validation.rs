@@ -42,6 +42,10 @@ fn resource_of(kind: &str) -> (ApiResource, bool) {
         "ResourceBinding" => (api::ResourceBinding::api_resource(), true),
         "ClusterResourceBinding" => (api::ClusterResourceBinding::api_resource(), false),
         "Work" => (api::Work::api_resource(), true),
+        "ResourceInterpreterCustomization" => (
+            api::interpreter::ResourceInterpreterCustomization::api_resource(),
+            false,
+        ),
         other => panic!("unknown kind {other}"),
     }
 }
@@ -610,6 +614,30 @@ spec: {syncMode: Push, region: 'eu west'}",
     },
 ];
 
+const CUSTOMIZATION: &str =
+    "apiVersion: config.karmada.io/v1alpha1\nkind: ResourceInterpreterCustomization\n";
+
+const CUSTOMIZATION_MISTAKES: &[Mistake] = &[
+    Mistake {
+        what: "customization without target kind",
+        object: "metadata: {name: no-kind}
+spec: {target: {apiVersion: example.io/v1, kind: ''}, customizations: {}}",
+        expect: &["spec.target.kind", "target.kind is required"],
+    },
+    Mistake {
+        what: "customization without target apiVersion",
+        object: "metadata: {name: no-api-version}
+spec: {target: {apiVersion: '', kind: Widget}, customizations: {}}",
+        expect: &["spec.target.apiVersion", "target.apiVersion is required"],
+    },
+    Mistake {
+        what: "customization with an empty script",
+        object: "metadata: {name: empty-script}
+spec: {target: {apiVersion: example.io/v1, kind: Widget}, customizations: {replicaResource: {luaScript: ''}}}",
+        expect: &["spec.customizations.replicaResource.luaScript", "remove the operation"],
+    },
+];
+
 async fn check_rejections(client: &Client, header: &str, mistakes: &[Mistake]) -> Vec<String> {
     let mut failures = Vec::new();
     for m in mistakes {
@@ -647,6 +675,7 @@ async fn mistakes_are_rejected_with_a_message_naming_field_and_fix() {
     let mut failures = check_rejections(&client, PP, MISTAKES).await;
     failures.extend(check_rejections(&client, OP, OVERRIDE_MISTAKES).await);
     failures.extend(check_rejections(&client, CLUSTER, CLUSTER_MISTAKES).await);
+    failures.extend(check_rejections(&client, CUSTOMIZATION, CUSTOMIZATION_MISTAKES).await);
 
     // ClusterPropagationPolicy shares the rules.
     let cpp = "apiVersion: policy.karmada.io/v1alpha1\nkind: ClusterPropagationPolicy\nmetadata: {name: mistake}\n";

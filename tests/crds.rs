@@ -100,6 +100,12 @@ fn crd_set_and_names_match_karmada() {
     let want = [
         ("clusters.cluster.karmada.io", "Cluster", vec![], "v1alpha1"),
         (
+            "resourceinterpretercustomizations.config.karmada.io",
+            "Cluster",
+            vec!["ric"],
+            "v1alpha1",
+        ),
+        (
             "clusteroverridepolicies.policy.karmada.io",
             "Cluster",
             vec!["cop"],
@@ -187,6 +193,10 @@ fn printer_columns_match_karmada() {
     assert_eq!(
         columns(api::Cluster::crd()),
         ["VERSION", "MODE", "READY", "AGE"]
+    );
+    assert_eq!(
+        columns(api::interpreter::ResourceInterpreterCustomization::crd()),
+        ["TARGET-API-VERSION", "TARGET-KIND", "AGE"]
     );
     assert_eq!(
         columns(api::PropagationPolicy::crd()),

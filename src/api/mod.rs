@@ -10,6 +10,7 @@
 //! - [`override_policy`] has `OverridePolicy` and `ClusterOverridePolicy` (policy.karmada.io/v1alpha1).
 //! - [`work`] has `ResourceBinding`, `ClusterResourceBinding` (work.karmada.io/v1alpha2) and
 //!   `Work` (work.karmada.io/v1alpha1).
+//! - [`interpreter`] has `ResourceInterpreterCustomization` (config.karmada.io/v1alpha1).
 //! - [`names`] has how Karmada names bindings, Works and execution namespaces.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -154,6 +155,7 @@ macro_rules! cluster_scoped_twin {
 pub(crate) use cluster_scoped_twin;
 
 pub mod cluster;
+pub mod interpreter;
 pub mod names;
 pub mod override_policy;
 pub mod policy;
@@ -210,6 +212,7 @@ pub fn twin_crd(
 pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![
         Cluster::crd(),
+        interpreter::ResourceInterpreterCustomization::crd(),
         ClusterOverridePolicy::crd(),
         ClusterPropagationPolicy::crd(),
         OverridePolicy::crd(),

@@ -2,28 +2,29 @@
 //! and its claiming policy call for: identity, owner, what the policy decides, and per-replica
 //! resource requests. `spec.clusters` is the scheduler's.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::ResourceExt as _;
 use kube::api::DynamicObject;
 use kube::core::ApiResource;
 use serde_json::{Value, json};
 
+use super::interpreter::Replicas;
 use super::matching::{Claim, claim_metadata};
-use super::quantity::{format_quantity, parse_quantity};
 use super::render;
 use crate::api::work::{BindingSuspension, ObjectReference, ReplicaRequirements};
 use crate::api::{Binding, ResourceBindingSpec, names};
 
 /// The binding the detector owns: identity, claim, owner and everything the policy decides.
 /// `spec.clusters` belongs to the scheduler and is left out.
+/// `replicas` is what the resource interpreter read of the template (`None`: its kind has no
+/// interpreted replicas, so it is never divided).
 pub fn desired_binding<B: Binding>(
     obj: &DynamicObject,
     resource: &ApiResource,
     claim: &Claim,
     policy_id: &str,
     existing: Option<&B>,
+    replicas: Option<&Replicas>,
 ) -> Value {
     let ns = obj.namespace().unwrap_or_default();
     let name = names::binding_name(&resource.kind, &obj.name_any());
@@ -64,8 +65,8 @@ pub fn desired_binding<B: Binding>(
             resource_version,
         },
         propagate_deps: claim.spec.propagate_deps,
-        replicas: render::template_replicas(&obj.data).unwrap_or(0),
-        replica_requirements: replica_requirements(&obj.data, &ns),
+        replicas: replicas.map_or(0, |r| r.replicas),
+        replica_requirements: replicas.and_then(|r| r.requirements.clone()),
         placement: Some(claim.spec.placement.clone()),
         scheduler_name: claim.spec.scheduler_name.clone(),
         conflict_resolution: claim.spec.conflict_resolution,
@@ -133,45 +134,14 @@ fn content_hash(obj: &DynamicObject) -> String {
     format!("{h:016x}")
 }
 
-/// What one replica of a workload requests: the sum of its containers' resource requests
-/// (init containers count by their largest request, as the kube-scheduler does).
+/// What one replica of a workload with a pod template (`spec.template`) requests: its
+/// containers' requests summed (init containers by their largest, as the kube-scheduler does)
+/// and its node constraints.
 pub fn replica_requirements(template: &Value, namespace: &str) -> Option<ReplicaRequirements> {
-    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-    let pod = template.pointer("/spec/template/spec")?;
-    let mut total: BTreeMap<String, f64> = BTreeMap::new();
-    for c in pod["containers"].as_array().into_iter().flatten() {
-        for (k, v) in c
-            .pointer("/resources/requests")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            *total.entry(k.clone()).or_default() += v.as_str().map(parse_quantity).unwrap_or(0.0);
-        }
-    }
-    for c in pod["initContainers"].as_array().into_iter().flatten() {
-        for (k, v) in c
-            .pointer("/resources/requests")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            let q = v.as_str().map(parse_quantity).unwrap_or(0.0);
-            let e = total.entry(k.clone()).or_default();
-            *e = e.max(q);
-        }
-    }
-    if total.is_empty() {
-        return None;
-    }
-    Some(ReplicaRequirements {
-        resource_request: total
-            .into_iter()
-            .map(|(k, v)| (k, Quantity(format_quantity(v))))
-            .collect(),
-        namespace: namespace.to_string(),
-        ..Default::default()
-    })
+    let mut r =
+        super::interpreter::builtin::pod_requirements(template.pointer("/spec/template/spec")?)?;
+    r.namespace = namespace.to_string();
+    Some(r)
 }
 
 /// Whether the existing binding lacks anything `desired` sets.

@@ -16,6 +16,11 @@ const WORKLOADS: &[&str] = &[
     "Pod",
 ];
 
+/// Whether dependencies of `kind` are read from a pod template.
+pub fn has_pod_template(kind: &str) -> bool {
+    WORKLOADS.contains(&kind)
+}
+
 /// (kind, name) of everything the workload's pod spec references in its own namespace.
 pub fn dependencies(kind: &str, template: &Value) -> BTreeSet<(&'static str, String)> {
     let mut out = BTreeSet::new();

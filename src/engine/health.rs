@@ -28,7 +28,8 @@ pub fn manifest_health(manifest: &Value, status: Option<&Value>) -> ResourceHeal
     health(kind, replicas, status)
 }
 
-/// Health of a member object from its reflected status.
+/// Health of a member object from its reflected status (kind `""`: only the generic reading
+/// of conditions and generations).
 pub fn health(kind: &str, spec_replicas: Option<i64>, status: Option<&Value>) -> ResourceHealth {
     let Some(s) = status else {
         return ResourceHealth::Healthy;
@@ -70,6 +71,50 @@ pub fn health(kind: &str, spec_replicas: Option<i64>, status: Option<&Value>) ->
                 ResourceHealth::Unhealthy
             } else {
                 ResourceHealth::Healthy
+            }
+        }
+        "ReplicaSet" => {
+            let caught_up = s.get("observedGeneration").and_then(Value::as_i64)
+                >= s.get("generation").and_then(Value::as_i64);
+            if caught_up && num("availableReplicas") >= spec_replicas.unwrap_or(1) {
+                ResourceHealth::Healthy
+            } else {
+                ResourceHealth::Unhealthy
+            }
+        }
+        // An Ingress is healthy once a load balancer serves it.
+        "Ingress" => {
+            let served = s
+                .pointer("/loadBalancer/ingress")
+                .and_then(Value::as_array)
+                .is_some_and(|a| {
+                    a.iter().any(|i| {
+                        ["ip", "hostname"]
+                            .iter()
+                            .any(|k| i[*k].as_str().is_some_and(|v| !v.is_empty()))
+                    })
+                });
+            if served {
+                ResourceHealth::Healthy
+            } else {
+                ResourceHealth::Unhealthy
+            }
+        }
+        "Pod" => {
+            let phase = s.get("phase").and_then(Value::as_str);
+            if phase == Some("Succeeded")
+                || (phase == Some("Running") && has_condition(s, "Ready", "True"))
+            {
+                ResourceHealth::Healthy
+            } else {
+                ResourceHealth::Unhealthy
+            }
+        }
+        "PodDisruptionBudget" => {
+            if num("currentHealthy") >= num("desiredHealthy") {
+                ResourceHealth::Healthy
+            } else {
+                ResourceHealth::Unhealthy
             }
         }
         "PersistentVolumeClaim" => match s.get("phase").and_then(Value::as_str) {

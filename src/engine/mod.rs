@@ -14,6 +14,7 @@
 //! | [`health`] | whether a member object is healthy |
 //! | [`cluster`] | a cluster's health taints and when its workloads move away |
 //! | [`dependencies`] | what a workload depends on (ConfigMaps, Secrets, ...) |
+//! | [`interpreter`] | any kind's replicas, status, health and dependencies: customizations (Lua), bundled ones, built-in |
 //! | [`selector`], [`quantity`] | label selectors; Kubernetes quantities as numbers |
 
 pub mod binding;
@@ -21,6 +22,7 @@ pub mod cluster;
 pub mod dependencies;
 pub mod division;
 pub mod health;
+pub mod interpreter;
 pub mod matching;
 pub mod overrides;
 pub mod ownership;

@@ -197,6 +197,166 @@ fn aggregate_pvc(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Val
     Value::Object(out)
 }
 
+/// A CronJob's status: active Jobs of every member, the latest schedule and success times.
+fn aggregate_cronjob(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+    let mut out = current
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let statuses: Vec<&Value> = items.iter().filter_map(|i| i.status.as_ref()).collect();
+    let active: Vec<Value> = statuses
+        .iter()
+        .flat_map(|s| s["active"].as_array().cloned().unwrap_or_default())
+        .collect();
+    set_or_remove(
+        &mut out,
+        "active",
+        (!active.is_empty()).then(|| json!(active)),
+    );
+    for f in ["lastScheduleTime", "lastSuccessfulTime"] {
+        let latest = statuses.iter().filter_map(|s| s[f].as_str()).max();
+        set_or_remove(&mut out, f, latest.map(|t| json!(t)));
+    }
+    Value::Object(out)
+}
+
+/// A Pod's status: the worst phase of its copies (Failed, Pending, Running, Succeeded; a copy
+/// that reported nothing counts as Pending) and every copy's container readiness and state.
+fn aggregate_pod(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+    let mut out = current
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if items.is_empty() {
+        return Value::Object(out);
+    }
+    let phases: Vec<&str> = items
+        .iter()
+        .map(|i| {
+            i.status
+                .as_ref()
+                .and_then(|s| s["phase"].as_str())
+                .unwrap_or("Pending")
+        })
+        .collect();
+    let phase = ["Failed", "Pending", "Running", "Succeeded"]
+        .into_iter()
+        .find(|p| phases.contains(p));
+    set_or_remove(&mut out, "phase", phase.map(|p| json!(p)));
+    for f in ["containerStatuses", "initContainerStatuses"] {
+        let all: Vec<Value> = items
+            .iter()
+            .filter_map(|i| i.status.as_ref()?.get(f)?.as_array().cloned())
+            .flatten()
+            .map(|c| json!({"ready": c["ready"].as_bool().unwrap_or(false), "state": c["state"]}))
+            .collect();
+        set_or_remove(&mut out, f, (!all.is_empty()).then(|| json!(all)));
+    }
+    Value::Object(out)
+}
+
+/// A PersistentVolume's phase: the first of Failed, Pending, Available, Bound, Released that a
+/// copy has (a copy that reported nothing counts as Pending).
+fn aggregate_pv(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+    let mut out = current
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let phases: Vec<&str> = items
+        .iter()
+        .map(|i| {
+            i.status
+                .as_ref()
+                .and_then(|s| s["phase"].as_str())
+                .unwrap_or("Pending")
+        })
+        .collect();
+    let phase = ["Failed", "Pending", "Available", "Bound", "Released"]
+        .into_iter()
+        .find(|p| phases.contains(p));
+    set_or_remove(&mut out, "phase", phase.map(|p| json!(p)));
+    Value::Object(out)
+}
+
+/// A PodDisruptionBudget's counts summed; disrupted pods named `<cluster>/<pod>`.
+fn aggregate_pdb(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+    let mut out = current
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for f in [
+        "currentHealthy",
+        "desiredHealthy",
+        "expectedPods",
+        "disruptionsAllowed",
+    ] {
+        let sum: i64 = items
+            .iter()
+            .filter_map(|i| i.status.as_ref()?.get(f)?.as_i64())
+            .sum();
+        out.insert(f.into(), json!(sum));
+    }
+    let mut disrupted = Map::new();
+    for i in items {
+        for (pod, t) in i
+            .status
+            .as_ref()
+            .and_then(|s| s["disruptedPods"].as_object())
+            .into_iter()
+            .flatten()
+        {
+            disrupted.insert(format!("{}/{pod}", i.cluster_name), t.clone());
+        }
+    }
+    set_or_remove(
+        &mut out,
+        "disruptedPods",
+        (!disrupted.is_empty()).then_some(Value::Object(disrupted)),
+    );
+    Value::Object(out)
+}
+
+/// An Ingress' status: every member's load balancer ingress, deduplicated and sorted.
+fn aggregate_ingress(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+    let mut out = current
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut ingress: Vec<Value> = Vec::new();
+    for i in items {
+        for ing in i
+            .status
+            .as_ref()
+            .and_then(|s| s.pointer("/loadBalancer/ingress"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if !ingress.contains(ing) {
+                ingress.push(ing.clone());
+            }
+        }
+    }
+    ingress.sort_by_key(|i| (i["ip"].to_string(), i["hostname"].to_string()));
+    if ingress.is_empty() {
+        out.insert("loadBalancer".into(), json!({}));
+    } else {
+        out.insert("loadBalancer".into(), json!({"ingress": ingress}));
+    }
+    Value::Object(out)
+}
+
+fn set_or_remove(out: &mut Map<String, Value>, field: &str, value: Option<Value>) {
+    match value {
+        Some(v) => {
+            out.insert(field.into(), v);
+        }
+        None => {
+            out.remove(field);
+        }
+    }
+}
+
 /// The template status that sums the members' statuses, for kinds that have one; `None`
 /// leaves the template's status alone.
 pub fn aggregate(
@@ -228,8 +388,17 @@ pub fn aggregate(
         "numberAvailable",
         "numberUnavailable",
     ];
+    const REPLICASET_FIELDS: &[&str] = &["replicas", "readyReplicas", "availableReplicas"];
+    const HPA_FIELDS: &[&str] = &["currentReplicas", "desiredReplicas"];
     let fields = match kind {
         "Deployment" => DEPLOYMENT_FIELDS,
+        "ReplicaSet" => REPLICASET_FIELDS,
+        "HorizontalPodAutoscaler" => HPA_FIELDS,
+        "CronJob" => return Some(aggregate_cronjob(current, items)),
+        "Pod" => return Some(aggregate_pod(current, items)),
+        "PersistentVolume" => return Some(aggregate_pv(current, items)),
+        "PodDisruptionBudget" => return Some(aggregate_pdb(current, items)),
+        "Ingress" => return Some(aggregate_ingress(current, items)),
         "StatefulSet" => STATEFULSET_FIELDS,
         "DaemonSet" => DAEMONSET_FIELDS,
         "Job" => return Some(aggregate_job(current, items)),
@@ -253,7 +422,8 @@ pub fn aggregate(
         }
     }
     // observedGeneration moves only when every member has seen the current template.
-    let all_caught_up = !items.is_empty()
+    let all_caught_up = kind != "HorizontalPodAutoscaler"
+        && !items.is_empty()
         && items.iter().all(|i| {
             let Some(s) = i.status.as_ref() else {
                 return false;
@@ -538,6 +708,120 @@ mod tests {
             ResourceHealth::Unhealthy
         );
         assert_eq!(health("ConfigMap", None, None), ResourceHealth::Healthy);
+    }
+
+    #[test]
+    fn more_builtin_kinds_aggregate() {
+        let rs = json!({"replicas": 2, "readyReplicas": 1, "availableReplicas": 1});
+        let s = aggregate(
+            "ReplicaSet",
+            1,
+            None,
+            &[item("a", rs.clone(), true), item("b", rs, true)],
+        )
+        .unwrap();
+        assert_eq!(
+            (s["replicas"].as_i64(), s["readyReplicas"].as_i64()),
+            (Some(4), Some(2))
+        );
+        let cj = |t: &str| json!({"active": [{"name": format!("j-{t}")}], "lastScheduleTime": t});
+        let s = aggregate(
+            "CronJob",
+            1,
+            None,
+            &[
+                item("a", cj("2026-01-01T00:00:00Z"), true),
+                item("b", cj("2026-02-01T00:00:00Z"), true),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s["active"].as_array().unwrap().len(), 2);
+        assert_eq!(s["lastScheduleTime"], "2026-02-01T00:00:00Z");
+        let s = aggregate(
+            "Pod",
+            1,
+            None,
+            &[
+                item("a", json!({"phase": "Running"}), true),
+                item("b", json!({"phase": "Pending"}), false),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s["phase"], "Pending");
+        let s = aggregate(
+            "PersistentVolume",
+            1,
+            None,
+            &[
+                item("a", json!({"phase": "Bound"}), true),
+                item("b", json!({"phase": "Available"}), true),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s["phase"], "Available");
+        let pdb = json!({"currentHealthy": 2, "desiredHealthy": 1, "expectedPods": 2, "disruptionsAllowed": 1, "disruptedPods": {"p": "2026-01-01T00:00:00Z"}});
+        let s = aggregate(
+            "PodDisruptionBudget",
+            1,
+            None,
+            &[item("a", pdb.clone(), true), item("b", pdb, true)],
+        )
+        .unwrap();
+        assert_eq!(s["currentHealthy"], 4);
+        assert!(s["disruptedPods"].get("b/p").is_some());
+        let hpa = json!({"currentReplicas": 2, "desiredReplicas": 3});
+        let s = aggregate(
+            "HorizontalPodAutoscaler",
+            1,
+            None,
+            &[item("a", hpa.clone(), true), item("b", hpa, true)],
+        )
+        .unwrap();
+        assert_eq!(
+            (s["currentReplicas"].as_i64(), s["desiredReplicas"].as_i64()),
+            (Some(4), Some(6))
+        );
+        let ing = json!({"loadBalancer": {"ingress": [{"ip": "10.0.0.2"}]}});
+        let other = json!({"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}});
+        let s = aggregate(
+            "Ingress",
+            1,
+            None,
+            &[item("a", ing, true), item("b", other, true)],
+        )
+        .unwrap();
+        assert_eq!(
+            s["loadBalancer"]["ingress"],
+            json!([{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}])
+        );
+        assert_eq!(health("Ingress", None, Some(&s)), ResourceHealth::Healthy);
+        assert_eq!(
+            health("Ingress", None, Some(&json!({"loadBalancer": {}}))),
+            ResourceHealth::Unhealthy
+        );
+        let ready =
+            json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]});
+        assert_eq!(health("Pod", None, Some(&ready)), ResourceHealth::Healthy);
+        assert_eq!(
+            health("Pod", None, Some(&json!({"phase": "Running"}))),
+            ResourceHealth::Unhealthy
+        );
+        assert_eq!(
+            health(
+                "PodDisruptionBudget",
+                None,
+                Some(&json!({"currentHealthy": 1, "desiredHealthy": 2}))
+            ),
+            ResourceHealth::Unhealthy
+        );
+        assert_eq!(
+            health(
+                "ReplicaSet",
+                Some(2),
+                Some(&json!({"availableReplicas": 2}))
+            ),
+            ResourceHealth::Healthy
+        );
     }
 
     #[test]

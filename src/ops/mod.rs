@@ -12,6 +12,7 @@ pub mod exec;
 pub mod explain;
 pub mod get;
 pub mod init;
+pub mod interpret;
 pub mod join;
 pub mod label;
 pub mod logs;

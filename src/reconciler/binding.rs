@@ -27,8 +27,8 @@ use crate::api::{
 };
 use crate::client::kinds::KindCache;
 use crate::client::requests::CONTROL_PLANE;
+use crate::engine::overrides;
 use crate::engine::render::{self, Origin};
-use crate::engine::{overrides, status};
 
 const CONTROLLER: &str = "binding";
 
@@ -82,13 +82,27 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     futures::join!(
         bind::<ResourceBinding>(
             shared.clone(),
-            futures::stream::select_all([op_rb, cop_rb, clusters_rb]).boxed(),
+            futures::stream::select_all([
+                op_rb,
+                cop_rb,
+                clusters_rb,
+                // A customization may change how any binding's Works are rendered or its
+                // status summed.
+                super::interpreting::change_events(&ctx),
+            ])
+            .boxed(),
             dependency_changes,
             shutdown.clone(),
         ),
         bind::<ClusterResourceBinding>(
             shared,
-            futures::stream::select_all([op_crb, cop_crb, clusters_crb]).boxed(),
+            futures::stream::select_all([
+                op_crb,
+                cop_crb,
+                clusters_crb,
+                super::interpreting::change_events(&ctx),
+            ])
+            .boxed(),
             futures::stream::pending().boxed(),
             shutdown,
         ),
@@ -197,6 +211,8 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
     {
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
+    super::interpreting::ready(ctx).await;
+    let interpreter = ctx.interpreter.clone();
     let spec = rb.spec();
     let r = &spec.resource;
     let resolved = bctx
@@ -245,7 +261,18 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
             .find(|w| w.namespace().as_deref() == Some(&work_ns));
         let mut workload = template_json.clone();
         if divided {
-            render::set_replicas(&mut workload, target.replicas);
+            let revised = super::interpreting::blocking(|| {
+                interpreter.revise_replica(&workload, target.replicas.into())
+            });
+            match revised {
+                Ok(Some(w)) => workload = w,
+                Ok(None) => {}
+                Err(e) => {
+                    super::interpreting::report(ctx, &template_json, None, &e).await;
+                    override_failures.insert(target.name.clone(), e.to_string());
+                    continue;
+                }
+            }
         }
         let Some(cluster) = clusters.iter().find(|c| c.name_any() == target.name) else {
             // Not in this controller's cache yet (a fresh join): rendering now would skip its
@@ -387,12 +414,27 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
 
     // Also when propagateDeps was turned off: that releases the dependencies it had.
     if let Some(rb) = rb.as_resource_binding() {
-        let synced =
-            super::dependencies::sync(&ctx.client, rb, Some(&template), &bctx.waiting).await;
-        if spec.propagate_deps {
-            publish_dependencies(ctx, &binding_ref, &template_ref, spec, &template, &synced).await;
+        let deps = if spec.propagate_deps {
+            match super::interpreting::blocking(|| interpreter.dependencies(&template_json)) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    super::interpreting::report(ctx, &template_json, None, &e).await;
+                    None
+                }
+            }
+        } else {
+            Some(Vec::new())
+        };
+        // A failed script leaves the dependencies as they are rather than releasing them.
+        if let Some(deps) = deps {
+            let synced =
+                super::dependencies::sync(&ctx.client, rb, Some(deps.as_slice()), &bctx.waiting)
+                    .await;
+            if spec.propagate_deps {
+                publish_dependencies(ctx, &binding_ref, &template_ref, spec, &deps, &synced).await;
+            }
+            synced?;
         }
-        synced?;
     }
 
     // Aggregate status into the binding.
@@ -488,9 +530,16 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
     }
 
     // Sum member statuses onto the template.
-    let generation = template.metadata.generation.unwrap_or(0);
-    if let Some(new_status) =
-        status::aggregate(&r.kind, generation, template.data.get("status"), &items)
+    let aggregated =
+        super::interpreting::blocking(|| interpreter.aggregate_status(&template_json, &items));
+    let aggregated = match aggregated {
+        Ok(s) => s,
+        Err(e) => {
+            super::interpreting::report(ctx, &template_json, None, &e).await;
+            None
+        }
+    };
+    if let Some(new_status) = aggregated
         && template.data.get("status") != Some(&new_status)
     {
         tracing::debug!(template = %r.name, namespace = %r.namespace, old = ?template.data.get("status"), new = ?new_status, "template status updated");
@@ -540,11 +589,13 @@ async fn publish_dependencies(
     binding: &k8s_openapi::api::core::v1::ObjectReference,
     template: &k8s_openapi::api::core::v1::ObjectReference,
     spec: &ResourceBindingSpec,
-    object: &DynamicObject,
+    found: &[crate::engine::interpreter::DependentObjectReference],
     synced: &Result<()>,
 ) {
-    let found = crate::engine::dependencies::dependencies(&spec.resource.kind, &object.data);
-    let listed: Vec<String> = found.iter().map(|(k, n)| format!("{k}/{n}")).collect();
+    let listed: Vec<String> = found
+        .iter()
+        .map(|d| format!("{}/{}", d.kind, d.name))
+        .collect();
     let clusters: Vec<&str> = spec.clusters.iter().map(|c| c.name.as_str()).collect();
     events::publish_on_change(
         ctx,

@@ -1,7 +1,7 @@
 //! State shared by the controllers of one reconciler process.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
@@ -11,6 +11,7 @@ use super::metrics::Metrics;
 use super::toolkit::Backoff;
 use crate::client::member;
 use crate::engine::cluster::Observation;
+use crate::engine::interpreter::Interpreter;
 
 /// Field manager of every write the reconciler makes, on the control plane and on members.
 pub const MANAGER: &str = "karmada-reconciler";
@@ -28,6 +29,11 @@ pub struct Context {
     pub backoff: Backoff,
     /// The last Event outcome per object and step, so Events mark transitions.
     pub transitions: super::toolkit::events::Transitions,
+    /// The resource interpreter, kept current with the ResourceInterpreterCustomizations by
+    /// `interpreting::changes`.
+    pub interpreter: Arc<Interpreter>,
+    /// Changes of the customizations (see `interpreting::changes`), once started.
+    pub customizations: OnceLock<tokio::sync::watch::Receiver<u64>>,
 }
 
 impl Context {
@@ -45,6 +51,8 @@ impl Context {
             ready_observations: Mutex::new(HashMap::new()),
             backoff: Backoff::default(),
             transitions: Default::default(),
+            interpreter: Arc::new(Interpreter::default()),
+            customizations: OnceLock::new(),
         }
     }
 }

@@ -25,7 +25,15 @@ use super::Result;
 use super::context::MANAGER;
 use crate::api::work::BindingSnapshot;
 use crate::api::{self as keys, ResourceBinding, names};
-use crate::engine::dependencies::dependencies;
+use crate::engine::interpreter::DependentObjectReference;
+
+/// The kinds that follow a workload (`propagateDeps`).
+const FOLLOWING_KINDS: [&str; 4] = [
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "PersistentVolumeClaim",
+];
 
 /// (namespace, kind, name) of a dependency.
 type DependencyKey = (String, &'static str, String);
@@ -111,21 +119,37 @@ fn depended_by_label(parent: &ResourceBinding) -> String {
 
 /// Brings the dependency bindings of `parent` in line with what its template references now.
 /// Dependencies that do not exist yet are noted in `waiting`.
+/// `dependencies` is what the resource interpreter found the template depends on (`None`
+/// when the template is gone). Only the core kinds that can follow a workload here
+/// (ConfigMap, Secret, ServiceAccount, PersistentVolumeClaim, by name, in its namespace) are
+/// propagated; others are logged and left alone.
 pub async fn sync(
     client: &kube::Client,
     parent: &ResourceBinding,
-    template: Option<&DynamicObject>,
+    dependencies: Option<&[DependentObjectReference]>,
     waiting: &Waiting,
 ) -> Result<()> {
     let ns = parent.namespace().unwrap_or_default();
     let bindings: Api<ResourceBinding> = Api::namespaced(client.clone(), &ns);
     let label = depended_by_label(parent);
-    let wanted = match template {
-        Some(t) if parent.spec.propagate_deps && parent.metadata.deletion_timestamp.is_none() => {
-            dependencies(&parent.spec.resource.kind, &t.data)
+    let mut wanted: BTreeSet<(&'static str, String)> = BTreeSet::new();
+    if parent.spec.propagate_deps && parent.metadata.deletion_timestamp.is_none() {
+        for d in dependencies.unwrap_or_default() {
+            let kind = FOLLOWING_KINDS.iter().find(|k| **k == d.kind);
+            match kind {
+                Some(kind)
+                    if d.api_version == "v1"
+                        && !d.name.is_empty()
+                        && (d.namespace.is_empty() || d.namespace == ns) =>
+                {
+                    wanted.insert((kind, d.name.clone()));
+                }
+                _ => {
+                    tracing::debug!(binding = %parent.name_any(), namespace = %ns, dependency = ?d, "dependency kind not propagated")
+                }
+            }
         }
-        _ => BTreeSet::new(),
-    };
+    }
     let me = BindingSnapshot {
         namespace: ns.clone(),
         name: parent.name_any(),

@@ -29,6 +29,7 @@ use crate::api::{
 };
 use crate::client::kinds::{self, Resolved};
 use crate::engine::binding::{binding_differs, desired_binding};
+use crate::engine::interpreter::Replicas;
 use crate::engine::matching::{
     CLAIM_NULLS, Claim, claim_metadata, claimed_policy, matching_policies, needs_metadata,
     needs_release, skipped_namespace,
@@ -100,7 +101,16 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     .applied_objects()
     .map(|e| e.map(|_| ()).map_err(|e| e.to_string()))
     .boxed();
-    let watches = [forward(pp, true), forward(cpp, true), forward(crds, false)];
+    // A customization change may change any template's replicas: re-run them all.
+    let customizations = super::interpreting::change_events(&ctx)
+        .map(Ok::<(), String>)
+        .boxed();
+    let watches = [
+        forward(pp, true),
+        forward(cpp, true),
+        forward(crds, false),
+        forward(customizations, true),
+    ];
     drop(notify);
 
     let mut running: HashMap<(String, String), tokio::task::JoinHandle<()>> = HashMap::new();
@@ -361,7 +371,28 @@ async fn claim_and_bind<B: Binding>(
         // wait for it to go, then create the new one.
         return Ok(Action::requeue(Duration::from_secs(2)));
     }
-    let desired = desired_binding(obj, &tctx.resource, &claim, &policy_id, existing.as_ref());
+    super::interpreting::ready(ctx).await;
+    let template_json = serde_json::to_value(obj).map_err(|e| Error::Internal(e.to_string()))?;
+    let interpreter = ctx.interpreter.clone();
+    let replicas = match super::interpreting::blocking(|| interpreter.replicas(&template_json)) {
+        Ok(r) => r,
+        Err(e) => {
+            // The binding keeps the replicas it had; the Event says why they are not updated.
+            super::interpreting::report(ctx, &template_json, None, &e).await;
+            existing.as_ref().map(|b| Replicas {
+                replicas: b.spec().replicas,
+                requirements: b.spec().replica_requirements.clone(),
+            })
+        }
+    };
+    let desired = desired_binding(
+        obj,
+        &tctx.resource,
+        &claim,
+        &policy_id,
+        existing.as_ref(),
+        replicas.as_ref(),
+    );
     if existing
         .as_ref()
         .is_none_or(|b| binding_differs(b, &desired))

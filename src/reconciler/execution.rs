@@ -25,11 +25,13 @@ use super::context::MANAGER;
 use super::member_watches::MemberWatches;
 use super::toolkit::{self, events, set_condition};
 use super::{Context, Error, Result, Shutdown};
+use crate::api::work::ResourceHealth;
 use crate::api::work::{ManifestStatus, ResourceIdentifier};
 use crate::api::{self as keys, Cluster, Work, names};
 use crate::client::kinds::KindCache;
+use crate::engine::interpreter::InterpretError;
 use crate::engine::ownership::{self, OnApply, OnDelete};
-use crate::engine::{health, placement, status};
+use crate::engine::placement;
 
 const CONTROLLER: &str = "execution";
 
@@ -251,6 +253,7 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
     if deleting {
         return finalize(&work, cluster.as_deref(), &ectx, &works).await;
     }
+    super::interpreting::ready(ctx).await;
     let Some(cluster) = cluster else {
         return Ok(Action::await_change()); // the Cluster's own finalizer removes this Work
     };
@@ -298,13 +301,34 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
         let manifest = &manifest.0;
         match apply_one(&ectx, &member, &cluster_name, manifest, overwrite).await {
             Ok((identifier, live)) => {
-                let reflected = live.as_ref().and_then(status::reflect);
+                let interpreter = ctx.interpreter.clone();
+                let reflected = match live.as_ref() {
+                    Some(l) => super::interpreting::blocking(|| interpreter.reflect_status(l)),
+                    None => Ok(None),
+                };
+                let reflected = match reflected {
+                    Ok(r) => r,
+                    Err(e) => {
+                        report_interpretation(ctx, manifest, &e).await;
+                        None
+                    }
+                };
+                let health = super::interpreting::blocking(|| {
+                    interpreter.health(manifest, live.as_ref(), reflected.as_ref())
+                });
+                let health = match health {
+                    Ok(h) => h,
+                    Err(e) => {
+                        report_interpretation(ctx, manifest, &e).await;
+                        ResourceHealth::Unknown
+                    }
+                };
                 manifest_statuses.push(ManifestStatus {
                     identifier: ResourceIdentifier {
                         ordinal: ordinal as i32,
                         ..identifier
                     },
-                    health: Some(health::manifest_health(manifest, reflected.as_ref())),
+                    health: Some(health),
                     status: reflected,
                 });
             }
@@ -536,6 +560,25 @@ async fn apply_one(
         .await
         .map_err(classify)?
         .map(|o| serde_json::to_value(o).unwrap_or_default());
+    // Values the member controls (per the kind's Retain customization) are kept.
+    let retained;
+    let manifest = match live.as_ref() {
+        Some(l) => {
+            let interpreter = ectx.ctx.interpreter.clone();
+            match super::interpreting::blocking(|| interpreter.retain(manifest, l)) {
+                Ok(Some(r)) => {
+                    retained = r;
+                    &retained
+                }
+                Ok(None) => manifest,
+                Err(e) => {
+                    report_interpretation(&ectx.ctx, manifest, &e).await;
+                    return Err(ApplyError::Failed(e.to_string()));
+                }
+            }
+        }
+        None => manifest,
+    };
     let manifest = match ownership::on_apply(live.as_ref(), manifest, overwrite, cluster) {
         OnApply::UpToDate => return Ok((identifier, live)),
         OnApply::Conflict(msg) => return Err(ApplyError::Conflict(msg)),
@@ -872,4 +915,10 @@ async fn publish(ctx: &Context, manifest: &Value, type_: EventType, reason: &str
     };
     let warning = matches!(type_, EventType::Warning);
     events::publish(ctx, &reference, warning, reason, note, "Apply").await;
+}
+
+/// An Event on the template behind `manifest` for a script that failed on it.
+async fn report_interpretation(ctx: &Context, manifest: &Value, err: &InterpretError) {
+    let uid = manifest["metadata"]["annotations"][keys::ANNOTATION_RESOURCE_TEMPLATE_UID].as_str();
+    super::interpreting::report(ctx, manifest, uid, err).await;
 }

@@ -16,6 +16,7 @@ pub mod context;
 pub mod dependencies;
 pub mod detector;
 pub mod execution;
+pub mod interpreting;
 pub mod leader;
 pub mod member_watches;
 pub mod metrics;

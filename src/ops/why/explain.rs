@@ -17,7 +17,7 @@ use crate::api::{
     PropagationPolicy, PropagationSpec, ResourceBinding, names,
 };
 use crate::engine::matching::{self, Claim};
-use crate::engine::{overrides, placement, render, selector};
+use crate::engine::{overrides, placement, selector};
 
 use super::model::*;
 
@@ -233,7 +233,14 @@ pub fn explain(input: &Inputs) -> Explanation {
     let obj = &input.template;
     let r = &input.resource;
     let ns = obj.namespace().unwrap_or_default();
-    let template_replicas = render::template_replicas(&obj.data);
+    // The reconciler's interpreter without the user's customizations (not read here); the
+    // binding's replicas, when there is one, are the reconciler's own answer.
+    let interpreter = crate::engine::interpreter::Interpreter::default();
+    let template_replicas = interpreter
+        .replicas(&serde_json::to_value(obj).unwrap_or_default())
+        .ok()
+        .flatten()
+        .map(|r| r.replicas);
     let mut notes = Vec::new();
     if !input.namespaced {
         notes.push(format!(
@@ -478,8 +485,8 @@ pub fn explain(input: &Inputs) -> Explanation {
             continue;
         };
         let mut before = template_json.clone();
-        if divided {
-            render::set_replicas(&mut before, *share);
+        if divided && let Ok(Some(revised)) = interpreter.revise_replica(&before, (*share).into()) {
+            before = revised;
         }
         let matched = overrides::select(obj, r, cluster, &cops, &ops);
         let mut after = before.clone();
