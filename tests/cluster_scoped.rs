@@ -54,6 +54,20 @@ spec:
     clusterAffinity:
       clusterNames: [member1, member2]
 ---
+apiVersion: policy.karmada.io/v1alpha1
+kind: ClusterOverridePolicy
+metadata:
+  name: gold-in-member2
+spec:
+  resourceSelectors:
+    - {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, name: "demo:reader"}
+  overrideRules:
+    - targetCluster: {clusterNames: [member2]}
+      overriders:
+        labelsOverrider:
+          - operator: add
+            value: {tier: gold}
+---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
@@ -269,9 +283,22 @@ async fn cluster_scoped_templates_propagate_with_karmadas_names_marks_and_events
         );
     }
 
+    // The ClusterOverridePolicy applies to member2's copy only.
+    let role2 = get(
+        &members[1].1,
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        "demo:reader",
+    )
+    .await
+    .unwrap();
+    assert_eq!(role2.labels().get("tier").map(String::as_str), Some("gold"));
+    assert!(!labels.contains_key("tier"), "member1 has no override");
+
     // Events like Karmada's, on the template, the binding and the Work.
     for (reason, name) in [
         ("ApplyPolicySucceed", "demo:reader"),
+        ("ApplyOverridePolicySucceed", "demo:reader"),
         ("ScheduleBindingSucceed", "demo.reader-clusterrole"),
         ("ScheduleBindingSucceed", "demo:reader"),
         ("SyncWorkSucceed", "demo.reader-clusterrole"),

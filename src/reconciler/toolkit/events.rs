@@ -226,3 +226,38 @@ pub fn dynamic_ref(
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_changed_outcome_is_a_transition() {
+        let t = Transitions::default();
+        let a = ObjectReference {
+            kind: Some("Deployment".into()),
+            name: Some("nginx".into()),
+            namespace: Some("default".into()),
+            ..Default::default()
+        };
+        let b = ObjectReference {
+            name: Some("other".into()),
+            ..a.clone()
+        };
+        assert!(t.changed(&a, "ApplyPolicy", "ok".into()));
+        assert!(!t.changed(&a, "ApplyPolicy", "ok".into()), "a repeat");
+        assert!(t.changed(&a, "SyncWork", "ok".into()), "another step");
+        assert!(t.changed(&b, "ApplyPolicy", "ok".into()), "another object");
+        assert!(t.changed(&a, "ApplyPolicy", "failed".into()));
+        assert!(t.changed(&a, "ApplyPolicy", "ok".into()), "back to ok");
+    }
+
+    #[test]
+    fn event_names_need_a_subdomain() {
+        assert!(is_subdomain("nginx"));
+        assert!(is_subdomain("demo.reader-clusterrole"));
+        assert!(!is_subdomain("system:controller"));
+        assert!(!is_subdomain("Upper"));
+        assert!(!is_subdomain(""));
+    }
+}
