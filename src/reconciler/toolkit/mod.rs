@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 pub use backoff::Backoff;
-pub use caches::{changes, cluster_cache, remove_finalizer};
+pub use caches::{changes, cluster_cache, cluster_cache_of, remove_finalizer};
 pub use conditions::set_condition;
 
 use super::{Context, Error};
