@@ -201,10 +201,18 @@ async fn serve_once(
         .shared()
     };
     let execution = tokio::spawn(execution::run(ctx.clone(), stop.clone()));
-    let lease = AbortOnDrop(tokio::spawn(renew_lease(cp.clone(), agent.clone())));
+    // Set once the Cluster is being removed (or gone): the Lease is left to lapse, so
+    // unregister's cleanup is not undone.
+    let removed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let lease = AbortOnDrop(tokio::spawn(renew_lease(
+        cp.clone(),
+        agent.clone(),
+        removed.clone(),
+    )));
     let status = AbortOnDrop(tokio::spawn(report_status(
         ctx.clone(),
         agent.cluster.clone(),
+        removed,
     )));
     tracing::info!(cluster = %agent.cluster, "agent started");
     let next = loop {
@@ -291,11 +299,15 @@ async fn ensure_cluster(cp: &Client, member: &Client, agent: &AgentOptions) -> R
 }
 
 /// Renews the Lease every quarter of its duration, forever (errors are logged and retried).
-async fn renew_lease(cp: Client, agent: AgentOptions) {
+async fn renew_lease(cp: Client, agent: AgentOptions, removed: Arc<std::sync::atomic::AtomicBool>) {
     let leases: Api<Lease> = Api::namespaced(cp, LEASE_NAMESPACE);
     let every = agent.lease_duration / 4;
     let mut failing = false;
     loop {
+        if removed.load(Ordering::Relaxed) {
+            tokio::time::sleep(every).await;
+            continue;
+        }
         let now = MicroTime(k8s_openapi::jiff::Timestamp::now());
         let result = match leases.get_opt(&agent.cluster).await {
             Ok(Some(_)) => leases
@@ -339,16 +351,26 @@ async fn renew_lease(cp: Client, agent: AgentOptions) {
 }
 
 /// Reports the cluster's status every `--cluster-status-update-frequency`.
-async fn report_status(ctx: Arc<Context>, cluster: String) {
+async fn report_status(
+    ctx: Arc<Context>,
+    cluster: String,
+    removed: Arc<std::sync::atomic::AtomicBool>,
+) {
     let api: Api<Cluster> = Api::all(ctx.client.clone());
     loop {
         let result = match api.get_opt(&cluster).await {
             Ok(Some(c)) if c.metadata.deletion_timestamp.is_none() => {
+                removed.store(false, Ordering::Relaxed);
                 cluster_health::report(&c, &ctx)
                     .await
                     .map_err(|e| e.to_string())
             }
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                if !removed.swap(true, Ordering::Relaxed) {
+                    tracing::info!(%cluster, "the Cluster is being removed; its lease is no longer renewed");
+                }
+                Ok(())
+            }
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = result {
