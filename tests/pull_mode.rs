@@ -358,7 +358,40 @@ async fn register_a_pull_member_beside_a_push_member_propagate_then_unregister()
         },
     )
     .await;
+    // Certificate rotation: an agent told to renew at once asks for a new certificate with its
+    // own identity (the reconciler approves the renewal), stores it and goes on with it.
+    let cert_of = |secret: Secret| {
+        let yaml =
+            String::from_utf8(secret.data.unwrap()[agent::KUBECONFIG_KEY].0.clone()).unwrap();
+        let kc: kube::config::Kubeconfig = serde_yaml::from_str(&yaml).unwrap();
+        kc.auth_infos[0]
+            .auth_info
+            .clone()
+            .unwrap()
+            .client_certificate_data
+            .unwrap()
+    };
+    let first_cert = cert_of(secrets.get(agent::AGENT_SECRET).await.unwrap());
+    let mut rotating_args = agent_args.clone();
+    rotating_args.push("--cert-rotation-remaining-time-threshold=1".into());
+    let mut rotating = start_agent(&bed, &rotating_args);
+    rotating
+        .wait_for_log("renewed the agent's certificate", LONG)
+        .await
+        .unwrap();
+    let renewed = cert_of(secrets.get(agent::AGENT_SECRET).await.unwrap());
+    assert_ne!(renewed, first_cert, "the Secret holds the new certificate");
+    rotating
+        .wait_for_log("certificate renewed; restarting on it", LONG)
+        .await
+        .unwrap();
+    rotating.kill();
+
     let mut agent_process = start_agent(&bed, &agent_args);
+    agent_process
+        .wait_for_log("agent started", LONG)
+        .await
+        .unwrap();
     support::eventually("member2 Ready again", LONG, &agent_log, || async {
         let c = clusters.get_opt("member2").await.ok()??;
         c.status?

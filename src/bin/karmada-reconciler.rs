@@ -54,6 +54,10 @@ struct Args {
     #[arg(long, default_value = "40s", value_parser = karmadactl::duration::parse)]
     cluster_lease_duration: Duration,
 
+    /// Agent: renew the client certificate once only this share of its lifetime is left
+    #[arg(long, default_value_t = 0.2, value_parser = fraction)]
+    cert_rotation_remaining_time_threshold: f64,
+
     /// Reconciler: how long a Pull cluster's agent may leave its Lease unrenewed before the
     /// cluster is marked Ready=Unknown
     #[arg(long, default_value = "40s", value_parser = karmadactl::duration::parse)]
@@ -132,6 +136,13 @@ struct Args {
     /// not stopped by then is abandoned and the process exits 0
     #[arg(long, default_value = "10s", value_parser = karmadactl::duration::parse)]
     shutdown_grace_period: Duration,
+}
+
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f > 0.0 && f <= 1.0 => Ok(f),
+        _ => Err(format!("{s:?} is not a share between 0 (exclusive) and 1")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -283,6 +294,7 @@ async fn start_agent(args: Args, shutdown: Shared<BoxFuture<'static, ()>>) -> Re
     opts.region = args.cluster_region;
     opts.zones = args.cluster_zones;
     opts.lease_duration = args.cluster_lease_duration;
+    opts.renew_threshold = args.cert_rotation_remaining_time_threshold;
     let options = Options {
         metrics_bind_address: args.metrics_bind_address,
         leader_elect: false,

@@ -144,10 +144,20 @@ pub fn validity(cert_pem: &str) -> Option<(i64, i64)> {
     ))
 }
 
-/// How long until a certificate valid from `not_before` to `not_after` should be renewed: at
-/// 80% of its lifetime (now if that is past).
+/// Default share of a certificate's lifetime left when it is renewed (upstream's
+/// `--cert-rotation-remaining-time-threshold`).
+pub const RENEW_THRESHOLD: f64 = 0.2;
+
+/// How long until a certificate valid from `not_before` to `not_after` should be renewed: once
+/// only `threshold` of its lifetime is left (80% through by default; now if that is past).
 pub fn renew_in(not_before: i64, not_after: i64, now: i64) -> Duration {
-    let at = not_before + (not_after - not_before) * 4 / 5;
+    renew_in_at(not_before, not_after, now, RENEW_THRESHOLD)
+}
+
+/// [`renew_in`] with another threshold (0 to 1).
+pub fn renew_in_at(not_before: i64, not_after: i64, now: i64, threshold: f64) -> Duration {
+    let lifetime = (not_after - not_before) as f64;
+    let at = not_before + (lifetime * (1.0 - threshold.clamp(0.0, 1.0))) as i64;
     Duration::from_secs(at.saturating_sub(now).max(0) as u64)
 }
 
@@ -161,6 +171,8 @@ mod tests {
         assert_eq!(renew_in(0, 100, 0), Duration::from_secs(80));
         assert_eq!(renew_in(0, 100, 50), Duration::from_secs(30));
         assert_eq!(renew_in(0, 100, 90), Duration::ZERO);
+        assert_eq!(renew_in_at(0, 100, 0, 0.5), Duration::from_secs(50));
+        assert_eq!(renew_in_at(0, 100, 0, 1.0), Duration::ZERO);
     }
 
     #[test]

@@ -60,7 +60,8 @@ pub fn cluster_of_agent_user(user: &str) -> Option<&str> {
 }
 
 /// What a bootstrap-token holder may do on the control plane: create a CSR and read it back,
-/// nothing else; read `cluster-info` (anonymously, before the CA is trusted).
+/// nothing else; read `cluster-info` (anonymously, before the CA is trusted). Namespace
+/// `kube-public` is the apiserver's own.
 pub fn bootstrap_objects() -> Vec<Value> {
     vec![
         json!({
@@ -79,10 +80,6 @@ pub fn bootstrap_objects() -> Vec<Value> {
                 { "apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": BOOTSTRAP_GROUP },
                 { "apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": AGENTS_GROUP },
             ],
-        }),
-        json!({
-            "apiVersion": "v1", "kind": "Namespace",
-            "metadata": { "name": KUBE_PUBLIC },
         }),
         json!({
             "apiVersion": RBAC, "kind": "Role",

@@ -47,6 +47,8 @@ pub struct AgentOptions {
     pub lease_duration: Duration,
     /// Lifetime asked for a renewed certificate.
     pub cert_expiration: Duration,
+    /// The certificate is renewed once only this share of its lifetime is left.
+    pub renew_threshold: f64,
 }
 
 impl AgentOptions {
@@ -57,6 +59,7 @@ impl AgentOptions {
             secret_name: AGENT_SECRET.into(),
             lease_duration: Duration::from_secs(40),
             cert_expiration: Duration::from_secs(365 * 24 * 3600),
+            renew_threshold: csr::RENEW_THRESHOLD,
             ..Default::default()
         }
     }
@@ -103,7 +106,7 @@ pub async fn run(
         let renew_at = match csr::validity(&cert_pem) {
             Some((from, to)) => {
                 let now = k8s_openapi::jiff::Timestamp::now().as_second();
-                tokio::time::Instant::now() + csr::renew_in(from, to, now)
+                tokio::time::Instant::now() + csr::renew_in_at(from, to, now, agent.renew_threshold)
             }
             None => {
                 return Err(Error::Invalid(format!(
@@ -266,10 +269,11 @@ async fn ensure_cluster(cp: &Client, member: &Client, agent: &AgentOptions) -> R
             "cluster {} is joined in Push mode; unjoin it before registering it in pull mode",
             agent.cluster
         ))),
-        Some(c) if c.metadata.deletion_timestamp.is_some() => Err(Error::Invalid(format!(
-            "cluster {} is being removed; register it again once it is gone",
-            agent.cluster
-        ))),
+        Some(c) if c.metadata.deletion_timestamp.is_some() => {
+            // Its Works still need this agent to remove what they applied.
+            tracing::info!(cluster = %agent.cluster, "the Cluster is being removed; serving only the removal of its Works");
+            Ok(())
+        }
         Some(_) => {
             api.patch(
                 &agent.cluster,
