@@ -14,7 +14,7 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::api::rbac::v1::ClusterRole;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::api::Api;
 use kube::{Client, ResourceExt as _};
 
@@ -151,10 +151,11 @@ async fn register_a_pull_member_beside_a_push_member_propagate_then_unregister()
             "member2",
             "--cluster-region",
             "eu-west",
-            "--karmada-agent-image",
-            "karmada-reconciler:e2e",
         ];
         args.extend_from_slice(extra);
+        if !extra.contains(&"--karmada-agent-image") {
+            args.extend(["--karmada-agent-image", "karmada-reconciler:e2e"]);
+        }
         args.into_iter().map(String::from).collect::<Vec<_>>()
     };
     let args = register(&wrong, &[]);
@@ -171,6 +172,44 @@ async fn register_a_pull_member_beside_a_push_member_propagate_then_unregister()
             .unwrap()
             .is_none()
     );
+
+    // A failure midway removes what the run created and keeps what was there: a binding
+    // `karmada-agent` to another role cannot be changed (roleRef is immutable).
+    let crbs: Api<ClusterRoleBinding> = Api::all(member2.clone());
+    let foreign: ClusterRoleBinding = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": agent::AGENT },
+        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view" },
+        "subjects": [],
+    }))
+    .unwrap();
+    crbs.create(&Default::default(), &foreign).await.unwrap();
+    let args = register(&hash, &[]);
+    fails(
+        &kc,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        "removed again",
+    );
+    assert!(
+        secrets
+            .get_opt(agent::AGENT_SECRET)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        Api::<ClusterRole>::all(member2.clone())
+            .get_opt(agent::AGENT)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        crbs.get_opt(agent::AGENT).await.unwrap().is_some(),
+        "what was there stays"
+    );
+    crbs.delete(agent::AGENT, &Default::default())
+        .await
+        .unwrap();
 
     // The dry run validates the member objects and requests no certificate.
     let args = register(&hash, &["--dry-run"]);
@@ -439,6 +478,69 @@ async fn register_a_pull_member_beside_a_push_member_propagate_then_unregister()
     );
     assert!(deployments.get_opt(agent::AGENT).await.unwrap().is_none());
     agent_process.kill();
+
+    // With the control plane gone, unregister --force still removes the agent from the member.
+    let args = register(&hash, &[]);
+    ok(&kc, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        secrets
+            .get_opt(agent::AGENT_SECRET)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let mut dead: kube::config::Kubeconfig =
+        serde_yaml::from_str(&std::fs::read_to_string(&kc).unwrap()).unwrap();
+    for c in &mut dead.clusters {
+        if c.name == CONTROL_PLANE {
+            c.cluster.as_mut().unwrap().server = Some("https://127.0.0.1:1".into());
+        }
+    }
+    let dead_path = bed.dir().join("dead-control-plane.kubeconfig");
+    std::fs::write(&dead_path, serde_yaml::to_string(&dead).unwrap()).unwrap();
+    let unforced = karmadactl(
+        &dead_path,
+        &[
+            "unregister",
+            "member2",
+            "--cluster-kubeconfig",
+            &kcs,
+            "--cluster-context",
+            "member2",
+        ],
+    );
+    assert!(!unforced.status.success());
+    assert!(
+        text(&unforced.stderr).contains("--force"),
+        "{}",
+        text(&unforced.stderr)
+    );
+    let forced = karmadactl(
+        &dead_path,
+        &[
+            "unregister",
+            "member2",
+            "--force",
+            "--cluster-kubeconfig",
+            &kcs,
+            "--cluster-context",
+            "member2",
+        ],
+    );
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    assert!(
+        text(&forced.stderr).contains("could not be reached"),
+        "{}",
+        text(&forced.stderr)
+    );
+    assert!(
+        secrets
+            .get_opt(agent::AGENT_SECRET)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(deployments.get_opt(agent::AGENT).await.unwrap().is_none());
 
     // token delete removes it.
     ok(&kc, &["token", "delete", id]);

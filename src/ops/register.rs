@@ -360,9 +360,11 @@ async fn apply_all(client: &Client, objects: &[Value], dry_run: bool) -> Result<
     Ok(())
 }
 
-/// Deletes what a failed run created, newest first (best effort).
+/// Deletes what a failed run created, newest first (best effort). Namespace `karmada-system`
+/// stays: other things may live there, and deleting it can hang where no namespace controller
+/// runs.
 async fn rollback(client: &Client, created: &[Value]) {
-    for object in created.iter().rev() {
+    for object in created.iter().rev().filter(|o| o["kind"] != "Namespace") {
         let res = resource(object);
         let name = object["metadata"]["name"].as_str().unwrap_or_default();
         if let Err(e) = api_for(client, object, &res)
