@@ -366,6 +366,23 @@ async fn register_a_pull_member_beside_a_push_member_propagate_then_unregister()
         },
     )
     .await;
+    // why explains the Pull cluster's Work like any other; cordon and uncordon work on it.
+    let why = ok(&kc, &["why", "deploy", "pull-web", "-n", "default"]);
+    assert!(
+        why.lines().any(|l| l.contains("member2: Applied=True")),
+        "{why}"
+    );
+    ok(&kc, &["cordon", "member2"]);
+    let unschedulable = |c: &Cluster| {
+        c.spec
+            .taints
+            .iter()
+            .any(|t| t.key == "cluster.karmada.io/unschedulable")
+    };
+    assert!(unschedulable(&clusters.get("member2").await.unwrap()));
+    ok(&kc, &["uncordon", "member2"]);
+    assert!(!unschedulable(&clusters.get("member2").await.unwrap()));
+
     // member2's copy was applied by the agent, never by the control plane's reconciler.
     let applied_to_member2 = |text: String| {
         text.lines().any(|l| {
