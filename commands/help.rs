@@ -4,7 +4,15 @@
 pub const GROUPS: &[(&str, &[&str])] = &[
     (
         "Cluster Registration Commands",
-        &["init", "deinit", "join", "unjoin"],
+        &[
+            "init",
+            "deinit",
+            "join",
+            "unjoin",
+            "token",
+            "register",
+            "unregister",
+        ],
     ),
     (
         "Cluster Management Commands",

@@ -33,10 +33,13 @@ mod man;
 mod patch;
 mod progress;
 mod promote;
+mod register;
 mod scope_args;
 mod taint;
+mod token;
 mod top;
 mod unjoin;
+mod unregister;
 mod version;
 mod why;
 
@@ -121,6 +124,9 @@ pub enum Command {
     Deinit(init::DeinitArgs),
     Join(join::JoinArgs),
     Unjoin(unjoin::UnjoinArgs),
+    Token(token::TokenArgs),
+    Register(register::RegisterArgs),
+    Unregister(unregister::UnregisterArgs),
     Completion(completion::CompletionArgs),
     Version(version::VersionArgs),
     #[command(name = "generate-docs", hide = true)]
@@ -246,6 +252,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Deinit(args) => init::run_deinit(args, &global).await,
         Command::Join(args) => join::run(args, &global).await,
         Command::Unjoin(args) => unjoin::run(args, &global).await,
+        Command::Token(args) => token::run(args, &global).await,
+        Command::Register(args) => register::run(args, &global).await,
+        Command::Unregister(args) => unregister::run(args, &global).await,
         Command::Version(args) => version::run(args, &global).await,
         Command::GenerateDocs(args) => docs::run(args),
         Command::GenerateMan(args) => man::run(args),

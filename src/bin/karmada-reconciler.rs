@@ -19,9 +19,49 @@ use karmadactl::reconciler::{self, Options};
     about = "Propagates resource templates to member clusters"
 )]
 struct Args {
-    /// Kubeconfig of the Karmada control plane (default: in-cluster config, then $KUBECONFIG, ~/.kube/config)
+    /// `reconciler`: the control plane's controllers. `agent`: the pull-mode agent of one member
+    /// (--cluster-name), run in that member; its control-plane kubeconfig is the Secret
+    /// karmada-system/karmada-agent-config that `karmadactl register` wrote there
+    #[arg(long, value_enum, default_value = "reconciler")]
+    mode: Mode,
+
+    /// Kubeconfig of the Karmada control plane (default: in-cluster config, then $KUBECONFIG,
+    /// ~/.kube/config); with --mode=agent, of the member the agent serves
     #[arg(long, env = "KARMADA_KUBECONFIG")]
     kubeconfig: Option<PathBuf>,
+
+    /// Agent: the member cluster's name in the control plane
+    #[arg(long, required_if_eq("mode", "agent"))]
+    cluster_name: Option<String>,
+
+    /// Agent: the member's API endpoint recorded in its Cluster
+    #[arg(long, default_value = "")]
+    cluster_api_endpoint: String,
+
+    /// Agent: the Cluster's provider
+    #[arg(long, default_value = "")]
+    cluster_provider: String,
+
+    /// Agent: the Cluster's region
+    #[arg(long, default_value = "")]
+    cluster_region: String,
+
+    /// Agent: the Cluster's zones
+    #[arg(long, value_delimiter = ',')]
+    cluster_zones: Vec<String>,
+
+    /// Agent: how long its Lease in karmada-cluster lasts (renewed every quarter of it)
+    #[arg(long, default_value = "40s", value_parser = karmadactl::duration::parse)]
+    cluster_lease_duration: Duration,
+
+    /// Agent: renew the client certificate once only this share of its lifetime is left
+    #[arg(long, default_value_t = 0.2, value_parser = fraction)]
+    cert_rotation_remaining_time_threshold: f64,
+
+    /// Reconciler: how long a Pull cluster's agent may leave its Lease unrenewed before the
+    /// cluster is marked Ready=Unknown
+    #[arg(long, default_value = "40s", value_parser = karmadactl::duration::parse)]
+    cluster_lease_grace: Duration,
 
     /// Context in --kubeconfig (default: its current context)
     #[arg(long)]
@@ -96,6 +136,19 @@ struct Args {
     /// not stopped by then is abandoned and the process exits 0
     #[arg(long, default_value = "10s", value_parser = karmadactl::duration::parse)]
     shutdown_grace_period: Duration,
+}
+
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f > 0.0 && f <= 1.0 => Ok(f),
+        _ => Err(format!("{s:?} is not a share between 0 (exclusive) and 1")),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    Reconciler,
+    Agent,
 }
 
 fn init_tracing(json: bool) {
@@ -174,6 +227,9 @@ async fn run(args: Args) -> ExitCode {
 }
 
 async fn start(args: Args, shutdown: Shared<BoxFuture<'static, ()>>) -> Result<(), String> {
+    if args.mode == Mode::Agent {
+        return start_agent(args, shutdown).await;
+    }
     let client = karmadactl::client::connect::control_plane_client(
         args.kubeconfig.as_deref(),
         args.context.as_deref(),
@@ -205,8 +261,59 @@ async fn start(args: Args, shutdown: Shared<BoxFuture<'static, ()>>) -> Result<(
         shutdown_grace_period: args.shutdown_grace_period,
         member_concurrency: args.member_concurrency,
         member_request_timeout: args.member_request_timeout,
+        agent: None,
+        cluster_lease_grace: args.cluster_lease_grace,
     };
     reconciler::run(client, options, shutdown)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn start_agent(args: Args, shutdown: Shared<BoxFuture<'static, ()>>) -> Result<(), String> {
+    use karmadactl::reconciler::agent::{self, AgentOptions};
+    let cluster = args.cluster_name.clone().unwrap_or_default();
+    karmadactl::api::names::validate_cluster_name(&cluster)
+        .map_err(|e| format!("--cluster-name: {e}"))?;
+    let config = match &args.kubeconfig {
+        Some(path) => karmadactl::client::connect::Target {
+            kubeconfig: Some(path.clone()),
+            context: args.context.clone(),
+        }
+        .config(None)
+        .await
+        .map_err(|e| e.to_string())?,
+        None => kube::Config::infer()
+            .await
+            .map_err(|e| format!("no member config: {e}; pass --kubeconfig"))?,
+    };
+    let member = agent::member_clients(config, args.member_request_timeout)
+        .map_err(|e| format!("cannot build a client for the member: {e}"))?;
+    let mut opts = AgentOptions::new(&cluster);
+    opts.api_endpoint = args.cluster_api_endpoint;
+    opts.provider = args.cluster_provider;
+    opts.region = args.cluster_region;
+    opts.zones = args.cluster_zones;
+    opts.lease_duration = args.cluster_lease_duration;
+    opts.renew_threshold = args.cert_rotation_remaining_time_threshold;
+    let options = Options {
+        metrics_bind_address: args.metrics_bind_address,
+        leader_elect: false,
+        leader_elect_namespace: args.leader_elect_namespace,
+        cluster_status_update_frequency: args.cluster_status_update_frequency,
+        cluster_failure_threshold: args.cluster_failure_threshold,
+        cluster_success_threshold: args.cluster_success_threshold,
+        cluster_probe_timeout: args.cluster_probe_timeout,
+        failover_eviction_timeout: args.failover_eviction_timeout,
+        cluster_deletion_grace_period: args.cluster_deletion_grace_period,
+        skipped_propagating_namespaces: args.skipped_propagating_namespaces,
+        concurrency: args.concurrency,
+        shutdown_grace_period: args.shutdown_grace_period,
+        member_concurrency: args.member_concurrency,
+        member_request_timeout: args.member_request_timeout,
+        agent: Some(cluster),
+        cluster_lease_grace: args.cluster_lease_grace,
+    };
+    agent::run(member, options, opts, shutdown)
         .await
         .map_err(|e| e.to_string())
 }

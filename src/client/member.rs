@@ -217,6 +217,8 @@ pub struct Clients {
     secrets: Mutex<HashMap<String, SecretCache>>,
     cache: Mutex<HashMap<String, Member>>,
     changes: Arc<watch::Sender<u64>>,
+    /// The agent's own cluster: reached with the agent's credentials, not a Secret.
+    pinned: Mutex<Option<(String, Member)>>,
 }
 
 struct SecretCache {
@@ -251,7 +253,23 @@ impl Clients {
             secrets: Mutex::default(),
             cache: Mutex::default(),
             changes: Arc::new(watch::channel(0).0),
+            pinned: Mutex::default(),
         }
+    }
+
+    /// Makes `member` the clients of `cluster` whatever its Cluster object says (an agent in
+    /// pull mode reaches its own cluster with its own credentials).
+    pub fn pin(&self, cluster: &str, member: Member) {
+        *self.pinned.lock().expect("pinned member poisoned") = Some((cluster.to_string(), member));
+    }
+
+    fn pinned(&self, cluster: &str) -> Option<Member> {
+        self.pinned
+            .lock()
+            .expect("pinned member poisoned")
+            .as_ref()
+            .filter(|(name, _)| name == cluster)
+            .map(|(_, m)| m.clone())
     }
 
     /// The request client of `cluster` (see [`Clients::member`]).
@@ -262,6 +280,9 @@ impl Clients {
     /// The clients of `cluster`, from its Cluster object and the cached Secret it names;
     /// `control_plane` starts the Secret cache of that namespace the first time.
     pub async fn member(&self, control_plane: &Client, cluster: &Cluster) -> Result<Member> {
+        if let Some(member) = self.pinned(&cluster.name_any()) {
+            return Ok(member);
+        }
         let secret_ref = secret_ref(cluster)?;
         let store = self.secret_store(control_plane, &secret_ref.namespace);
         if tokio::time::timeout(self.request_timeout, store.wait_until_ready())
@@ -295,6 +316,9 @@ impl Clients {
 
     /// The clients last built for `cluster`, without looking at its credentials.
     pub fn cached(&self, cluster: &str) -> Option<Member> {
+        if let Some(member) = self.pinned(cluster) {
+            return Some(member);
+        }
         self.cache
             .lock()
             .expect("member client cache poisoned")

@@ -3,6 +3,7 @@
 //! request ([`requests`]) and resolving kinds by discovery ([`kinds`]).
 
 pub mod connect;
+pub mod csr;
 pub mod kinds;
 pub mod member;
 pub mod requests;

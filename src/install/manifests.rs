@@ -182,6 +182,8 @@ pub fn apiserver_args(cfg: &InitConfig) -> Vec<String> {
         // No pod ever runs in the control plane, so nothing reads its `kubernetes` Endpoints.
         "--endpoint-reconciler-type=none".into(),
         "--disable-admission-plugins=StorageObjectInUseProtection".into(),
+        // Pull mode: `karmadactl register` authenticates with a bootstrap token.
+        "--enable-bootstrap-token-auth=true".into(),
     ]);
     merge_args(defaults, &cfg.apiserver_extra_args)
 }
@@ -193,15 +195,27 @@ fn kcm_args(cfg: &InitConfig) -> Vec<String> {
         format!("--kubeconfig={kubeconfig}"),
         format!("--authentication-kubeconfig={kubeconfig}"),
         format!("--authorization-kubeconfig={kubeconfig}"),
-        "--controllers=namespace,garbagecollector,serviceaccount-token,serviceaccount".into(),
+        "--controllers=namespace,garbagecollector,serviceaccount-token,serviceaccount,csrsigning"
+            .into(),
         "--bind-address=0.0.0.0".into(),
         "--secure-port=10257".into(),
         "--leader-elect=true".into(),
         "--use-service-account-credentials=true".into(),
         format!("--root-ca-file={}", pki("ca.crt")),
-        // Signs service-account tokens. No `--cluster-signing-*`: certificate signing is not
-        // among the controllers it runs, so the CA key stays out of this pod.
+        // Signs service-account tokens.
         format!("--service-account-private-key-file={}", pki("sa.key")),
+        // Signs pull-mode agents' client certificates once karmada-reconciler has approved
+        // them (as upstream's kube-controller-manager does). Only this signer gets the CA key:
+        // kubelet and legacy signers stay unconfigured, and nothing but the reconciler approves
+        // requests for it.
+        format!(
+            "--cluster-signing-kube-apiserver-client-cert-file={}",
+            pki("ca.crt")
+        ),
+        format!(
+            "--cluster-signing-kube-apiserver-client-key-file={}",
+            pki("ca.key")
+        ),
     ];
     merge_args(defaults, &cfg.kcm_extra_args)
 }
@@ -470,7 +484,7 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
                 "readinessProbe": https_probe("/healthz", 10257, "HTTPS"),
                 "volumeMounts": [pki_mount(), config_mount],
             }],
-            "volumes": [pki_volume(&["ca.crt", "sa.key"]), config_volume(KCM_KUBECONFIG_SECRET)],
+            "volumes": [pki_volume(&["ca.crt", "ca.key", "sa.key"]), config_volume(KCM_KUBECONFIG_SECRET)],
         }),
     ));
 
@@ -539,7 +553,7 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
 /// What init creates inside karmada-apiserver besides the CRDs.
 pub fn control_plane_objects() -> Vec<Value> {
     let labels = json!({ MANAGED_BY.0: MANAGED_BY.1 });
-    vec![
+    let mut objects = vec![
         json!({
             "apiVersion": "v1", "kind": "Namespace",
             "metadata": { "name": NAMESPACE, "labels": labels },
@@ -559,7 +573,10 @@ pub fn control_plane_objects() -> Vec<Value> {
             "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "karmada-reconciler" },
             "subjects": [{ "apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": RECONCILER_USER }],
         }),
-    ]
+    ];
+    // Pull mode: what a bootstrap token may do (create a CSR), as `token create` also ensures.
+    objects.extend(super::agent::bootstrap_objects());
+    objects
 }
 
 /// A stable short hex digest (FNV-1a 64), for annotations and image tags.
@@ -852,21 +869,33 @@ mod tests {
     }
 
     #[test]
-    fn kube_controller_manager_gets_no_ca_key() {
+    fn kube_controller_manager_signs_only_client_certificates() {
         let cfg = InitConfig::new("v1.37.2", "img");
         let objects = host_objects(&cfg, &Pki::complete(None, &request()).unwrap()).unwrap();
         let kcm = pod(&objects, KCM);
         let files = mounted(&kcm);
-        // The service-account token controller signs with sa.key and hands out ca.crt.
-        assert_eq!(files, ["ca.crt", "sa.key"]);
+        // The service-account token controller signs with sa.key and hands out ca.crt; the
+        // CA key is for the kube-apiserver-client signer only (pull-mode agents).
+        assert_eq!(files, ["ca.crt", "ca.key", "sa.key"]);
         let args = command(&kcm);
-        assert!(
-            !args.contains("ca.key") && !args.contains("cluster-signing"),
+        let list: Vec<String> =
+            serde_json::from_value(kcm["containers"][0]["command"].clone()).unwrap();
+        let signing: Vec<&str> = list
+            .iter()
+            .map(String::as_str)
+            .filter(|a| a.contains("cluster-signing"))
+            .collect();
+        assert_eq!(
+            signing,
+            [
+                "--cluster-signing-kube-apiserver-client-cert-file=/etc/karmada/pki/ca.crt",
+                "--cluster-signing-kube-apiserver-client-key-file=/etc/karmada/pki/ca.key"
+            ],
             "{args}"
         );
         assert!(
             args.contains(
-                "--controllers=namespace,garbagecollector,serviceaccount-token,serviceaccount"
+                "--controllers=namespace,garbagecollector,serviceaccount-token,serviceaccount,csrsigning"
             ),
             "{args}"
         );

@@ -1,5 +1,6 @@
 //! Installing the control plane: PKI, rendered manifests, kind.
 
+pub mod agent;
 pub mod bundle;
 pub mod config;
 pub mod crds;

@@ -20,10 +20,13 @@ pub mod objects;
 pub mod patch;
 pub mod pods;
 pub mod promote;
+pub mod register;
 pub mod scope;
 pub mod taint;
+pub mod token;
 pub mod top;
 pub mod unjoin;
+pub mod unregister;
 pub mod version;
 pub mod why;
 

@@ -466,7 +466,7 @@ fn works_namespace(works: &[Work]) -> String {
 }
 
 /// Polls until the Cluster is gone; false on timeout.
-async fn wait_gone(api: &Api<Cluster>, name: &str, timeout: Duration) -> Result<bool> {
+pub(crate) async fn wait_gone(api: &Api<Cluster>, name: &str, timeout: Duration) -> Result<bool> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         if api.get_opt(name).await.map_err(cp_error)?.is_none() {
@@ -481,7 +481,7 @@ async fn wait_gone(api: &Api<Cluster>, name: &str, timeout: Duration) -> Result<
 
 /// Removes the finalizers of the Works (and any other object) in the execution namespace and
 /// of the Cluster, deletes the namespace; returns what it released.
-async fn force_release(cp: &Client, name: &str) -> Result<Vec<String>> {
+pub(crate) async fn force_release(cp: &Client, name: &str) -> Result<Vec<String>> {
     let mut released = Vec::new();
     let es = names::execution_namespace(name);
     let works: Api<Work> = Api::namespaced(cp.clone(), &es);

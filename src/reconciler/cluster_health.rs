@@ -3,6 +3,10 @@
 //! version, API enablements and node/resource summaries, and keeps the health taints in step.
 //! It also owns the execution namespace `karmada-es-<cluster>` and, on deletion, removes the
 //! cluster's Works and that namespace before letting the Cluster go.
+//!
+//! Pull clusters are not probed from here: their agent reports their status ([`report`]) and
+//! renews a Lease (`karmada-cluster/<cluster>`); when that Lease has not been renewed for
+//! `--cluster-lease-grace`, Ready turns Unknown (as Karmada's cluster controller does).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,11 +24,16 @@ use super::context::MANAGER;
 use super::toolkit::events;
 use super::toolkit::{self, set_condition};
 use super::{Context, Error, Result, Shutdown};
-use crate::api::cluster::{ApiEnablement, ApiResource, NodeSummary, ResourceSummary};
+use k8s_openapi::api::coordination::v1::Lease;
+
+use crate::api::cluster::{
+    ApiEnablement, ApiResource, ClusterSyncMode, NodeSummary, ResourceSummary,
+};
 use crate::api::names::execution_namespace;
 use crate::api::{self as keys, Cluster, ClusterStatus, Work};
 use crate::engine::cluster::{Thresholds, health_taints, hold_ready, ready_status, unhealthy_for};
 use crate::engine::quantity::{format_quantity, parse_quantity};
+use crate::install::agent::LEASE_NAMESPACE;
 
 const CONTROLLER: &str = "cluster";
 /// Finalizer that lets the reconciler clean up a Cluster's Works and execution namespace.
@@ -59,9 +68,27 @@ async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action> {
     }
     ensure_execution_namespace(&ctx, &cluster).await?;
 
-    let observed = probe(&cluster, &ctx).await;
     let old = cluster.status.clone().unwrap_or_default();
-    let status = next_status(&old, observed, &name, &ctx);
+    let status = if cluster.spec.sync_mode == ClusterSyncMode::Pull {
+        match lease_silence(&ctx, &name).await? {
+            // The agent reports; its status stands.
+            None => old.clone(),
+            Some(why) => {
+                let mut status = old.clone();
+                set_condition(
+                    &mut status.conditions,
+                    keys::CONDITION_READY,
+                    "Unknown",
+                    keys::REASON_CLUSTER_STATUS_UNKNOWN,
+                    &why,
+                );
+                status
+            }
+        }
+    } else {
+        let observed = probe(&cluster, &ctx).await;
+        next_status(&old, observed, &name, &ctx)
+    };
     if status != old {
         let patch = json!({"status": status});
         api.patch_status(&name, &PatchParams::default(), &Patch::Merge(patch))
@@ -111,6 +138,49 @@ async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action> {
         }
     }
     Ok(Action::requeue(ctx.options.cluster_status_update_frequency))
+}
+
+/// Why a Pull cluster's agent counts as silent (its Lease missing or not renewed within
+/// `--cluster-lease-grace`), or `None` while it renews.
+async fn lease_silence(ctx: &Context, name: &str) -> Result<Option<String>> {
+    let leases: Api<Lease> = Api::namespaced(ctx.client.clone(), LEASE_NAMESPACE);
+    let grace = ctx.options.cluster_lease_grace;
+    let Some(lease) = leases.get_opt(name).await? else {
+        return Ok(Some(format!(
+            "the agent of cluster {name} has not created its lease {LEASE_NAMESPACE}/{name} yet; is karmada-agent running in the member?"
+        )));
+    };
+    let renewed = lease.spec.and_then(|s| s.renew_time.or(s.acquire_time));
+    let silent_for = renewed.and_then(|t| {
+        let d = k8s_openapi::jiff::Timestamp::now().duration_since(t.0);
+        Duration::try_from(d).ok()
+    });
+    Ok(match silent_for {
+        Some(d) if d <= grace => None,
+        _ => Some(format!(
+            "cluster status has not been updated: the agent has not renewed lease {LEASE_NAMESPACE}/{name} for more than {}",
+            humanize(grace)
+        )),
+    })
+}
+
+/// The agent's side: probes its own cluster (the pinned member client) and records the
+/// status, through the same thresholds as the control plane's probes.
+pub async fn report(cluster: &Cluster, ctx: &Context) -> Result<()> {
+    let name = cluster.name_any();
+    let observed = probe(cluster, ctx).await;
+    let old = cluster.status.clone().unwrap_or_default();
+    let status = next_status(&old, observed, &name, ctx);
+    if status != old {
+        Api::<Cluster>::all(ctx.client.clone())
+            .patch_status(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": status})),
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// What one probe saw.
@@ -494,6 +564,20 @@ fn record_facts(status: &mut ClusterStatus, facts: Facts) {
         reason,
         &msg,
     );
+}
+
+/// Creates `karmada-es-<cluster>` for an agent whose Cluster may not exist yet (no Event).
+pub(crate) async fn ensure_execution_namespace_of(client: &Client, cluster: &str) -> Result<()> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let name = execution_namespace(cluster);
+    if api.get_opt(&name).await?.is_some() {
+        return Ok(());
+    }
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": name, "labels": {keys::LABEL_KARMADA_SYSTEM: "true"}}});
+    api.patch(&name, &PatchParams::apply(MANAGER), &Patch::Apply(ns))
+        .await?;
+    Ok(())
 }
 
 /// Creates `karmada-es-<cluster>` if missing, with Karmada's CreateExecutionSpace* Event on

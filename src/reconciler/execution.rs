@@ -3,6 +3,10 @@
 //! status, and deletes member objects when a Work goes. It watches the objects it applied in
 //! each member (label `karmada.io/managed=true`), so a hand edit is reverted, a hand delete is
 //! recreated, and status changes flow back, without polling.
+//!
+//! The same controller runs in a pull-mode agent (`Options::agent`): there it sees only its
+//! own cluster's Works and Cluster and reaches the member with the agent's own credentials; the
+//! control plane's instance leaves Pull clusters' Works to their agents.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -51,7 +55,8 @@ struct ExecCtx {
 
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let (clusters, cluster_changes) = toolkit::cluster_cache(&ctx.client);
+    let agent = ctx.options.agent.as_deref();
+    let (clusters, cluster_changes) = toolkit::cluster_cache_of(&ctx.client, agent);
     let ectx = Arc::new(ExecCtx {
         ctx: ctx.clone(),
         kinds: KindCache::default(),
@@ -64,11 +69,14 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
     // No global bound on reconciliations: each waits for a slot of its own member instead, so
     // a member that hangs holds only its own slots while the others keep their pace.
-    let controller = Controller::new(
-        Api::<Work>::all(ctx.client.clone()),
-        watcher::Config::default(),
-    )
-    .with_config(toolkit::config(&ctx, Duration::from_millis(100)).concurrency(0));
+    let works = match agent {
+        Some(cluster) => {
+            Api::<Work>::namespaced(ctx.client.clone(), &names::execution_namespace(cluster))
+        }
+        None => Api::<Work>::all(ctx.client.clone()),
+    };
+    let controller = Controller::new(works, watcher::Config::default())
+        .with_config(toolkit::config(&ctx, Duration::from_millis(100)).concurrency(0));
     let follow = tokio::spawn(follow_clusters(
         ectx.clone(),
         controller.store(),
@@ -250,6 +258,9 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
         return Ok(Action::requeue(NOT_READY_RECHECK));
     }
 
+    if leave_to_agent(ctx, cluster.as_deref(), deleting) {
+        return Ok(Action::await_change());
+    }
     if deleting {
         return finalize(&work, cluster.as_deref(), &ectx, &works).await;
     }
@@ -493,6 +504,16 @@ async fn publish_status_changes(
             .await;
         }
     }
+}
+
+/// Whether the control plane leaves this Work to the agent of its Pull cluster: always, except
+/// a deletion once the Cluster is being removed and not Ready (no agent will come for it; the
+/// finalizer then lets go, naming what was left).
+fn leave_to_agent(ctx: &Context, cluster: Option<&Cluster>, deleting: bool) -> bool {
+    let Some(c) = cluster else { return false };
+    ctx.options.agent.is_none()
+        && c.spec.sync_mode == crate::api::cluster::ClusterSyncMode::Pull
+        && !(deleting && c.metadata.deletion_timestamp.is_some() && !placement::is_ready(c))
 }
 
 enum ApplyError {

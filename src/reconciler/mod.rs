@@ -10,6 +10,8 @@
 //! ```
 //! Every controller only writes when something would change.
 
+pub mod agent;
+pub mod agent_csr;
 pub mod binding;
 pub mod cluster_health;
 pub mod context;
@@ -64,6 +66,11 @@ pub struct Options {
     pub member_concurrency: u16,
     /// Bound of one member request other than a watch.
     pub member_request_timeout: Duration,
+    /// Set in a pull-mode agent: the one cluster it serves (see [`agent`]).
+    pub agent: Option<String>,
+    /// How long a Pull cluster's Lease may go unrenewed before the control plane marks it
+    /// Ready=Unknown.
+    pub cluster_lease_grace: Duration,
 }
 
 impl Default for Options {
@@ -83,6 +90,8 @@ impl Default for Options {
             shutdown_grace_period: Duration::from_secs(10),
             member_concurrency: 8,
             member_request_timeout: crate::client::member::DEFAULT_REQUEST_TIMEOUT,
+            agent: None,
+            cluster_lease_grace: Duration::from_secs(40),
         }
     }
 }
@@ -189,7 +198,7 @@ pub async fn run(
     tracing::info!("starting controllers");
     let mut controllers = tokio::task::JoinSet::new();
     let mut running = HashMap::new();
-    let tasks: [(&'static str, BoxFuture<'static, ()>); 6] = [
+    let tasks: [(&'static str, BoxFuture<'static, ()>); 7] = [
         ("detector", detector::run(ctx.clone(), stop.clone()).boxed()),
         (
             "scheduler",
@@ -207,6 +216,10 @@ pub async fn run(
         (
             "namespace",
             namespace_sync::run(ctx.clone(), stop.clone()).boxed(),
+        ),
+        (
+            "agent-csr",
+            agent_csr::run(ctx.clone(), stop.clone()).boxed(),
         ),
     ];
     for (name, task) in tasks {
@@ -283,13 +296,14 @@ pub async fn run(
 }
 
 /// The controllers, as named in metrics and logs.
-const CONTROLLERS: [&str; 6] = [
+const CONTROLLERS: [&str; 7] = [
     "detector",
     "scheduler",
     "binding",
     "execution",
     "cluster",
     "namespace",
+    "agent-csr",
 ];
 
 /// Resolves once leadership is lost; never without leader election.

@@ -105,6 +105,8 @@ impl ClusterState {
             // No kubelet or token controller is guaranteed to run; pods must not need a token.
             "--disable-admission-plugins=ServiceAccount".into(),
             "--allow-privileged=true".into(),
+            // Pull mode: `karmadactl register` authenticates with a bootstrap token.
+            "--enable-bootstrap-token-auth=true".into(),
         ];
         Ok(ClusterState {
             info,

@@ -1,5 +1,6 @@
 //! kube-controller-manager for the control plane, limited to the controllers that make
-//! namespaces deletable, owner references collectable and service accounts usable.
+//! namespaces deletable, owner references collectable and service accounts usable, plus the
+//! csrsigning controller for the `kubernetes.io/kube-apiserver-client` signer (pull mode).
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use crate::kubeconfig::{self, Credential, Entry};
 use crate::{Error, Result};
 
 pub(crate) const CONTROLLERS: &str =
-    "namespace,garbagecollector,serviceaccount-token,serviceaccount";
+    "namespace,garbagecollector,serviceaccount-token,serviceaccount,csrsigning";
 
 /// Starts kube-controller-manager against `cluster` and waits for its `/healthz`.
 pub(crate) async fn start(binary: &Path, dir: &Path, cluster: &ClusterState) -> Result<Process> {
@@ -57,6 +58,16 @@ pub(crate) async fn start(binary: &Path, dir: &Path, cluster: &ClusterState) -> 
         ),
         format!("--root-ca-file={}", cluster.pki.ca_crt.display()),
         "--use-service-account-credentials=false".into(),
+        // Signs pull-mode agents' client certificates (karmada-reconciler approves them); the
+        // other signers stay unconfigured, as init sets it up.
+        format!(
+            "--cluster-signing-kube-apiserver-client-cert-file={}",
+            cluster.pki.ca_crt.display()
+        ),
+        format!(
+            "--cluster-signing-kube-apiserver-client-key-file={}",
+            cluster.pki.ca_crt.with_file_name("ca.key").display()
+        ),
     ];
     let mut process = Process::spawn(
         "kube-controller-manager",

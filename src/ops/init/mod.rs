@@ -225,6 +225,7 @@ fn plural(kind: &str) -> Option<(&'static str, bool)> {
     Some(match kind {
         "Namespace" => ("namespaces", false),
         "Secret" => ("secrets", true),
+        "ConfigMap" => ("configmaps", true),
         "Service" => ("services", true),
         "ServiceAccount" => ("serviceaccounts", true),
         "Role" => ("roles", true),

@@ -18,6 +18,24 @@ pub fn cluster_cache(client: &Client) -> (Store<Cluster>, BoxStream<'static, ()>
     changes(Api::<Cluster>::all(client.clone()), None)
 }
 
+/// [`cluster_cache`], or only the Cluster named `only` (an agent may read just its own).
+pub fn cluster_cache_of(
+    client: &Client,
+    only: Option<&str>,
+) -> (Store<Cluster>, BoxStream<'static, ()>) {
+    let Some(name) = only else {
+        return cluster_cache(client);
+    };
+    let (store, writer) = reflector::store();
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let stream = reflector::reflector(writer, watcher(Api::<Cluster>::all(client.clone()), config))
+        .default_backoff()
+        .touched_objects()
+        .filter_map(|r| async move { r.ok().map(|_| ()) })
+        .boxed();
+    (store, stream)
+}
+
 /// A stream of `()` each time a watched object of kind `K` changes (and its cache, `store`).
 pub fn changes<K>(
     api: Api<K>,
