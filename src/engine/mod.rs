@@ -9,6 +9,7 @@
 //! | [`division`] | how many replicas each target cluster gets |
 //! | [`overrides`] | which override rules apply to a cluster, and what they change |
 //! | [`render`] | the member manifest a Work carries |
+//! | [`retain`] | which fields of a member object the member owns (kept, not reverted) |
 //! | [`ownership`] | whose a member object is: what applying or deleting a Work may do to it |
 //! | [`status`] | what a Work records of a member object; the template's summed status |
 //! | [`health`] | whether a member object is healthy |
@@ -27,5 +28,6 @@ pub mod ownership;
 pub mod placement;
 pub mod quantity;
 pub mod render;
+pub mod retain;
 pub mod selector;
 pub mod status;

@@ -29,7 +29,7 @@ use crate::api::work::{ManifestStatus, ResourceIdentifier};
 use crate::api::{self as keys, Cluster, Work, names};
 use crate::client::kinds::KindCache;
 use crate::engine::ownership::{self, OnApply, OnDelete};
-use crate::engine::{health, placement, status};
+use crate::engine::{health, placement, retain, status};
 
 const CONTROLLER: &str = "execution";
 
@@ -448,6 +448,10 @@ async fn apply_one(
         .await
         .map_err(classify)?
         .map(|o| serde_json::to_value(o).unwrap_or_default());
+    // What the member owns (replicas an HPA set, allocated addresses, ...) is kept, so it is
+    // neither seen as drift nor reverted.
+    let retained = live.as_ref().map(|l| retain::retain(&kind, manifest, l));
+    let manifest = retained.as_ref().unwrap_or(manifest);
     let manifest = match ownership::on_apply(live.as_ref(), manifest, overwrite, cluster) {
         OnApply::UpToDate => return Ok((identifier, live)),
         OnApply::Conflict(msg) => return Err(ApplyError::Conflict(msg)),
