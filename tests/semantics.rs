@@ -197,3 +197,238 @@ async fn retain_what_the_member_owns() {
     let d = get(&deploys, "scaled-by-hpa").await.unwrap();
     assert_eq!(d["spec"]["replicas"], 5, "{d:#}");
 }
+
+fn deployment(name: &str, extra_labels: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: default
+  labels: {{app: {name}{extra_labels}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec: {{containers: [{{name: web, image: nginx}}]}}
+"#
+    )
+}
+
+fn policy(name: &str, target: &str, spec_extra: &str, placement_extra: &str) -> String {
+    format!(
+        r#"
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata:
+  name: {name}
+  namespace: default
+spec:
+  resourceSelectors:
+    - {{apiVersion: apps/v1, kind: Deployment, name: {target}}}
+  placement:
+    clusterAffinity: {{clusterNames: [member1, member2]}}
+{placement_extra}
+{spec_extra}
+"#
+    )
+}
+
+async fn binding(cp: &Client, name: &str) -> Option<karmadactl::api::ResourceBinding> {
+    Api::<karmadactl::api::ResourceBinding>::namespaced(cp.clone(), "default")
+        .get_opt(name)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Issue 15 item 6: the policy fields Karmada users set are honoured: schedulerName,
+/// dependentOverrides, preemption, activationPreference: Lazy and tolerationSeconds.
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_fields_are_honoured() {
+    let fed = support::federation(&["member1", "member2"]).await;
+    let log = fed.bed.dir().join("reconciler.log");
+    let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
+    let members = vec![
+        (
+            "member1".to_string(),
+            fed.bed.client("member1").await.unwrap(),
+        ),
+        (
+            "member2".to_string(),
+            fed.bed.client("member2").await.unwrap(),
+        ),
+    ];
+    let only = |m: &str| format!("    clusterAffinity: {{clusterNames: [{m}]}}");
+    let only_placement = |m: &str| format!("  placement:\n{}\n", only(m));
+    let pp = |name: &str, target: &str, member: &str, spec_extra: &str| {
+        format!(
+            "apiVersion: policy.karmada.io/v1alpha1\nkind: PropagationPolicy\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  resourceSelectors:\n    - {{apiVersion: apps/v1, kind: Deployment, name: {target}}}\n{}{spec_extra}\n",
+            only_placement(member)
+        )
+    };
+
+    // schedulerName: another scheduler's binding is left alone.
+    apply_yaml(&cp, &deployment("other-sched", "")).await;
+    apply_yaml(
+        &cp,
+        &pp(
+            "other-sched",
+            "other-sched",
+            "member1",
+            "  schedulerName: my-scheduler",
+        ),
+    )
+    .await;
+    // dependentOverrides: nothing happens until the OverridePolicy exists.
+    apply_yaml(&cp, &deployment("waits", "")).await;
+    apply_yaml(
+        &cp,
+        &pp(
+            "waits",
+            "waits",
+            "member1",
+            "  dependentOverrides: [waits-labels]",
+        ),
+    )
+    .await;
+    // preemption and Lazy: both start in member1.
+    apply_yaml(&cp, &deployment("contested", "")).await;
+    apply_yaml(&cp, &pp("low", "contested", "member1", "  priority: 1")).await;
+    apply_yaml(&cp, &deployment("lazy", "")).await;
+    apply_yaml(
+        &cp,
+        &pp("lazy", "lazy", "member1", "  activationPreference: Lazy"),
+    )
+    .await;
+    support::placed(&members, "default", "contested", &["member1"], &log).await;
+    support::placed(&members, "default", "lazy", &["member1"], &log).await;
+
+    let rb = eventually("binding other-sched-deployment", T, &log, || async {
+        binding(&cp, "other-sched-deployment").await
+    })
+    .await;
+    assert_eq!(rb.spec.scheduler_name, "my-scheduler");
+    assert!(rb.spec.clusters.is_empty(), "{:?}", rb.spec.clusters);
+    assert!(
+        rb.status
+            .as_ref()
+            .is_none_or(|s| s.conditions.iter().all(|c| c.type_ != "Scheduled")),
+        "{:?}",
+        rb.status
+    );
+    assert!(binding(&cp, "waits-deployment").await.is_none());
+    assert!(!support::exists(&members[0].1, "apps/v1", "Deployment", "default", "waits").await);
+    apply_yaml(
+        &cp,
+        r#"
+apiVersion: policy.karmada.io/v1alpha1
+kind: OverridePolicy
+metadata: {name: waits-labels, namespace: default}
+spec:
+  resourceSelectors: [{apiVersion: apps/v1, kind: Deployment, name: waits}]
+  overrideRules:
+    - overriders:
+        labelsOverrider: [{operator: add, value: {overridden: "yes"}}]
+"#,
+    )
+    .await;
+    let deploys = api(&members[0].1, "apps/v1", "Deployment", "default").await;
+    eventually("waits in member1, overridden", T, &log, || async {
+        get(&deploys, "waits")
+            .await
+            .filter(|d| d["metadata"]["labels"]["overridden"] == "yes")
+    })
+    .await;
+
+    // A higher-priority policy with preemption: Always takes the template over.
+    apply_yaml(
+        &cp,
+        &pp(
+            "high",
+            "contested",
+            "member2",
+            "  priority: 5\n  preemption: Always",
+        ),
+    )
+    .await;
+    support::placed(&members, "default", "contested", &["member2"], &log).await;
+    let template = get(
+        &api(&cp, "apps/v1", "Deployment", "default").await,
+        "contested",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        template["metadata"]["annotations"]["propagationpolicy.karmada.io/name"],
+        "high"
+    );
+
+    // Lazy: the policy change waits for the template's next change.
+    apply_yaml(
+        &cp,
+        &pp("lazy", "lazy", "member2", "  activationPreference: Lazy"),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    support::placed(&members, "default", "lazy", &["member1"], &log).await;
+    api(&cp, "apps/v1", "Deployment", "default")
+        .await
+        .patch(
+            "lazy",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"touched": "1"}}})),
+        )
+        .await
+        .unwrap();
+    support::placed(&members, "default", "lazy", &["member2"], &log).await;
+
+    // tolerationSeconds: a NoExecute taint is tolerated for that long, then the workload
+    // leaves; without a toleration it leaves at once.
+    apply_yaml(&cp, &deployment("tolerant", "")).await;
+    apply_yaml(&cp, &deployment("intolerant", "")).await;
+    let toleration = "    clusterTolerations:\n      - {key: example.com/maintenance, operator: Exists, effect: NoExecute, tolerationSeconds: 8}\n";
+    apply_yaml(&cp, &policy("tolerant", "tolerant", "", toleration)).await;
+    apply_yaml(&cp, &policy("intolerant", "intolerant", "", "")).await;
+    support::placed(
+        &members,
+        "default",
+        "tolerant",
+        &["member1", "member2"],
+        &log,
+    )
+    .await;
+    support::placed(
+        &members,
+        "default",
+        "intolerant",
+        &["member1", "member2"],
+        &log,
+    )
+    .await;
+    let clusters: Api<karmadactl::api::Cluster> = Api::all(cp.clone());
+    let now = k8s_openapi::jiff::Timestamp::now();
+    clusters
+        .patch(
+            "member1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"taints": [{"key": "example.com/maintenance", "effect": "NoExecute", "timeAdded": now.to_string()}]}})),
+        )
+        .await
+        .unwrap();
+    support::placed(&members, "default", "intolerant", &["member2"], &log).await;
+    let rb = binding(&cp, "tolerant-deployment").await.unwrap();
+    let waited = k8s_openapi::jiff::Timestamp::now().duration_since(now);
+    if waited.as_secs() < 7 {
+        assert!(
+            rb.spec.clusters.iter().any(|c| c.name == "member1"),
+            "tolerated for 8s, gone after {waited:?}: {:?}",
+            rb.spec.clusters
+        );
+    }
+    support::placed(&members, "default", "tolerant", &["member2"], &log).await;
+    let waited = k8s_openapi::jiff::Timestamp::now().duration_since(now);
+    assert!(waited.as_secs() >= 8, "left after {waited:?}");
+}

@@ -106,6 +106,12 @@ pub fn desired_binding(
 /// its status and server-owned metadata).
 pub const TEMPLATE_HASH_ANNOTATION: &str = "karmadactl.io/template-hash";
 
+/// Whether `existing` was built from this very template content (the template has not
+/// changed since; its status and server-owned metadata do not count).
+pub fn built_from(existing: &ResourceBinding, obj: &DynamicObject) -> bool {
+    existing.annotations().get(TEMPLATE_HASH_ANNOTATION) == Some(&content_hash(obj))
+}
+
 fn content_hash(obj: &DynamicObject) -> String {
     let mut v = serde_json::to_value(obj).unwrap_or_default();
     if let Some(m) = v.as_object_mut() {

@@ -7,6 +7,7 @@
 //! | [`binding`] | the ResourceBinding a template and its policy call for |
 //! | [`placement`] | which clusters fit a placement, and why the others do not |
 //! | [`division`] | how many replicas each target cluster gets |
+//! | [`capacity`] | a member's resource summary (allocatable, allocated, allocating, grades) |
 //! | [`overrides`] | which override rules apply to a cluster, and what they change |
 //! | [`render`] | the member manifest a Work carries |
 //! | [`retain`] | which fields of a member object the member owns (kept, not reverted) |
@@ -18,6 +19,7 @@
 //! | [`selector`], [`quantity`] | label selectors; Kubernetes quantities as numbers |
 
 pub mod binding;
+pub mod capacity;
 pub mod cluster;
 pub mod dependencies;
 pub mod division;

@@ -4,12 +4,10 @@
 //! It also owns the execution namespace `karmada-es-<cluster>` and, on deletion, removes the
 //! cluster's Works and that namespace before letting the Cluster go.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Namespace, Node};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
@@ -19,11 +17,13 @@ use serde_json::json;
 use super::context::MANAGER;
 use super::toolkit::{self, set_condition};
 use super::{Context, Error, Result, Shutdown};
-use crate::api::cluster::{ApiEnablement, ApiResource, NodeSummary, ResourceSummary};
+use crate::api::cluster::{
+    ApiEnablement, ApiResource, NodeSummary, ResourceModel, ResourceSummary,
+};
 use crate::api::names::execution_namespace;
 use crate::api::{self as keys, Cluster, ClusterStatus, Work};
+use crate::engine::capacity;
 use crate::engine::cluster::{Thresholds, health_taints, hold_ready, ready_status, unhealthy_for};
-use crate::engine::quantity::{format_quantity, parse_quantity};
 
 const CONTROLLER: &str = "cluster";
 /// Finalizer that lets the reconciler clean up a Cluster's Works and execution namespace.
@@ -119,7 +119,9 @@ async fn probe(cluster: &Cluster, ctx: &Context) -> Observed {
         Ok(Err(HealthError::Unhealthy(e))) => return Observed::Unhealthy(e),
         Ok(Ok(())) => {}
     }
-    Observed::Healthy(Box::new(facts(&client, &name, timeout).await))
+    Observed::Healthy(Box::new(
+        facts(&client, &name, &cluster.spec.resource_models, timeout).await,
+    ))
 }
 
 fn humanize(d: Duration) -> String {
@@ -164,12 +166,17 @@ const NODE_PAGE: u32 = 500;
 /// request, four times that per part). A slow node LIST, a broken aggregated API (an APIService
 /// whose backend is gone answers 503, or not at all) or any other failure only leaves that part
 /// out (logged); it never turns into a health verdict.
-async fn facts(client: &Client, cluster: &str, timeout: Duration) -> Facts {
+async fn facts(
+    client: &Client,
+    cluster: &str,
+    models: &[ResourceModel],
+    timeout: Duration,
+) -> Facts {
     let budget = timeout * 4;
     let (version, apis, nodes) = futures::join!(
         tokio::time::timeout(timeout, client.apiserver_version()),
         api_enablements(client, timeout, budget),
-        tokio::time::timeout(budget, node_facts(client)),
+        tokio::time::timeout(budget, node_facts(client, models)),
     );
     let version = match version {
         Ok(Ok(v)) => Some(v.git_version),
@@ -220,14 +227,18 @@ async fn facts(client: &Client, cluster: &str, timeout: Duration) -> Facts {
     }
 }
 
-/// Node summary and allocatable resources, listing nodes page by page.
-async fn node_facts(client: &Client) -> Result<(NodeSummary, ResourceSummary)> {
+/// Node summary and resource summary (allocatable, allocated, allocating, grades), listing
+/// nodes and unfinished pods page by page.
+async fn node_facts(
+    client: &Client,
+    models: &[ResourceModel],
+) -> Result<(NodeSummary, ResourceSummary)> {
     let nodes: Api<Node> = Api::all(client.clone());
     let mut summary = NodeSummary {
         total_num: 0,
         ready_num: 0,
     };
-    let mut allocatable: BTreeMap<String, f64> = BTreeMap::new();
+    let mut all_nodes: Vec<Node> = Vec::new();
     let mut params = ListParams::default().limit(NODE_PAGE);
     loop {
         let page = nodes.list(&params).await?;
@@ -240,27 +251,28 @@ async fn node_facts(client: &Client) -> Result<(NodeSummary, ResourceSummary)> {
             if ready {
                 summary.ready_num = summary.ready_num.saturating_add(1);
             }
-            for (k, q) in status
-                .and_then(|s| s.allocatable.as_ref())
-                .into_iter()
-                .flatten()
-            {
-                // Bounded per node (quantity.rs), so the sum stays finite.
-                *allocatable.entry(k.clone()).or_default() += parse_quantity(&q.0);
-            }
         }
+        all_nodes.extend(page.items);
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => params = params.continue_token(&token),
             None => break,
         }
     }
-    let resources = ResourceSummary {
-        allocatable: allocatable
-            .into_iter()
-            .map(|(k, v)| (k, Quantity(format_quantity(v))))
-            .collect(),
-        ..Default::default()
-    };
+    // Finished pods hold nothing; the API server leaves them out.
+    let pods: Api<Pod> = Api::all(client.clone());
+    let mut all_pods: Vec<Pod> = Vec::new();
+    let mut params = ListParams::default()
+        .fields("status.phase!=Succeeded,status.phase!=Failed")
+        .limit(NODE_PAGE);
+    loop {
+        let page = pods.list(&params).await?;
+        all_pods.extend(page.items);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => break,
+        }
+    }
+    let resources = capacity::resource_summary(&all_nodes, &all_pods, models);
     Ok((summary, resources))
 }
 

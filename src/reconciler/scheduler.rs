@@ -58,6 +58,10 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
     if rb.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
+    if !placement::is_ours(&rb.spec.scheduler_name) {
+        // The policy names another scheduler: its bindings are that scheduler's to place.
+        return Ok(Action::await_change());
+    }
     if sctx.clusters.wait_until_ready().await.is_err() {
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
@@ -68,6 +72,22 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
         .map(|c| (**c).clone())
         .collect();
     let current: Vec<String> = rb.spec.clusters.iter().map(|c| c.name.clone()).collect();
+    let scheduled: Vec<(String, i32)> = rb
+        .spec
+        .clusters
+        .iter()
+        .map(|c| (c.name.clone(), c.replicas))
+        .collect();
+    // rescheduleTriggeredAt after the last scheduling asks for a fresh division.
+    let last_scheduled = rb
+        .status
+        .as_ref()
+        .and_then(|s| s.last_scheduled_time.as_ref());
+    let fresh = rb
+        .spec
+        .reschedule_triggered_at
+        .as_ref()
+        .is_some_and(|t| last_scheduled.is_none_or(|l| t.0 > l.0));
     let mut decision = match rb.spec.placement.as_ref() {
         Some(p) => {
             let workload = Workload {
@@ -80,6 +100,9 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
                     .replica_requirements
                     .as_ref()
                     .map(|r| &r.resource_request),
+                scheduled: &scheduled,
+                fresh,
+                uid: &rb.spec.resource.uid,
             };
             placement::schedule(p, &workload, &clusters)
         }
@@ -149,9 +172,17 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
             &mut status.conditions,
             keys::CONDITION_SCHEDULED,
             "False",
-            "NoClusterFit",
+            if decision.unschedulable {
+                "Unschedulable"
+            } else {
+                "NoClusterFit"
+            },
             why,
         ),
+    }
+    if fresh && decision.failure.is_none() {
+        // Recorded so the fresh division happens once per trigger.
+        status.last_scheduled_time = Some(Time(Timestamp::now()));
     }
     status.scheduler_observed_generation = rb.metadata.generation.unwrap_or(0);
     status.scheduler_observed_affinity_name = decision.affinity_name.clone().unwrap_or_default();
@@ -183,7 +214,15 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
             publish(ctx, &rb, &decision).await;
         }
     }
-    Ok(Action::await_change())
+    // A NoExecute taint tolerated for tolerationSeconds: look again when that runs out.
+    let expiry =
+        rb.spec.placement.as_ref().and_then(|p| {
+            placement::next_toleration_expiry(p, &clusters, &current, Timestamp::now())
+        });
+    Ok(match expiry {
+        Some(after) => Action::requeue(after + Duration::from_millis(500)),
+        None => Action::await_change(),
+    })
 }
 
 /// An Event on the template, so `kubectl describe deploy nginx` shows where it went, or why not.
