@@ -432,3 +432,159 @@ spec:
     let waited = k8s_openapi::jiff::Timestamp::now().duration_since(now);
     assert!(waited.as_secs() >= 8, "left after {waited:?}");
 }
+
+/// Issue 15 item 5: division like Karmada's scheduler, on members whose fake nodes and pods
+/// give them free capacity (allocatable − allocated − allocating): rescaling keeps the current
+/// split, `rescheduleTriggeredAt` divides anew, and too few free replicas is `Unschedulable`.
+#[tokio::test(flavor = "multi_thread")]
+async fn division_keeps_the_split_like_karmada() {
+    use karmadactl::api::{Cluster, ResourceBinding};
+    let fed = support::federation(&["member1", "member2"]).await;
+    let log = fed.bed.dir().join("reconciler.log");
+    let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
+    let m1 = fed.bed.client("member1").await.unwrap();
+    let m2 = fed.bed.client("member2").await.unwrap();
+    for (name, member) in [("member1", &m1), ("member2", &m2)] {
+        apply_yaml(
+            member,
+            &format!("apiVersion: v1\nkind: Node\nmetadata: {{name: {name}-node}}\n"),
+        )
+        .await;
+        let nodes = Api::<k8s_openapi::api::core::v1::Node>::all(member.clone());
+        let status =
+            json!({"status": {"allocatable": {"cpu": "10", "memory": "64Gi", "pods": "110"}}});
+        nodes
+            .patch_status(
+                &format!("{name}-node"),
+                &PatchParams::default(),
+                &Patch::Merge(status),
+            )
+            .await
+            .unwrap();
+    }
+    // 6 of member1's 10 CPUs are taken by a running pod.
+    apply_yaml(
+        &m1,
+        r#"
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: default, namespace: default}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: busy, namespace: default}
+spec:
+  nodeName: member1-node
+  automountServiceAccountToken: false
+  containers: [{name: c, image: nginx, resources: {requests: {cpu: "6"}}}]
+"#,
+    )
+    .await;
+    let clusters: Api<Cluster> = Api::all(cp.clone());
+    let allocated_cpu = |c: Cluster| {
+        c.status?
+            .resource_summary?
+            .allocated
+            .get("cpu")
+            .map(|q| q.0.clone())
+    };
+    eventually("member1 reports 6 CPUs allocated", T, &log, || async {
+        (allocated_cpu(clusters.get("member1").await.ok()?)? == "6").then_some(())
+    })
+    .await;
+
+    let yaml = |replicas: i32| {
+        format!(
+            r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: default, labels: {{app: web}}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec: {{containers: [{{name: web, image: nginx, resources: {{requests: {{cpu: "1"}}}}}}]}}
+---
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata: {{name: web, namespace: default}}
+spec:
+  resourceSelectors: [{{apiVersion: apps/v1, kind: Deployment, name: web}}]
+  placement:
+    clusterAffinity: {{clusterNames: [member1, member2]}}
+    replicaScheduling:
+      replicaSchedulingType: Divided
+      replicaDivisionPreference: Weighted
+      weightPreference: {{dynamicWeight: AvailableReplicas}}
+"#
+        )
+    };
+    let rbs: Api<ResourceBinding> = Api::namespaced(cp.clone(), "default");
+    let split = |want: &'static [(&'static str, i32)]| {
+        let rbs = rbs.clone();
+        async move {
+            let b = rbs.get_opt("web-deployment").await.ok()??;
+            let got: Vec<(String, i32)> = b
+                .spec
+                .clusters
+                .iter()
+                .map(|c| (c.name.clone(), c.replicas))
+                .collect();
+            let want: Vec<(String, i32)> = want.iter().map(|(n, r)| (n.to_string(), *r)).collect();
+            (got == want).then_some(())
+        }
+    };
+    // Free 4:10 → 7 replicas split 2:5.
+    apply_yaml(&cp, &yaml(7)).await;
+    eventually("7 split 2:5 by free CPUs 4:10", T, &log, || {
+        split(&[("member1", 2), ("member2", 5)])
+    })
+    .await;
+    // member1 frees its CPUs (10:10); scaling to 9 divides only the 2 added replicas.
+    Api::<k8s_openapi::api::core::v1::Pod>::namespaced(m1.clone(), "default")
+        // No kubelet here: removed at once rather than waiting for one to confirm.
+        .delete("busy", &kube::api::DeleteParams::default().grace_period(0))
+        .await
+        .unwrap();
+    eventually("member1 reports no CPU allocated", T, &log, || async {
+        let c = clusters.get("member1").await.ok()?;
+        let reported = c.status.as_ref()?.resource_summary.is_some();
+        (reported && allocated_cpu(c).is_none_or(|q| q == "0")).then_some(())
+    })
+    .await;
+    apply_yaml(&cp, &yaml(9)).await;
+    eventually("scale up to 9 keeps 2:5 and adds 1:1", T, &log, || {
+        split(&[("member1", 3), ("member2", 6)])
+    })
+    .await;
+    // rescheduleTriggeredAt: a fresh division (current replicas count as free: 13:16).
+    rbs.patch(
+        "web-deployment",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"rescheduleTriggeredAt": k8s_openapi::jiff::Timestamp::now().to_string()}})),
+    )
+    .await
+    .unwrap();
+    eventually("a fresh division 4:5", T, &log, || {
+        split(&[("member1", 4), ("member2", 5)])
+    })
+    .await;
+    // Scale down: proportional to the current split.
+    apply_yaml(&cp, &yaml(3)).await;
+    eventually("scale down to 3 in proportion to 4:5", T, &log, || {
+        split(&[("member1", 1), ("member2", 2)])
+    })
+    .await;
+    // More than the free capacity: Unschedulable, the split stays.
+    apply_yaml(&cp, &yaml(100)).await;
+    let msg =
+        support::binding_condition(&cp, "default", "web-deployment", "Scheduled", &log, |c| {
+            c.status == "False" && c.reason == "Unschedulable"
+        })
+        .await;
+    assert!(msg.contains("do not fit"), "{msg}");
+    split(&[("member1", 1), ("member2", 2)])
+        .await
+        .expect("the split stays");
+}

@@ -62,7 +62,26 @@ async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action> {
     let old = cluster.status.clone().unwrap_or_default();
     let status = next_status(&old, observed, &name, &ctx);
     if status != old {
-        let patch = json!({"status": status});
+        let mut patch = json!({"status": status});
+        // A merge patch keeps map keys it does not name: resources no longer allocated (the
+        // last pod requesting them finished) are removed explicitly.
+        if let (Some(before), Some(summary)) = (
+            old.resource_summary.as_ref(),
+            patch.pointer_mut("/status/resourceSummary"),
+        ) {
+            for (field, keys) in [
+                ("allocatable", &before.allocatable),
+                ("allocated", &before.allocated),
+                ("allocating", &before.allocating),
+            ] {
+                for k in keys.keys() {
+                    let now = &mut summary[field];
+                    if now.get(k).is_none() {
+                        now[k.as_str()] = serde_json::Value::Null;
+                    }
+                }
+            }
+        }
         api.patch_status(&name, &PatchParams::default(), &Patch::Merge(patch))
             .await?;
     }
