@@ -588,3 +588,85 @@ spec:
         .await
         .expect("the split stays");
 }
+
+/// Issue 15 item 4 (part): a ClusterTaintPolicy is served and honoured: its NoExecute taint
+/// lands on the clusters whose conditions match, workloads that do not tolerate it leave, and
+/// the policy's removeOnConditions take it away again.
+#[tokio::test(flavor = "multi_thread")]
+async fn cluster_taint_policy_is_honoured() {
+    let fed = support::federation(&["member1", "member2"]).await;
+    let log = fed.bed.dir().join("reconciler.log");
+    let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
+    let members = vec![
+        (
+            "member1".to_string(),
+            fed.bed.client("member1").await.unwrap(),
+        ),
+        (
+            "member2".to_string(),
+            fed.bed.client("member2").await.unwrap(),
+        ),
+    ];
+    apply_yaml(&cp, &deployment("evictable", "")).await;
+    apply_yaml(&cp, &policy("evictable", "evictable", "", "")).await;
+    support::placed(
+        &members,
+        "default",
+        "evictable",
+        &["member1", "member2"],
+        &log,
+    )
+    .await;
+
+    let taint_policy = |add: &str, remove: &str| {
+        format!(
+            r#"
+apiVersion: policy.karmada.io/v1alpha1
+kind: ClusterTaintPolicy
+metadata: {{name: drain-member1}}
+spec:
+  targetClusters: {{clusterNames: [member1]}}
+  addOnConditions: [{{conditionType: Ready, operator: In, statusValues: [{add}]}}]
+  removeOnConditions: [{{conditionType: Ready, operator: In, statusValues: [{remove}]}}]
+  taints: [{{key: example.com/drain, effect: NoExecute}}]
+"#
+        )
+    };
+    // While member1 is Ready the policy adds the taint: the workload leaves member1 only.
+    apply_yaml(&cp, &taint_policy("\"True\"", "\"False\"")).await;
+    let clusters: Api<karmadactl::api::Cluster> = Api::all(cp.clone());
+    eventually("member1 tainted by the policy", T, &log, || async {
+        let c = clusters.get("member1").await.ok()?;
+        c.spec
+            .taints
+            .iter()
+            .any(|t| {
+                t.key == "example.com/drain" && t.effect == "NoExecute" && t.time_added.is_some()
+            })
+            .then_some(())
+    })
+    .await;
+    let m2 = clusters.get("member2").await.unwrap();
+    assert!(m2.spec.taints.iter().all(|t| t.key != "example.com/drain"));
+    support::placed(&members, "default", "evictable", &["member2"], &log).await;
+
+    // The policy now removes it while member1 is Ready: the workload comes back.
+    apply_yaml(&cp, &taint_policy("\"False\"", "\"True\"")).await;
+    eventually("member1's taint removed by the policy", T, &log, || async {
+        let c = clusters.get("member1").await.ok()?;
+        c.spec
+            .taints
+            .iter()
+            .all(|t| t.key != "example.com/drain")
+            .then_some(())
+    })
+    .await;
+    support::placed(
+        &members,
+        "default",
+        "evictable",
+        &["member1", "member2"],
+        &log,
+    )
+    .await;
+}

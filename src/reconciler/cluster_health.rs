@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt as _};
 use serde_json::json;
@@ -21,27 +22,45 @@ use crate::api::cluster::{
     ApiEnablement, ApiResource, NodeSummary, ResourceModel, ResourceSummary,
 };
 use crate::api::names::execution_namespace;
+use crate::api::taint_policy::ClusterTaintPolicy;
 use crate::api::{self as keys, Cluster, ClusterStatus, Work};
 use crate::engine::capacity;
-use crate::engine::cluster::{Thresholds, health_taints, hold_ready, ready_status, unhealthy_for};
+use crate::engine::cluster::{
+    Thresholds, health_taints, hold_ready, policy_taints, ready_status, unhealthy_for,
+};
 
 const CONTROLLER: &str = "cluster";
 /// Finalizer that lets the reconciler clean up a Cluster's Works and execution namespace.
 pub const FINALIZER: &str = "karmada.io/cluster-controller";
 
+struct HealthCtx {
+    ctx: Arc<Context>,
+    /// The ClusterTaintPolicies (a reflector's cache).
+    taint_policies: Store<ClusterTaintPolicy>,
+}
+
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let clusters: Api<Cluster> = Api::all(ctx.client.clone());
+    // A ClusterTaintPolicy created or changed re-evaluates every cluster.
+    let (taint_policies, policy_changes) =
+        toolkit::changes(Api::<ClusterTaintPolicy>::all(ctx.client.clone()), None);
+    let hctx = Arc::new(HealthCtx {
+        ctx: ctx.clone(),
+        taint_policies,
+    });
     let results = Controller::new(clusters, watcher::Config::default())
+        .reconcile_all_on(policy_changes)
         .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx.clone());
+        .run(reconcile, error_policy, hctx);
     toolkit::drive(&ctx, CONTROLLER, results).await;
 }
 
-fn error_policy(cluster: Arc<Cluster>, err: &Error, ctx: Arc<Context>) -> Action {
-    toolkit::error_policy(&ctx, CONTROLLER, cluster.as_ref(), err)
+fn error_policy(cluster: Arc<Cluster>, err: &Error, hctx: Arc<HealthCtx>) -> Action {
+    toolkit::error_policy(&hctx.ctx, CONTROLLER, cluster.as_ref(), err)
 }
 
-async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action> {
+async fn reconcile(cluster: Arc<Cluster>, hctx: Arc<HealthCtx>) -> Result<Action> {
+    let ctx = hctx.ctx.clone();
     let _timer = ctx.metrics.start(CONTROLLER);
     let name = cluster.name_any();
     let api: Api<Cluster> = Api::all(ctx.client.clone());
@@ -87,6 +106,25 @@ async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action> {
     }
     let evict = unhealthy_for(&status, ctx.options.failover_eviction_timeout);
     let taints = health_taints(&cluster.spec.taints, ready_status(&status), evict);
+    // Then the ClusterTaintPolicies, on the conditions just recorded.
+    let taints = if hctx.taint_policies.wait_until_ready().await.is_ok() {
+        let mut policies = hctx.taint_policies.state();
+        policies.sort_by(|a, b| {
+            a.metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0)
+                .cmp(&b.metadata.creation_timestamp.as_ref().map(|t| t.0))
+                .then_with(|| a.name_any().cmp(&b.name_any()))
+        });
+        let policies: Vec<&ClusterTaintPolicy> = policies.iter().map(|p| p.as_ref()).collect();
+        let mut seen = (*cluster).clone();
+        seen.spec.taints = taints;
+        seen.status = Some(status.clone());
+        policy_taints(&seen, &policies, k8s_openapi::jiff::Timestamp::now())
+    } else {
+        taints
+    };
     if taints != cluster.spec.taints {
         let patch = json!({"spec": {"taints": taints}, "metadata": {"resourceVersion": cluster.resource_version()}});
         api.patch(&name, &PatchParams::default(), &Patch::Merge(patch))
