@@ -118,6 +118,12 @@ fn crd_set_and_names_match_karmada() {
             "v1alpha1",
         ),
         (
+            "clustertaintpolicies.policy.karmada.io",
+            "Cluster",
+            vec![],
+            "v1alpha1",
+        ),
+        (
             "overridepolicies.policy.karmada.io",
             "Namespaced",
             vec!["op"],

@@ -793,6 +793,32 @@ async fn capacity(env: &Env) {
         ),
     )
     .await;
+    // Like Karmada, a policy change keeps the current split while the replica count stays;
+    // rescheduleTriggeredAt (what a WorkloadRebalancer sets) asks for a fresh division.
+    let rbs = Api::<ResourceBinding>::namespaced(env.cp.clone(), "sized");
+    eventually(
+        "the binding has the Aggregated placement",
+        T,
+        &env.log(),
+        || async {
+            let b = rbs.get_opt("web-deployment").await.ok()??;
+            let pref = b
+                .spec
+                .placement?
+                .replica_scheduling?
+                .replica_division_preference;
+            (pref == Some(karmadactl::api::policy::ReplicaDivisionPreference::Aggregated))
+                .then_some(())
+        },
+    )
+    .await;
+    rbs.patch(
+            "web-deployment",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"rescheduleTriggeredAt": k8s_openapi::jiff::Timestamp::now().to_string()}})),
+        )
+        .await
+        .unwrap();
     eventually(
         "Aggregated packs all 3 onto member1, which has room",
         T,

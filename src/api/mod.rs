@@ -160,6 +160,7 @@ pub mod names;
 pub mod override_policy;
 pub mod policy;
 mod schema;
+pub mod taint_policy;
 pub mod work;
 
 pub use cluster::{Cluster, ClusterSpec, ClusterStatus};
@@ -215,6 +216,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         interpreter::ResourceInterpreterCustomization::crd(),
         ClusterOverridePolicy::crd(),
         ClusterPropagationPolicy::crd(),
+        taint_policy::ClusterTaintPolicy::crd(),
         OverridePolicy::crd(),
         PropagationPolicy::crd(),
         ClusterResourceBinding::crd(),

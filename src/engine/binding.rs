@@ -111,6 +111,12 @@ pub fn desired_binding<B: Binding>(
 /// its status and server-owned metadata).
 pub const TEMPLATE_HASH_ANNOTATION: &str = "karmadactl.io/template-hash";
 
+/// Whether `existing` was built from this very template content (the template has not
+/// changed since; its status and server-owned metadata do not count).
+pub fn built_from<B: Binding>(existing: &B, obj: &DynamicObject) -> bool {
+    existing.annotations().get(TEMPLATE_HASH_ANNOTATION) == Some(&content_hash(obj))
+}
+
 fn content_hash(obj: &DynamicObject) -> String {
     let mut v = serde_json::to_value(obj).unwrap_or_default();
     if let Some(m) = v.as_object_mut() {

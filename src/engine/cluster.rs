@@ -59,6 +59,72 @@ pub fn health_taints(current: &[Taint], ready: Option<&str>, evict: bool) -> Vec
     out
 }
 
+/// The taints `cluster` should carry once the ClusterTaintPolicies have looked at it, in
+/// Karmada's order (oldest policy first; in each, adding before removing): a policy whose
+/// `targetClusters` match (or is unset) adds its taints when all its `addOnConditions` match the
+/// Cluster's conditions, and removes them when all its `removeOnConditions` do. A taint is the
+/// same when key and effect are; an added one gets `timeAdded: now`. `policies` must be sorted
+/// by creation time.
+pub fn policy_taints(
+    cluster: &crate::api::Cluster,
+    policies: &[&crate::api::taint_policy::ClusterTaintPolicy],
+    now: Timestamp,
+) -> Vec<Taint> {
+    use crate::api::taint_policy::MatchConditionOperator;
+    let conditions = cluster
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    let matches = |wanted: &[crate::api::taint_policy::MatchCondition]| {
+        !wanted.is_empty()
+            && wanted.iter().all(|m| {
+                conditions
+                    .iter()
+                    .filter(|c| c.type_ == m.condition_type)
+                    .any(|c| {
+                        let listed = m.status_values.contains(&c.status);
+                        match m.operator {
+                            MatchConditionOperator::In => listed,
+                            MatchConditionOperator::NotIn => !listed,
+                        }
+                    })
+            })
+    };
+    let mut taints = cluster.spec.taints.clone();
+    for p in policies {
+        if let Some(target) = &p.spec.target_clusters
+            && super::placement::affinity_matches(cluster, target).is_err()
+        {
+            continue;
+        }
+        if matches(&p.spec.add_on_conditions) {
+            for t in &p.spec.taints {
+                if !taints
+                    .iter()
+                    .any(|c| c.key == t.key && c.effect == t.effect)
+                {
+                    taints.push(Taint {
+                        key: t.key.clone(),
+                        value: (!t.value.is_empty()).then(|| t.value.clone()),
+                        effect: t.effect.clone(),
+                        time_added: Some(Time(now)),
+                    });
+                }
+            }
+        }
+        if matches(&p.spec.remove_on_conditions) {
+            taints.retain(|c| {
+                !p.spec
+                    .taints
+                    .iter()
+                    .any(|t| c.key == t.key && c.effect == t.effect)
+            });
+        }
+    }
+    taints
+}
+
 /// How long a changed probe result must last before the Ready condition follows it
 /// (Karmada's `--cluster-success-threshold` and `--cluster-failure-threshold`).
 #[derive(Debug, Clone, Copy)]
@@ -137,6 +203,56 @@ pub fn unhealthy_for(status: &ClusterStatus, timeout: Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn taint_policies_add_and_remove_like_karmada() {
+        use crate::api::Cluster;
+        use crate::api::taint_policy::ClusterTaintPolicy;
+        let cluster = |ready: &str| -> Cluster {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "cluster.karmada.io/v1alpha1", "kind": "Cluster",
+                "metadata": {"name": "member1", "labels": {"env": "prod"}},
+                "spec": {"syncMode": "Push", "taints": [{"key": "keep", "effect": "NoSchedule"}]},
+                "status": {"conditions": [{"type": "Ready", "status": ready, "reason": "r",
+                    "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+            }))
+            .unwrap()
+        };
+        let policy: ClusterTaintPolicy = serde_json::from_value(serde_json::json!({
+            "apiVersion": "policy.karmada.io/v1alpha1", "kind": "ClusterTaintPolicy",
+            "metadata": {"name": "evict"},
+            "spec": {
+                "targetClusters": {"labelSelector": {"matchLabels": {"env": "prod"}}},
+                "addOnConditions": [{"conditionType": "Ready", "operator": "NotIn", "statusValues": ["True"]}],
+                "removeOnConditions": [{"conditionType": "Ready", "operator": "In", "statusValues": ["True"]}],
+                "taints": [{"key": keys::TAINT_CLUSTER_NOT_READY, "effect": "NoExecute"}]
+            }
+        }))
+        .unwrap();
+        let now = Timestamp::now();
+        let down = cluster("False");
+        let t = policy_taints(&down, &[&policy], now);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[1].key, keys::TAINT_CLUSTER_NOT_READY);
+        assert_eq!(t[1].effect, "NoExecute");
+        assert_eq!(t[1].time_added.as_ref().map(|t| t.0), Some(now));
+        // Already there: unchanged (its timeAdded stays).
+        let mut tainted = down.clone();
+        tainted.spec.taints = t.clone();
+        assert_eq!(policy_taints(&tainted, &[&policy], Timestamp::now()), t);
+        // Ready again: removed; other taints stay.
+        let mut up = cluster("True");
+        up.spec.taints = t;
+        let t = policy_taints(&up, &[&policy], now);
+        assert_eq!(
+            t.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(),
+            ["keep"]
+        );
+        // Clusters outside targetClusters are left alone.
+        let mut other = cluster("False");
+        other.metadata.labels = None;
+        assert_eq!(policy_taints(&other, &[&policy], now), other.spec.taints);
+    }
 
     #[test]
     fn health_taints_follow_readiness() {

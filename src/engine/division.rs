@@ -13,9 +13,11 @@ use crate::api::policy::{Placement, ReplicaDivisionPreference, ReplicaScheduling
 use super::placement::{Workload, affinity_matches};
 use super::quantity::quantity;
 
-/// Replicas per target. Duplicated: every cluster gets all. Divided: static weights (Webster /
-/// Sainte-Laguë, ties to fewer seats then name), or Aggregated onto as few clusters as the order
-/// allows (here: the first cluster, then the rest with none).
+/// Replicas per target. Duplicated: every cluster gets all. Divided by static weights:
+/// Webster / Sainte-Laguë over the whole count. Dynamic weights and Aggregated divide by free
+/// capacity like Karmada's scheduler, keeping the current split where they can (see
+/// [`divide_dynamic`]). Ties go to fewer replicas, then by name in the order the resource
+/// UID's hash picks ([`Tie::of_uid`]). `Err` is a lack of capacity (reason `Unschedulable`).
 pub fn assign_replicas(
     placement: &Placement,
     workload: &Workload<'_>,
@@ -31,47 +33,28 @@ pub fn assign_replicas(
         return Ok(names.into_iter().map(|n| (n, replicas.max(0))).collect());
     }
     let strategy = strategy.expect("divided implies a strategy");
+    let tie = Tie::of_uid(workload.uid);
     let empty = BTreeMap::new();
     let requests = workload.requests.unwrap_or(&empty);
-    let by_capacity = || -> Result<BTreeMap<String, i64>, String> {
-        let free: BTreeMap<String, i64> = clusters
-            .iter()
-            .map(|c| (c.name_any(), available_replicas(c, requests)))
-            .collect();
-        // Members report their capacity: sum without overflowing.
-        let total = free.values().fold(0i64, |a, f| a.saturating_add(*f));
-        if total < replicas as i64 {
-            let each: Vec<String> = free.iter().map(|(n, f)| format!("{n} {f}")).collect();
-            return Err(format!(
-                "{replicas} replicas do not fit: free capacity for {total} (by cluster: {})",
-                each.join(", ")
-            ));
-        }
-        Ok(free)
-    };
-    if strategy.replica_division_preference == Some(ReplicaDivisionPreference::Aggregated) {
-        // As few clusters as possible: the roomiest first, until the replicas fit; then divided
-        // in proportion to their room.
-        let free = by_capacity()?;
-        let mut order: Vec<(&String, &i64)> = free.iter().collect();
-        order.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let mut chosen = BTreeMap::new();
-        let mut room: i64 = 0;
-        for (name, f) in order {
-            if room >= replicas as i64 {
-                break;
-            }
-            room = room.saturating_add(*f);
-            chosen.insert(name.clone(), *f);
-        }
-        return Ok(webster(&chosen, replicas));
-    }
+    let aggregated =
+        strategy.replica_division_preference == Some(ReplicaDivisionPreference::Aggregated);
     let dynamic = strategy
         .weight_preference
         .as_ref()
         .is_some_and(|w| w.dynamic_weight.is_some());
-    if dynamic {
-        return Ok(webster(&by_capacity()?, replicas));
+    if aggregated || dynamic {
+        let available: Vec<(String, i64)> = clusters
+            .iter()
+            .map(|c| (c.name_any(), available_replicas(c, requests)))
+            .collect();
+        return divide_dynamic(
+            aggregated,
+            &available,
+            workload.scheduled,
+            replicas,
+            workload.fresh,
+            tie,
+        );
     }
     let mut weights: BTreeMap<String, i64> = BTreeMap::new();
     if let Some(list) = strategy
@@ -92,7 +75,122 @@ pub fn assign_replicas(
     if weights.values().all(|w| *w == 0) {
         weights = names.iter().map(|n| (n.clone(), 1)).collect();
     }
-    Ok(webster(&weights, replicas))
+    Ok(webster_with(&weights, replicas, tie))
+}
+
+/// Divides `replicas` by free capacity (`available`: the candidate clusters and how many more
+/// replicas each can hold), as Karmada's scheduler does, given the current split `scheduled`:
+///
+/// - `fresh` (`rescheduleTriggeredAt` after the last scheduling): everything is divided anew,
+///   each cluster counting its current replicas as free;
+/// - scale down: the new count is divided in proportion to the current split;
+/// - scale up: only the added replicas are divided by free capacity, on top of the current split;
+/// - same count: the current split stays.
+///
+/// Clusters that are no longer candidates lose their replicas (they are divided again).
+/// Aggregated uses as few clusters as possible: those already holding replicas first, then the
+/// roomiest. `Err` when the free capacity is short of what must be placed.
+pub fn divide_dynamic(
+    aggregated: bool,
+    available: &[(String, i64)],
+    scheduled: &[(String, i32)],
+    replicas: i32,
+    fresh: bool,
+    tie: Tie,
+) -> Result<Vec<(String, i32)>, String> {
+    let mut kept: Vec<(String, i32)> = scheduled
+        .iter()
+        .filter(|(n, r)| *r > 0 && available.iter().any(|(a, _)| a == n))
+        .cloned()
+        .collect();
+    let assigned: i64 = kept.iter().map(|(_, r)| *r as i64).sum();
+    let by_room = |list: &mut Vec<(String, i64)>| {
+        list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    };
+    let (target, mut room): (i32, Vec<(String, i64)>) = if fresh {
+        let mut room: Vec<(String, i64)> = available
+            .iter()
+            .map(|(n, a)| {
+                let mine = kept.iter().find(|(k, _)| k == n).map_or(0, |(_, r)| *r);
+                (n.clone(), a.saturating_add(mine as i64))
+            })
+            .collect();
+        by_room(&mut room);
+        kept.clear();
+        (replicas, room)
+    } else if assigned > replicas as i64 {
+        let mut room: Vec<(String, i64)> =
+            kept.iter().map(|(n, r)| (n.clone(), *r as i64)).collect();
+        by_room(&mut room);
+        kept.clear();
+        (replicas, room)
+    } else if assigned < replicas as i64 {
+        let mut room = available.to_vec();
+        by_room(&mut room);
+        (replicas - assigned as i32, room)
+    } else {
+        kept.sort();
+        return Ok(kept);
+    };
+    let total = room.iter().fold(0i64, |a, (_, f)| a.saturating_add(*f));
+    if total < target as i64 {
+        let each: Vec<String> = available.iter().map(|(n, f)| format!("{n} {f}")).collect();
+        let what = if kept.is_empty() {
+            format!("{target} replicas do not fit")
+        } else {
+            format!("{target} more replicas (to {replicas}) do not fit")
+        };
+        return Err(format!(
+            "{what}: free capacity for {total} (by cluster: {})",
+            each.join(", ")
+        ));
+    }
+    if aggregated {
+        // Clusters already holding replicas first, then the roomiest, until the target fits.
+        room.sort_by_key(|(n, _)| !kept.iter().any(|(k, _)| k == n));
+        let mut sum: i64 = 0;
+        let mut cut = room.len();
+        for (i, (_, f)) in room.iter().enumerate() {
+            sum = sum.saturating_add(*f);
+            if sum >= target as i64 {
+                cut = i + 1;
+                break;
+            }
+        }
+        room.truncate(cut);
+    }
+    let weights: BTreeMap<String, i64> = room.into_iter().collect();
+    let mut out: BTreeMap<String, i32> = kept.into_iter().collect();
+    for (n, r) in webster_with(&weights, target, tie) {
+        *out.entry(n).or_default() += r;
+    }
+    Ok(out.into_iter().filter(|(_, r)| *r > 0).collect())
+}
+
+/// How a tie between clusters with the same priority and replicas is broken: by name,
+/// ascending or descending. Karmada picks the order from the resource's UID (FNV-1a, 32 bit:
+/// odd → descending), so equal workloads do not all pile onto the same cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tie {
+    #[default]
+    NameAscending,
+    NameDescending,
+}
+
+impl Tie {
+    pub fn of_uid(uid: &str) -> Tie {
+        if uid.is_empty() {
+            return Tie::NameAscending;
+        }
+        let h = uid.bytes().fold(0x811c_9dc5u32, |h, b| {
+            (h ^ b as u32).wrapping_mul(0x0100_0193)
+        });
+        if h & 1 == 1 {
+            Tie::NameDescending
+        } else {
+            Tie::NameAscending
+        }
+    }
 }
 
 /// How many more replicas requesting `requests` fit in the cluster: per requested resource,
@@ -150,6 +248,15 @@ pub fn available_replicas(cluster: &Cluster, requests: &BTreeMap<String, Quantit
 /// seats are added or taken back in priority order. Exact integer arithmetic (i128), so
 /// weights up to `i64::MAX` and `replicas` up to `i32::MAX` cost O(clusters²) at most.
 pub fn webster(weights: &BTreeMap<String, i64>, replicas: i32) -> Vec<(String, i32)> {
+    webster_with(weights, replicas, Tie::NameAscending)
+}
+
+/// [`webster`] with ties between equal priorities and seats broken by `tie`.
+pub fn webster_with(
+    weights: &BTreeMap<String, i64>,
+    replicas: i32,
+    tie: Tie,
+) -> Vec<(String, i32)> {
     let parties: Vec<(&str, i128)> = weights
         .iter()
         .filter(|(_, w)| **w > 0)
@@ -170,10 +277,11 @@ pub fn webster(weights: &BTreeMap<String, i64>, replicas: i32) -> Vec<(String, i
     // fewer seats, then the first name.
     let ahead = |a: usize, sa: i128, b: usize, sb: i128| {
         let (pa, pb) = (parties[a].1 * (2 * sb + 1), parties[b].1 * (2 * sa + 1));
-        pa.cmp(&pb)
-            .then(sb.cmp(&sa))
-            .then(parties[b].0.cmp(parties[a].0))
-            .is_gt()
+        let by_name = match tie {
+            Tie::NameAscending => parties[b].0.cmp(parties[a].0),
+            Tie::NameDescending => parties[a].0.cmp(parties[b].0),
+        };
+        pa.cmp(&pb).then(sb.cmp(&sa)).then(by_name).is_gt()
     };
     while sum < r {
         // The best next seat.
@@ -294,6 +402,145 @@ mod tests {
         }
     }
 
+    fn split(pairs: &[(&str, i64)]) -> Vec<(String, i64)> {
+        pairs.iter().map(|(n, r)| (n.to_string(), *r)).collect()
+    }
+
+    fn got(pairs: &[(&str, i32)]) -> Vec<(String, i32)> {
+        pairs.iter().map(|(n, r)| (n.to_string(), *r)).collect()
+    }
+
+    const A: Tie = Tie::NameAscending;
+
+    /// Karmada's published examples (pkg/scheduler/core, `Test_dynamicDivideReplicas`,
+    /// `Test_assignByDynamicStrategy`, `Test_dynamicScaleUp`, `Test_assignByStaticWeightStrategy`).
+    #[test]
+    fn division_matches_karmadas_examples() {
+        let m = |a, b, c| split(&[("member1", a), ("member2", b), ("member3", c)]);
+        // Fresh divisions by free capacity.
+        for (room, want) in [
+            (
+                m(18, 12, 6),
+                got(&[("member1", 6), ("member2", 4), ("member3", 2)]),
+            ),
+            (
+                m(20, 12, 6),
+                got(&[("member1", 6), ("member2", 4), ("member3", 2)]),
+            ),
+            (
+                m(6, 12, 6),
+                got(&[("member1", 3), ("member2", 6), ("member3", 3)]),
+            ),
+        ] {
+            assert_eq!(divide_dynamic(false, &room, &[], 12, false, A), Ok(want));
+        }
+        assert_eq!(
+            divide_dynamic(true, &m(6, 12, 6), &[], 12, false, A),
+            Ok(got(&[("member2", 12)]))
+        );
+        assert_eq!(
+            divide_dynamic(true, &m(6, 6, 6), &[], 12, false, A),
+            Ok(got(&[("member1", 6), ("member2", 6)]))
+        );
+        // Scale down: proportional to the current split.
+        let current = got(&[("member1", 2), ("member2", 4), ("member3", 6)]);
+        assert_eq!(
+            divide_dynamic(false, &m(1, 1, 1), &current, 6, false, A),
+            Ok(got(&[("member1", 1), ("member2", 2), ("member3", 3)]))
+        );
+        // Scale up: only the added replicas are divided, by free capacity.
+        assert_eq!(
+            divide_dynamic(false, &m(10, 10, 10), &current, 24, false, A),
+            Ok(got(&[("member1", 6), ("member2", 8), ("member3", 10)]))
+        );
+        assert!(divide_dynamic(false, &m(1, 1, 1), &current, 24, false, A).is_err());
+        // Aggregated keeps to the clusters it uses.
+        let two = got(&[("member1", 4), ("member2", 8)]);
+        assert_eq!(
+            divide_dynamic(true, &m(1, 1, 1), &two, 6, false, A),
+            Ok(got(&[("member2", 6)]))
+        );
+        assert_eq!(
+            divide_dynamic(
+                true,
+                &split(&[("member1", 100), ("member2", 100)]),
+                &two,
+                8,
+                false,
+                A
+            ),
+            Ok(got(&[("member2", 8)]))
+        );
+        assert_eq!(
+            divide_dynamic(true, &m(4, 6, 8), &two, 24, false, A),
+            Ok(got(&[("member1", 7), ("member2", 12), ("member3", 5)]))
+        );
+        assert_eq!(
+            divide_dynamic(true, &m(6, 6, 20), &two, 24, false, A),
+            Ok(got(&[("member1", 10), ("member2", 14)]))
+        );
+        assert!(divide_dynamic(true, &m(1, 1, 1), &two, 24, false, A).is_err());
+        // A cluster left the candidates and another joined.
+        let room = split(&[("member1", 4), ("member3", 8), ("member4", 12)]);
+        assert_eq!(
+            divide_dynamic(true, &room, &two, 24, false, A),
+            Ok(got(&[("member1", 7), ("member3", 7), ("member4", 10)]))
+        );
+        let room = split(&[("member1", 3), ("member2", 3)]);
+        let gone = got(&[("member1", 6), ("member3", 6)]);
+        assert_eq!(
+            divide_dynamic(false, &room, &gone, 12, false, A),
+            Ok(got(&[("member1", 9), ("member2", 3)]))
+        );
+        // Unchanged count: the split stays, even if capacity changed.
+        assert_eq!(
+            divide_dynamic(false, &m(0, 0, 50), &current, 12, false, A),
+            Ok(current.clone())
+        );
+        // rescheduleTriggeredAt: divided anew, current replicas counting as free.
+        assert_eq!(
+            divide_dynamic(false, &m(0, 0, 50), &current, 12, true, A),
+            Ok(got(&[("member2", 1), ("member3", 11)]))
+        );
+        // Static weights.
+        let w3 = weights(&[("member1", 3), ("member2", 2), ("member3", 1)]);
+        for (r, want) in [(12, [6, 4, 2]), (13, [7, 4, 2]), (14, [7, 5, 2])] {
+            let want: Vec<(String, i32)> = ["member1", "member2", "member3"]
+                .iter()
+                .zip(want)
+                .map(|(n, r)| (n.to_string(), r))
+                .collect();
+            assert_eq!(webster_with(&w3, r, A), want, "{r} replicas");
+        }
+    }
+
+    #[test]
+    fn ties_follow_the_uid_hash_parity() {
+        // FNV-1a 32 of the UID: odd sends the tie to the last name.
+        let odd = (0..100)
+            .map(|i| format!("uid-{i}"))
+            .find(|u| Tie::of_uid(u) == Tie::NameDescending)
+            .expect("some UID hashes odd");
+        let even = (0..100)
+            .map(|i| format!("uid-{i}"))
+            .find(|u| Tie::of_uid(u) == Tie::NameAscending)
+            .expect("some UID hashes even");
+        assert_eq!(Tie::of_uid(""), Tie::NameAscending);
+        // Known value: FNV-1a 32 of "a" is 0xe40c292c (even).
+        assert_eq!(Tie::of_uid("a"), Tie::NameAscending);
+        // "b" hashes to 0xe70c2de5 (odd).
+        assert_eq!(Tie::of_uid("b"), Tie::NameDescending);
+        let w = weights(&[("m1", 1), ("m2", 1), ("m3", 1)]);
+        assert_eq!(
+            webster_with(&w, 4, Tie::of_uid(&even)),
+            vec![("m1".into(), 2), ("m2".into(), 1), ("m3".into(), 1)]
+        );
+        assert_eq!(
+            webster_with(&w, 4, Tie::of_uid(&odd)),
+            vec![("m1".into(), 1), ("m2".into(), 1), ("m3".into(), 2)]
+        );
+    }
+
     #[test]
     fn huge_replica_counts_return_at_once() {
         let w = weights(&[("m1", 1), ("m2", 1), ("m3", 1)]);
@@ -361,6 +608,9 @@ mod tests {
                     replicas: i32::MAX,
                     current: &[],
                     requests: Some(&requests),
+                    scheduled: &[],
+                    fresh: false,
+                    uid: "",
                 };
                 let refs: Vec<&Cluster> = clusters.iter().collect();
                 assign_replicas(&placement, &workload, &refs)

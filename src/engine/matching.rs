@@ -11,7 +11,7 @@ use kube::core::ApiResource;
 use serde_json::{Value, json};
 
 use super::selector;
-use crate::api::policy::ResourceSelector;
+use crate::api::policy::{PreemptionBehavior, ResourceSelector};
 use crate::api::{
     self as keys, ClusterPropagationPolicy, PropagationPolicy, PropagationSpec, names,
 };
@@ -181,6 +181,41 @@ pub fn matching_policies(
     pps.into_iter().chain(cpps).map(|(_, _, c)| c).collect()
 }
 
+/// Which of the `candidates` (best first, from [`matching_policies`]) governs a template
+/// claimed by `current`, and whether that takes it from another policy by preemption.
+///
+/// A claimed template keeps its policy while that policy still selects it, unless a candidate
+/// with `preemption: Always` may take it over (Karmada's rules): a PropagationPolicy preempts a
+/// ClusterPropagationPolicy whatever their priorities, and a policy of either kind preempts one
+/// of its own kind with a strictly lower priority. A ClusterPropagationPolicy never preempts a
+/// PropagationPolicy. Of several that may, the best ranked wins.
+pub fn governing_policy(
+    current: Option<&(String, String)>,
+    candidates: &[Claim],
+) -> (Option<Claim>, bool) {
+    let held = current.and_then(|(ns, name)| {
+        candidates
+            .iter()
+            .find(|c| &c.namespace == ns && &c.name == name)
+    });
+    let Some(held) = held else {
+        return (candidates.first().cloned(), false);
+    };
+    let preemptor = candidates.iter().find(|c| {
+        c.spec.preemption() == PreemptionBehavior::Always
+            && !(c.namespace == held.namespace && c.name == held.name)
+            && match (c.is_cluster_policy(), held.is_cluster_policy()) {
+                (false, true) => true,
+                (true, false) => false,
+                _ => c.spec.priority() > held.spec.priority(),
+            }
+    });
+    match preemptor {
+        Some(p) => (Some(p.clone()), true),
+        None => (Some(held.clone()), false),
+    }
+}
+
 /// The labels and annotations that record a claim (and null out the other policy kind's).
 pub fn claim_metadata(claim: &Claim, policy_id: &str) -> Value {
     if claim.is_cluster_policy() {
@@ -232,6 +267,82 @@ pub fn needs_release(b: &impl kube::ResourceExt) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn claim(ns: &str, name: &str, priority: i32, preemption: &str) -> Claim {
+        Claim {
+            namespace: ns.into(),
+            name: name.into(),
+            permanent_id: None,
+            spec: serde_json::from_value(json!({
+                "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}],
+                "priority": priority, "preemption": preemption,
+            }))
+            .unwrap(),
+        }
+    }
+
+    fn held(ns: &str, name: &str) -> Option<(String, String)> {
+        Some((ns.into(), name.into()))
+    }
+
+    #[test]
+    fn preemption_follows_karmadas_rules() {
+        let low = claim("default", "low", 1, "Never");
+        let high_never = claim("default", "high-never", 5, "Never");
+        let high = claim("default", "high", 3, "Always");
+        let cpp = claim("", "cluster-wide", 100, "Always");
+        let pick = |current: Option<(String, String)>, cands: &[Claim]| {
+            let (c, preempted) = governing_policy(current.as_ref(), cands);
+            (c.map(|c| c.name), preempted)
+        };
+        // Unclaimed: the best candidate.
+        assert_eq!(
+            pick(None, &[high_never.clone(), high.clone(), low.clone()]),
+            (Some("high-never".into()), false)
+        );
+        // Claimed: kept, unless a candidate with preemption Always and a higher priority
+        // exists (high-never ranks first but does not preempt).
+        assert_eq!(
+            pick(held("default", "low"), &[high_never.clone(), low.clone()]),
+            (Some("low".into()), false)
+        );
+        assert_eq!(
+            pick(
+                held("default", "low"),
+                &[high_never.clone(), high.clone(), low.clone()]
+            ),
+            (Some("high".into()), true)
+        );
+        // Equal priority does not preempt.
+        let same = claim("default", "same", 1, "Always");
+        assert_eq!(
+            pick(held("default", "low"), &[low.clone(), same.clone()]),
+            (Some("low".into()), false)
+        );
+        // A PropagationPolicy preempts a ClusterPropagationPolicy whatever the priorities...
+        let weak_pp = claim("default", "weak", -10, "Always");
+        let cpp_never = claim("", "cpp-never", 100, "Never");
+        assert_eq!(
+            pick(held("", "cpp-never"), &[weak_pp.clone(), cpp_never.clone()]),
+            (Some("weak".into()), true)
+        );
+        // ...but never the other way round.
+        assert_eq!(
+            pick(held("default", "low"), &[low.clone(), cpp.clone()]),
+            (Some("low".into()), false)
+        );
+        // A ClusterPropagationPolicy preempts a lower-priority one.
+        let cpp_low = claim("", "cpp-low", 1, "Never");
+        assert_eq!(
+            pick(held("", "cpp-low"), &[cpp.clone(), cpp_low.clone()]),
+            (Some("cluster-wide".into()), true)
+        );
+        // The claimed policy no longer selects it: the best candidate, no preemption.
+        assert_eq!(
+            pick(held("default", "gone"), std::slice::from_ref(&low)),
+            (Some("low".into()), false)
+        );
+    }
 
     #[test]
     fn skip_patterns_match_whole_names() {

@@ -7,8 +7,10 @@
 //! | [`binding`] | the ResourceBinding a template and its policy call for |
 //! | [`placement`] | which clusters fit a placement, and why the others do not |
 //! | [`division`] | how many replicas each target cluster gets |
+//! | [`capacity`] | a member's resource summary (allocatable, allocated, allocating, grades) |
 //! | [`overrides`] | which override rules apply to a cluster, and what they change |
 //! | [`render`] | the member manifest a Work carries |
+//! | [`retain`] | which fields of a member object the member owns (kept, not reverted) |
 //! | [`ownership`] | whose a member object is: what applying or deleting a Work may do to it |
 //! | [`status`] | what a Work records of a member object; the template's summed status |
 //! | [`health`] | whether a member object is healthy |
@@ -18,6 +20,7 @@
 //! | [`selector`], [`quantity`] | label selectors; Kubernetes quantities as numbers |
 
 pub mod binding;
+pub mod capacity;
 pub mod cluster;
 pub mod dependencies;
 pub mod division;
@@ -29,5 +32,6 @@ pub mod ownership;
 pub mod placement;
 pub mod quantity;
 pub mod render;
+pub mod retain;
 pub mod selector;
 pub mod status;

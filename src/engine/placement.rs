@@ -36,6 +36,8 @@ pub struct Decision {
     pub affinity_name: Option<String>,
     /// Set when no cluster fits: the reason for the Scheduled condition.
     pub failure: Option<String>,
+    /// The failure is a lack of capacity (reason `Unschedulable`, not `NoClusterFit`).
+    pub unschedulable: bool,
 }
 
 /// What is being scheduled.
@@ -51,6 +53,18 @@ pub struct Workload<'a> {
     /// What one replica requests (the binding's `replicaRequirements.resourceRequest`); used
     /// to divide replicas by free capacity (Aggregated, dynamic weights).
     pub requests: Option<&'a BTreeMap<String, Quantity>>,
+    /// The current split (the binding's `spec.clusters`): dynamic division keeps it where it can.
+    pub scheduled: &'a [(String, i32)],
+    /// Divide anew, ignoring the current split (`rescheduleTriggeredAt` is after the last
+    /// scheduling).
+    pub fresh: bool,
+    /// The resource template's UID: picks how ties are broken, as Karmada does.
+    pub uid: &'a str,
+}
+
+/// Whether a binding's `schedulerName` is this scheduler's (`default-scheduler`, or unset).
+pub fn is_ours(scheduler_name: &str) -> bool {
+    scheduler_name.is_empty() || scheduler_name == keys::DEFAULT_SCHEDULER_NAME
 }
 
 pub fn schedule(placement: &Placement, workload: &Workload<'_>, clusters: &[Cluster]) -> Decision {
@@ -142,7 +156,10 @@ fn schedule_term(
 
     match assign_replicas(placement, workload, &fitting) {
         Ok(targets) => decision.targets = targets,
-        Err(why) => decision.failure = Some(why),
+        Err(why) => {
+            decision.failure = Some(why);
+            decision.unschedulable = true;
+        }
     }
     decision
 }
@@ -314,17 +331,29 @@ pub fn fit(
     if workload.current.contains(&name) {
         // Already placed: NoSchedule taints (cordon, not-ready) do not evict it; an untolerated
         // NoExecute taint (failover) does.
-        if let Some(t) = cluster.spec.taints.iter().find(|t| {
-            t.effect == "NoExecute"
-                && !placement
-                    .cluster_tolerations
-                    .iter()
-                    .any(|tol| tolerates(tol, t))
-        }) {
-            return Err(format!(
-                "evicted: taint {} is not tolerated",
-                describe_taint(t)
-            ));
+        let now = k8s_openapi::jiff::Timestamp::now();
+        for t in cluster
+            .spec
+            .taints
+            .iter()
+            .filter(|t| t.effect == "NoExecute")
+        {
+            match tolerated_until(&placement.cluster_tolerations, t, now) {
+                Some(None) => {}
+                Some(Some(until)) if until > now => {}
+                Some(Some(_)) => {
+                    return Err(format!(
+                        "evicted: taint {} was tolerated for its tolerationSeconds, which ran out",
+                        describe_taint(t)
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "evicted: taint {} is not tolerated",
+                        describe_taint(t)
+                    ));
+                }
+            }
         }
         return Ok(());
     }
@@ -401,6 +430,56 @@ pub fn affinity_matches(cluster: &Cluster, a: &ClusterAffinity) -> Result<(), St
         }
     }
     Ok(())
+}
+
+/// How long a NoExecute `taint` is tolerated: `None` not at all, `Some(None)` for ever,
+/// `Some(Some(t))` until `t` (`tolerationSeconds` after the taint's `timeAdded`, or after
+/// `now` when the taint carries no time). Of several matching tolerations the longest counts,
+/// as in Kubernetes' taint manager.
+pub fn tolerated_until(
+    tolerations: &[Toleration],
+    taint: &Taint,
+    now: k8s_openapi::jiff::Timestamp,
+) -> Option<Option<k8s_openapi::jiff::Timestamp>> {
+    let mut best: Option<Option<k8s_openapi::jiff::Timestamp>> = None;
+    for t in tolerations.iter().filter(|t| tolerates(t, taint)) {
+        let until = match t.toleration_seconds {
+            None => None,
+            Some(secs) => {
+                let since = taint.time_added.as_ref().map_or(now, |t| t.0);
+                Some(
+                    since
+                        .checked_add(k8s_openapi::jiff::SignedDuration::from_secs(secs.max(0)))
+                        .unwrap_or(since),
+                )
+            }
+        };
+        best = match (best, until) {
+            (_, None) | (Some(None), _) => Some(None),
+            (Some(Some(a)), Some(b)) => Some(Some(a.max(b))),
+            (None, Some(b)) => Some(Some(b)),
+        };
+    }
+    best
+}
+
+/// When the next toleration of a NoExecute taint on one of the `current` clusters runs out
+/// (the scheduler looks again then), counted from `now`.
+pub fn next_toleration_expiry(
+    placement: &Placement,
+    clusters: &[Cluster],
+    current: &[String],
+    now: k8s_openapi::jiff::Timestamp,
+) -> Option<std::time::Duration> {
+    clusters
+        .iter()
+        .filter(|c| current.contains(&c.name_any()))
+        .flat_map(|c| c.spec.taints.iter())
+        .filter(|t| t.effect == "NoExecute")
+        .filter_map(|t| tolerated_until(&placement.cluster_tolerations, t, now).flatten())
+        .filter(|until| *until > now)
+        .filter_map(|until| std::time::Duration::try_from(until.duration_since(now)).ok())
+        .min()
 }
 
 /// Kubernetes toleration semantics.
@@ -599,6 +678,9 @@ mod tests {
             replicas: 2,
             current,
             requests: None,
+            scheduled: &[],
+            fresh: false,
+            uid: "",
         }
     }
 

@@ -8,14 +8,13 @@
 //! renews a Lease (`karmada-cluster/<cluster>`); when that Lease has not been renewed for
 //! `--cluster-lease-grace`, Ready turns Unknown (as Karmada's cluster controller does).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Namespace, Node};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt as _};
 use serde_json::json;
@@ -27,31 +26,49 @@ use super::{Context, Error, Result, Shutdown};
 use k8s_openapi::api::coordination::v1::Lease;
 
 use crate::api::cluster::{
-    ApiEnablement, ApiResource, ClusterSyncMode, NodeSummary, ResourceSummary,
+    ApiEnablement, ApiResource, ClusterSyncMode, NodeSummary, ResourceModel, ResourceSummary,
 };
 use crate::api::names::execution_namespace;
+use crate::api::taint_policy::ClusterTaintPolicy;
 use crate::api::{self as keys, Cluster, ClusterStatus, Work};
-use crate::engine::cluster::{Thresholds, health_taints, hold_ready, ready_status, unhealthy_for};
-use crate::engine::quantity::{format_quantity, parse_quantity};
+use crate::engine::capacity;
+use crate::engine::cluster::{
+    Thresholds, health_taints, hold_ready, policy_taints, ready_status, unhealthy_for,
+};
 use crate::install::agent::LEASE_NAMESPACE;
 
 const CONTROLLER: &str = "cluster";
 /// Finalizer that lets the reconciler clean up a Cluster's Works and execution namespace.
 pub const FINALIZER: &str = "karmada.io/cluster-controller";
 
+struct HealthCtx {
+    ctx: Arc<Context>,
+    /// The ClusterTaintPolicies (a reflector's cache).
+    taint_policies: Store<ClusterTaintPolicy>,
+}
+
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let clusters: Api<Cluster> = Api::all(ctx.client.clone());
+    // A ClusterTaintPolicy created or changed re-evaluates every cluster.
+    let (taint_policies, policy_changes) =
+        toolkit::changes(Api::<ClusterTaintPolicy>::all(ctx.client.clone()), None);
+    let hctx = Arc::new(HealthCtx {
+        ctx: ctx.clone(),
+        taint_policies,
+    });
     let results = Controller::new(clusters, watcher::Config::default())
+        .reconcile_all_on(policy_changes)
         .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx.clone());
+        .run(reconcile, error_policy, hctx);
     toolkit::drive(&ctx, CONTROLLER, results).await;
 }
 
-fn error_policy(cluster: Arc<Cluster>, err: &Error, ctx: Arc<Context>) -> Action {
-    toolkit::error_policy(&ctx, CONTROLLER, cluster.as_ref(), err)
+fn error_policy(cluster: Arc<Cluster>, err: &Error, hctx: Arc<HealthCtx>) -> Action {
+    toolkit::error_policy(&hctx.ctx, CONTROLLER, cluster.as_ref(), err)
 }
 
-async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action> {
+async fn reconcile(cluster: Arc<Cluster>, hctx: Arc<HealthCtx>) -> Result<Action> {
+    let ctx = hctx.ctx.clone();
     let _timer = ctx.metrics.start(CONTROLLER);
     let name = cluster.name_any();
     let api: Api<Cluster> = Api::all(ctx.client.clone());
@@ -90,12 +107,50 @@ async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action> {
         next_status(&old, observed, &name, &ctx)
     };
     if status != old {
-        let patch = json!({"status": status});
+        let mut patch = json!({"status": status});
+        // A merge patch keeps map keys it does not name: resources no longer allocated (the
+        // last pod requesting them finished) are removed explicitly.
+        if let (Some(before), Some(summary)) = (
+            old.resource_summary.as_ref(),
+            patch.pointer_mut("/status/resourceSummary"),
+        ) {
+            for (field, keys) in [
+                ("allocatable", &before.allocatable),
+                ("allocated", &before.allocated),
+                ("allocating", &before.allocating),
+            ] {
+                for k in keys.keys() {
+                    let now = &mut summary[field];
+                    if now.get(k).is_none() {
+                        now[k.as_str()] = serde_json::Value::Null;
+                    }
+                }
+            }
+        }
         api.patch_status(&name, &PatchParams::default(), &Patch::Merge(patch))
             .await?;
     }
     let evict = unhealthy_for(&status, ctx.options.failover_eviction_timeout);
     let taints = health_taints(&cluster.spec.taints, ready_status(&status), evict);
+    // Then the ClusterTaintPolicies, on the conditions just recorded.
+    let taints = if hctx.taint_policies.wait_until_ready().await.is_ok() {
+        let mut policies = hctx.taint_policies.state();
+        policies.sort_by(|a, b| {
+            a.metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0)
+                .cmp(&b.metadata.creation_timestamp.as_ref().map(|t| t.0))
+                .then_with(|| a.name_any().cmp(&b.name_any()))
+        });
+        let policies: Vec<&ClusterTaintPolicy> = policies.iter().map(|p| p.as_ref()).collect();
+        let mut seen = (*cluster).clone();
+        seen.spec.taints = taints;
+        seen.status = Some(status.clone());
+        policy_taints(&seen, &policies, k8s_openapi::jiff::Timestamp::now())
+    } else {
+        taints
+    };
     if taints != cluster.spec.taints {
         let patch = json!({"spec": {"taints": taints}, "metadata": {"resourceVersion": cluster.resource_version()}});
         let regarding = events::object_ref(cluster.as_ref());
@@ -226,7 +281,9 @@ async fn probe(cluster: &Cluster, ctx: &Context) -> Observed {
         Ok(Err(HealthError::Unhealthy(e))) => return Observed::Unhealthy(e),
         Ok(Ok(())) => {}
     }
-    Observed::Healthy(Box::new(facts(&client, &name, timeout).await))
+    Observed::Healthy(Box::new(
+        facts(&client, &name, &cluster.spec.resource_models, timeout).await,
+    ))
 }
 
 fn humanize(d: Duration) -> String {
@@ -271,12 +328,17 @@ const NODE_PAGE: u32 = 500;
 /// request, four times that per part). A slow node LIST, a broken aggregated API (an APIService
 /// whose backend is gone answers 503, or not at all) or any other failure only leaves that part
 /// out (logged); it never turns into a health verdict.
-async fn facts(client: &Client, cluster: &str, timeout: Duration) -> Facts {
+async fn facts(
+    client: &Client,
+    cluster: &str,
+    models: &[ResourceModel],
+    timeout: Duration,
+) -> Facts {
     let budget = timeout * 4;
     let (version, apis, nodes) = futures::join!(
         tokio::time::timeout(timeout, client.apiserver_version()),
         api_enablements(client, timeout, budget),
-        tokio::time::timeout(budget, node_facts(client)),
+        tokio::time::timeout(budget, node_facts(client, models)),
     );
     let version = match version {
         Ok(Ok(v)) => Some(v.git_version),
@@ -327,14 +389,18 @@ async fn facts(client: &Client, cluster: &str, timeout: Duration) -> Facts {
     }
 }
 
-/// Node summary and allocatable resources, listing nodes page by page.
-async fn node_facts(client: &Client) -> Result<(NodeSummary, ResourceSummary)> {
+/// Node summary and resource summary (allocatable, allocated, allocating, grades), listing
+/// nodes and unfinished pods page by page.
+async fn node_facts(
+    client: &Client,
+    models: &[ResourceModel],
+) -> Result<(NodeSummary, ResourceSummary)> {
     let nodes: Api<Node> = Api::all(client.clone());
     let mut summary = NodeSummary {
         total_num: 0,
         ready_num: 0,
     };
-    let mut allocatable: BTreeMap<String, f64> = BTreeMap::new();
+    let mut all_nodes: Vec<Node> = Vec::new();
     let mut params = ListParams::default().limit(NODE_PAGE);
     loop {
         let page = nodes.list(&params).await?;
@@ -347,27 +413,28 @@ async fn node_facts(client: &Client) -> Result<(NodeSummary, ResourceSummary)> {
             if ready {
                 summary.ready_num = summary.ready_num.saturating_add(1);
             }
-            for (k, q) in status
-                .and_then(|s| s.allocatable.as_ref())
-                .into_iter()
-                .flatten()
-            {
-                // Bounded per node (quantity.rs), so the sum stays finite.
-                *allocatable.entry(k.clone()).or_default() += parse_quantity(&q.0);
-            }
         }
+        all_nodes.extend(page.items);
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => params = params.continue_token(&token),
             None => break,
         }
     }
-    let resources = ResourceSummary {
-        allocatable: allocatable
-            .into_iter()
-            .map(|(k, v)| (k, Quantity(format_quantity(v))))
-            .collect(),
-        ..Default::default()
-    };
+    // Finished pods hold nothing; the API server leaves them out.
+    let pods: Api<Pod> = Api::all(client.clone());
+    let mut all_pods: Vec<Pod> = Vec::new();
+    let mut params = ListParams::default()
+        .fields("status.phase!=Succeeded,status.phase!=Failed")
+        .limit(NODE_PAGE);
+    loop {
+        let page = pods.list(&params).await?;
+        all_pods.extend(page.items);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => break,
+        }
+    }
+    let resources = capacity::resource_summary(&all_nodes, &all_pods, models);
     Ok((summary, resources))
 }
 

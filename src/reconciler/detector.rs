@@ -23,16 +23,17 @@ use tokio::sync::broadcast;
 use super::context::MANAGER;
 use super::toolkit::{self, events};
 use super::{Context, Error, Result, Shutdown};
+use crate::api::policy::ActivationPreference;
 use crate::api::{
-    self as keys, Binding, ClusterPropagationPolicy, ClusterResourceBinding, PropagationPolicy,
-    ResourceBinding, names,
+    self as keys, Binding, ClusterOverridePolicy, ClusterPropagationPolicy, ClusterResourceBinding,
+    OverridePolicy, PropagationPolicy, ResourceBinding, names,
 };
 use crate::client::kinds::{self, Resolved};
-use crate::engine::binding::{binding_differs, desired_binding};
+use crate::engine::binding::{binding_differs, built_from, desired_binding};
 use crate::engine::interpreter::Replicas;
 use crate::engine::matching::{
-    CLAIM_NULLS, Claim, claim_metadata, claimed_policy, matching_policies, needs_metadata,
-    needs_release, skipped_namespace,
+    CLAIM_NULLS, Claim, claim_metadata, claimed_policy, governing_policy, matching_policies,
+    needs_metadata, needs_release, skipped_namespace,
 };
 
 const CONTROLLER: &str = "detector";
@@ -320,14 +321,9 @@ async fn claim_and_bind<B: Binding>(
         &tctx.policies.namespaced.state(),
         &tctx.policies.cluster.state(),
     );
-    // A claimed template keeps its policy while that policy exists and still selects it.
-    let keep = current.as_ref().and_then(|(pns, pname)| {
-        candidates
-            .iter()
-            .find(|c| &c.namespace == pns && &c.name == pname)
-            .cloned()
-    });
-    let winner = keep.or_else(|| candidates.first().cloned());
+    // A claimed template keeps its policy while that policy exists and still selects it,
+    // unless a policy with `preemption: Always` takes it over.
+    let (winner, preempted) = governing_policy(current.as_ref(), &candidates);
     let templates: Api<DynamicObject> = if tctx.namespaced {
         Api::namespaced_with(ctx.client.clone(), ns, &tctx.resource)
     } else {
@@ -342,6 +338,12 @@ async fn claim_and_bind<B: Binding>(
         }
         return Ok(Action::await_change());
     };
+    if let Some(missing) = missing_dependent_override(ctx, &claim).await? {
+        // Karmada's dependentOverrides: the policy waits until its overrides exist, so the
+        // first copy in the members is already overridden.
+        tracing::info!(template = %obj.name_any(), namespace = %ns, policy = %claim.describe(), "waiting for dependent override {missing}");
+        return Ok(Action::requeue(Duration::from_secs(3)));
+    }
     let claim = ensure_policy_id(ctx, claim).await?;
     let policy_id = claim.permanent_id.clone().unwrap_or_default();
 
@@ -350,6 +352,16 @@ async fn claim_and_bind<B: Binding>(
     if needs_metadata(&obj.metadata.labels, &obj.metadata.annotations, &claim_meta) {
         if current.is_some() && current != Some((claim.namespace.clone(), claim.name.clone())) {
             release(&templates, &bindings, obj, &binding_name).await?;
+        }
+        if preempted && let Some((pns, pname)) = &current {
+            let from = if pns.is_empty() {
+                format!("ClusterPropagationPolicy {pname}")
+            } else {
+                format!("PropagationPolicy {pns}/{pname}")
+            };
+            let note = format!("{} preempted {from}", claim.describe());
+            tracing::info!(template = %obj.name_any(), namespace = %ns, "{note}");
+            publish_template_event(ctx, obj, &tctx.resource, events::PREEMPT_POLICY_SUCCEED, &note).await;
         }
         tracing::debug!(template = %obj.name_any(), namespace = %ns, policy = %claim.describe(), "claiming template");
         templates
@@ -370,6 +382,12 @@ async fn claim_and_bind<B: Binding>(
         // The old binding is still draining its Works (template deleted and re-created):
         // wait for it to go, then create the new one.
         return Ok(Action::requeue(Duration::from_secs(2)));
+    }
+    let lazy = claim.spec.activation_preference == Some(ActivationPreference::Lazy);
+    if lazy && existing.as_ref().is_some_and(|b| built_from(b, obj)) {
+        // activationPreference: Lazy: a policy change reaches the binding only with the
+        // template's next change.
+        return Ok(Action::await_change());
     }
     super::interpreting::ready(ctx).await;
     let template_json = serde_json::to_value(obj).map_err(|e| Error::Internal(e.to_string()))?;
@@ -439,6 +457,58 @@ fn policy_phrase(claim: &Claim) -> String {
         format!("cluster policy({})", claim.name)
     } else {
         format!("policy({}/{})", claim.namespace, claim.name)
+    }
+}
+
+/// The first of the policy's `dependentOverrides` that does not exist yet (OverridePolicies in
+/// the policy's namespace, ClusterOverridePolicies for a ClusterPropagationPolicy).
+async fn missing_dependent_override(ctx: &Context, claim: &Claim) -> Result<Option<String>> {
+    for name in &claim.spec.dependent_overrides {
+        let found = if claim.is_cluster_policy() {
+            Api::<ClusterOverridePolicy>::all(ctx.client.clone())
+                .get_metadata_opt(name)
+                .await?
+                .is_some()
+        } else {
+            Api::<OverridePolicy>::namespaced(ctx.client.clone(), &claim.namespace)
+                .get_metadata_opt(name)
+                .await?
+                .is_some()
+        };
+        if !found {
+            let kind = if claim.is_cluster_policy() {
+                "ClusterOverridePolicy"
+            } else {
+                "OverridePolicy"
+            };
+            return Ok(Some(format!("{kind} {name}")));
+        }
+    }
+    Ok(None)
+}
+
+/// An Event on the template.
+async fn publish_template_event(
+    ctx: &Context,
+    obj: &DynamicObject,
+    resource: &ApiResource,
+    reason: &str,
+    note: &str,
+) {
+    use kube::Resource as _;
+    let event = kube::runtime::events::Event {
+        type_: kube::runtime::events::EventType::Normal,
+        reason: reason.into(),
+        note: Some(note.chars().take(1000).collect()),
+        action: "Claim".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx
+        .recorder
+        .publish(&event, &obj.object_ref(resource))
+        .await
+    {
+        tracing::debug!("event not recorded: {e}");
     }
 }
 

@@ -73,6 +73,10 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
         return Ok(Action::await_change());
     }
     let spec = rb.spec();
+    if !placement::is_ours(&spec.scheduler_name) {
+        // The policy names another scheduler: its bindings are that scheduler's to place.
+        return Ok(Action::await_change());
+    }
     if sctx.clusters.wait_until_ready().await.is_err() {
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
@@ -83,6 +87,19 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
         .map(|c| (**c).clone())
         .collect();
     let current: Vec<String> = spec.clusters.iter().map(|c| c.name.clone()).collect();
+    let scheduled: Vec<(String, i32)> = spec
+        .clusters
+        .iter()
+        .map(|c| (c.name.clone(), c.replicas))
+        .collect();
+    // rescheduleTriggeredAt after the last scheduling asks for a fresh division.
+    let last_scheduled = rb
+        .status()
+        .and_then(|s| s.last_scheduled_time.as_ref());
+    let fresh = spec
+        .reschedule_triggered_at
+        .as_ref()
+        .is_some_and(|t| last_scheduled.is_none_or(|l| t.0 > l.0));
     let mut decision = match spec.placement.as_ref() {
         Some(p) => {
             let workload = Workload {
@@ -94,6 +111,9 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
                     .replica_requirements
                     .as_ref()
                     .map(|r| &r.resource_request),
+                scheduled: &scheduled,
+                fresh,
+                uid: &spec.resource.uid,
             };
             placement::schedule(p, &workload, &clusters)
         }
@@ -161,9 +181,17 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
             &mut status.conditions,
             keys::CONDITION_SCHEDULED,
             "False",
-            "NoClusterFit",
+            if decision.unschedulable {
+                "Unschedulable"
+            } else {
+                "NoClusterFit"
+            },
             why,
         ),
+    }
+    if fresh && decision.failure.is_none() {
+        // Recorded so the fresh division happens once per trigger.
+        status.last_scheduled_time = Some(Time(Timestamp::now()));
     }
     status.scheduler_observed_generation = rb.meta().generation.unwrap_or(0);
     status.scheduler_observed_affinity_name = decision.affinity_name.clone().unwrap_or_default();
@@ -195,7 +223,15 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
             publish(ctx, rb.as_ref(), &decision).await;
         }
     }
-    Ok(Action::await_change())
+    // A NoExecute taint tolerated for tolerationSeconds: look again when that runs out.
+    let expiry =
+        spec.placement.as_ref().and_then(|p| {
+            placement::next_toleration_expiry(p, &clusters, &current, Timestamp::now())
+        });
+    Ok(match expiry {
+        Some(after) => Action::requeue(after + Duration::from_millis(500)),
+        None => Action::await_change(),
+    })
 }
 
 /// Karmada's ScheduleBinding* Event on the binding and on its template, so

@@ -474,7 +474,10 @@ impl Interpreter {
             )?;
             return object_result(&c, op, out).map(Some);
         }
-        Ok(None)
+        // Karmada's built-in rules (replicas with the retain label, Service addresses, ...).
+        let kind = desired["kind"].as_str().unwrap_or_default();
+        let kept = super::retain::retain(kind, desired, observed);
+        Ok((kept != *desired).then_some(kept))
     }
 
     /// The status to record of a member object (`None`: nothing to record).

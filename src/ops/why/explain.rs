@@ -399,6 +399,15 @@ pub fn explain(input: &Inputs) -> Explanation {
     let mut placement_section = None;
     let mut replica_section = None;
     let mut targets: Vec<(String, i32)> = Vec::new();
+    let scheduled: Vec<(String, i32)> = binding
+        .map(|b| {
+            b.spec
+                .clusters
+                .iter()
+                .map(|c| (c.name.clone(), c.replicas))
+                .collect()
+        })
+        .unwrap_or_default();
     if let Some((p, source)) = placement_and_source {
         let workload = placement::Workload {
             api_version: &r.api_version,
@@ -409,6 +418,11 @@ pub fn explain(input: &Inputs) -> Explanation {
                 .as_ref()
                 .and_then(|b| b.spec.replica_requirements.as_ref())
                 .map(|r| &r.resource_request),
+            scheduled: &scheduled,
+            fresh: false,
+            uid: binding
+                .map(|b| b.spec.resource.uid.as_str())
+                .unwrap_or_default(),
         };
         let decision = placement::schedule(&p, &workload, &input.clusters);
         let clusters = decision
