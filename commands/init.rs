@@ -47,8 +47,7 @@ pub enum StorageMode {
     karmadactl init --dry-run -o yaml"
 )]
 pub struct InitArgs {
-    /// Namespace of the control plane in the host cluster (upstream's flag; this version
-    /// installs into karmada-system only)
+    /// Namespace of the host cluster the control plane is installed into
     #[arg(short, long, default_value = manifests::NAMESPACE, value_name = "NAMESPACE", value_parser = install_namespace)]
     pub namespace: String,
 
@@ -254,14 +253,14 @@ pub struct InitArgs {
     pub upstream_only: UpstreamOnly,
 }
 
-/// `-n`: upstream scripts pass the default explicitly; other namespaces are not supported yet.
+/// `-n`: a namespace name.
 fn install_namespace(value: &str) -> Result<String, String> {
-    if value == manifests::NAMESPACE {
+    if karmadactl::install::config::is_dns_label(value) {
         Ok(value.to_string())
     } else {
         Err(format!(
-            "this version installs the control plane into {} only",
-            manifests::NAMESPACE
+            "{value:?} is not a namespace name (lowercase letters, digits and '-', at most 63 \
+             characters, starting and ending with a letter or digit)"
         ))
     }
 }
@@ -422,7 +421,7 @@ impl UpstreamOnly {
     karmadactl deinit --kubeconfig ~/.kube/config --context prod --yes"
 )]
 pub struct DeinitArgs {
-    /// Namespace init installed into (upstream's flag; this version uses karmada-system only)
+    /// Namespace of the host cluster init installed into
     #[arg(short, long, default_value = manifests::NAMESPACE, value_name = "NAMESPACE", value_parser = install_namespace)]
     pub namespace: String,
 
@@ -541,6 +540,7 @@ fn config_from(args: &InitArgs, reconciler_image: &str) -> anyhow::Result<InitCo
         .clone()
         .unwrap_or_else(|| karmadactl::versions::kube_version().to_string());
     let mut cfg = InitConfig::new(&tag, reconciler_image);
+    cfg.namespace = args.namespace.clone();
     let registry = kube_registry(args)?;
     cfg.kube_image_registry = registry.clone();
     cfg.etcd_image = args
@@ -745,6 +745,7 @@ fn dry_run(args: &InitArgs, use_kind: bool, ca: Option<CertAndKey>) -> anyhow::R
             validity: args.cert_validity_period,
             ca,
             etcd_replicas: args.etcd_replicas,
+            namespace: cfg.namespace.clone(),
         },
     )?;
     let host = manifests::redacted(&manifests::host_objects(&cfg, &pki)?);
@@ -822,7 +823,7 @@ pub async fn run_deinit(args: DeinitArgs, global: &GlobalArgs) -> anyhow::Result
     match &target {
         Some(t) => plan.push(format!(
             "delete everything init created in namespace {} of the host cluster ({}){}",
-            manifests::NAMESPACE,
+            args.namespace,
             t.describe(),
             if args.purge_namespace {
                 ", and the namespace"
@@ -840,6 +841,7 @@ pub async fn run_deinit(args: DeinitArgs, global: &GlobalArgs) -> anyhow::Result
         karmada_kubeconfig.display()
     ));
     let how = ops::Removal {
+        namespace: args.namespace.clone(),
         purge_namespace: args.purge_namespace,
         dry_run: args.dry_run,
     };

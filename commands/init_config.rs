@@ -204,15 +204,8 @@ pub fn apply(args: &mut InitArgs, path: &Path) -> anyhow::Result<(Option<PathBuf
             args.port = u16::try_from(port)
                 .map_err(|_| bad("components.karmadaAPIServer.networking.port", "not a port"))?;
         }
-        if let Some(ns) = text_of(&apiserver["networking"]["namespace"])
-            && ns != karmadactl::install::manifests::NAMESPACE
-        {
-            usage!(
-                "--config {}: spec.components.karmadaAPIServer.networking.namespace {ns:?}: this \
-                 version installs into {} only",
-                path.display(),
-                karmadactl::install::manifests::NAMESPACE
-            );
+        if let Some(ns) = text_of(&apiserver["networking"]["namespace"]) {
+            args.namespace = ns;
         }
         let extra = args_of(apiserver);
         if !extra.is_empty() {

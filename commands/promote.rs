@@ -18,13 +18,15 @@ use crate::get::check_name;
     template (without status, uid, resourceVersion, managedFields and ownerReferences) and a \
     PropagationPolicy <name>-<kind> targeting that member with conflictResolution Overwrite. \
     The reconciler then takes the member object over in place: it stays the same object (same \
-    uid), so a Deployment's pods are not restarted. Refused when the control plane already has \
-    the template.",
+    uid), so a Deployment's pods are not restarted. A cluster-scoped object (ClusterRole, CRD, \
+    PersistentVolume, ...) gets a ClusterPropagationPolicy <name>-<kind> instead. Refused when \
+    the control plane already has the template.",
     after_help = "Examples:\n  \
     karmadactl promote deployment nginx -n default -C member1\n  \
     karmadactl promote configmap settings -n shop -C member2\n  \
     karmadactl promote deployment web -n shop -C member1 -d --policy-name web\n  \
-    karmadactl promote deployment web -n shop -C member1 --dry-run"
+    karmadactl promote deployment web -n shop -C member1 --dry-run\n  \
+    karmadactl promote clusterrole system:viewer -C member1"
 )]
 pub struct PromoteArgs {
     /// Resource type: deployment, deploy, configmap, a CRD kind or plural

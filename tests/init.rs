@@ -154,9 +154,15 @@ fn tail(path: &Path) -> String {
 
 /// Starts etcd (with the generated etcd certificates) and kube-apiserver with the Deployment's
 /// own flags on `node_port`; returns once `/readyz` answers.
-async fn start_control_plane(host: &Client, work: &Path, node_port: u16, procs: &mut Procs) {
+async fn start_control_plane(
+    host: &Client,
+    ns: &str,
+    work: &Path,
+    node_port: u16,
+    procs: &mut Procs,
+) {
     let pki = work.join("pki");
-    let secret = Api::<Secret>::namespaced(host.clone(), NAMESPACE)
+    let secret = Api::<Secret>::namespaced(host.clone(), ns)
         .get(manifests::CERT_SECRET)
         .await
         .unwrap();
@@ -164,7 +170,7 @@ async fn start_control_plane(host: &Client, work: &Path, node_port: u16, procs: 
         karmadactl::kubeconfig::write_private(&pki.join(k), &v.0).unwrap();
     }
     let bin = testbed::binaries_dir();
-    let deployment = Api::<Deployment>::namespaced(host.clone(), NAMESPACE)
+    let deployment = Api::<Deployment>::namespaced(host.clone(), ns)
         .get(manifests::APISERVER)
         .await
         .unwrap();
@@ -180,7 +186,7 @@ async fn start_control_plane(host: &Client, work: &Path, node_port: u16, procs: 
         .any(|a| a.starts_with("--etcd-servers=") && a.contains(".svc.cluster.local"));
     let external_dir = work.join("external-etcd");
     let etcd_url = if external {
-        if let Some(secret) = Api::<Secret>::namespaced(host.clone(), NAMESPACE)
+        if let Some(secret) = Api::<Secret>::namespaced(host.clone(), ns)
             .get_opt(manifests::EXTERNAL_ETCD_SECRET)
             .await
             .unwrap()
@@ -191,7 +197,7 @@ async fn start_control_plane(host: &Client, work: &Path, node_port: u16, procs: 
         }
         None
     } else {
-        Some(start_etcd(host, &bin, &pki, work, procs).await)
+        Some(start_etcd(host, ns, &bin, &pki, work, procs).await)
     };
     let pki_dir = pki.display().to_string();
     let external_dir = external_dir.display().to_string();
@@ -242,6 +248,7 @@ async fn start_control_plane(host: &Client, work: &Path, node_port: u16, procs: 
 /// client URL.
 async fn start_etcd(
     host: &Client,
+    ns: &str,
     bin: &Path,
     pki: &Path,
     work: &Path,
@@ -264,7 +271,7 @@ async fn start_etcd(
     ];
     // The client TLS flags exactly as the StatefulSet has them: which certificate etcd serves
     // and which CA it trusts.
-    let statefulset = Api::<StatefulSet>::namespaced(host.clone(), NAMESPACE)
+    let statefulset = Api::<StatefulSet>::namespaced(host.clone(), ns)
         .get(manifests::ETCD)
         .await
         .unwrap();
@@ -343,9 +350,9 @@ async fn etcd_trusts_its_own_ca_only(pki: &Path, etcd_url: &str) {
     }
 }
 
-async fn mark_ready(host: &Client, apiserver_up: bool) {
+async fn mark_ready(host: &Client, ns: &str, apiserver_up: bool) {
     let pp = PatchParams::default();
-    let deployments = Api::<Deployment>::namespaced(host.clone(), NAMESPACE);
+    let deployments = Api::<Deployment>::namespaced(host.clone(), ns);
     for d in deployments
         .list(&ListParams::default())
         .await
@@ -369,7 +376,7 @@ async fn mark_ready(host: &Client, apiserver_up: bool) {
             .patch_status(&name, &pp, &Patch::Merge(&status))
             .await;
     }
-    let sets = Api::<StatefulSet>::namespaced(host.clone(), NAMESPACE);
+    let sets = Api::<StatefulSet>::namespaced(host.clone(), ns);
     for s in sets
         .list(&ListParams::default())
         .await
@@ -395,28 +402,30 @@ async fn mark_ready(host: &Client, apiserver_up: bool) {
 /// Plays kubelet until dropped: see the module comment.
 fn kubelet(
     host: Client,
+    ns: &str,
     work: PathBuf,
     node_port: u16,
 ) -> (tokio::task::JoinHandle<Procs>, Arc<AtomicBool>) {
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
+    let ns = ns.to_string();
     let task = tokio::spawn(async move {
         let mut procs = Procs::default();
         let mut up = false;
         while !stopped.load(Ordering::Relaxed) {
             if !up {
-                let deployed = Api::<Deployment>::namespaced(host.clone(), NAMESPACE)
+                let deployed = Api::<Deployment>::namespaced(host.clone(), &ns)
                     .get_opt(manifests::APISERVER)
                     .await
                     .ok()
                     .flatten()
                     .is_some();
                 if deployed {
-                    start_control_plane(&host, &work, node_port, &mut procs).await;
+                    start_control_plane(&host, &ns, &work, node_port, &mut procs).await;
                     up = true;
                 }
             }
-            mark_ready(&host, up).await;
+            mark_ready(&host, &ns, up).await;
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         procs
@@ -424,12 +433,12 @@ fn kubelet(
     (task, stop)
 }
 
-async fn resource_versions(host: &Client) -> Vec<(String, String)> {
+async fn resource_versions(host: &Client, ns: &str) -> Vec<(String, String)> {
     let lp = ListParams::default();
     let mut out = Vec::new();
     macro_rules! collect {
         ($t:ty) => {
-            for o in Api::<$t>::namespaced(host.clone(), NAMESPACE)
+            for o in Api::<$t>::namespaced(host.clone(), ns)
                 .list(&lp)
                 .await
                 .unwrap()
@@ -500,7 +509,7 @@ async fn init_on_kind_stand_in_then_rerun_then_deinit() {
         .unwrap();
 
     // 2. With a "kubelet": init completes against the kube-apiserver its manifest describes.
-    let (kubelet_task, stop) = kubelet(host.clone(), work.path().to_path_buf(), port);
+    let (kubelet_task, stop) = kubelet(host.clone(), NAMESPACE, work.path().to_path_buf(), port);
     let (ok, out, err) = stubs
         .run(&["init", "--port", &port_s, "--wait-timeout", "120"])
         .await;
@@ -553,7 +562,7 @@ async fn init_on_kind_stand_in_then_rerun_then_deinit() {
     let kubeconfig = String::from_utf8(secret.data.unwrap()[manifests::KUBECONFIG_KEY].0.clone())
         .unwrap()
         .replace(
-            manifests::IN_CLUSTER_SERVER,
+            &manifests::in_cluster_server(NAMESPACE),
             &format!("https://127.0.0.1:{port}"),
         );
     let rc_kubeconfig = work.path().join("reconciler.kubeconfig");
@@ -601,7 +610,7 @@ async fn init_on_kind_stand_in_then_rerun_then_deinit() {
     );
 
     // 4. Running init again changes nothing.
-    let before = resource_versions(&host).await;
+    let before = resource_versions(&host, NAMESPACE).await;
     let cr_before = Api::<ClusterRole>::all(cp.clone())
         .get("karmada-reconciler")
         .await
@@ -612,7 +621,7 @@ async fn init_on_kind_stand_in_then_rerun_then_deinit() {
         .run(&["init", "--port", &port_s, "--wait-timeout", "60"])
         .await;
     assert!(ok, "second init failed:\nstdout: {out}\nstderr: {err}");
-    assert_eq!(resource_versions(&host).await, before);
+    assert_eq!(resource_versions(&host, NAMESPACE).await, before);
     let cr_after = Api::<ClusterRole>::all(cp.clone())
         .get("karmada-reconciler")
         .await
@@ -631,7 +640,7 @@ async fn init_on_kind_stand_in_then_rerun_then_deinit() {
         "{out}"
     );
     assert_eq!(
-        resource_versions(&host).await,
+        resource_versions(&host, NAMESPACE).await,
         before,
         "--dry-run deletes nothing"
     );
@@ -645,7 +654,7 @@ async fn init_on_kind_stand_in_then_rerun_then_deinit() {
         err.contains("Deployment/karmada-system/karmada-apiserver"),
         "{err}"
     );
-    let left = resource_versions(&host).await;
+    let left = resource_versions(&host, NAMESPACE).await;
     assert!(
         left.iter()
             .all(|(k, _)| k.contains("default-token") || k.starts_with("ServiceAccount/default")),
@@ -731,6 +740,8 @@ async fn init_with_an_external_etcd() {
     )
     .unwrap();
     let work = tempfile::tempdir().unwrap();
+    // Upstream's -n: everything goes into this namespace of the host instead of karmada-system.
+    let ns = "karmada-ext";
 
     // An etcd of its own CA: client certificates required on https, plus a plain loopback
     // port to look inside.
@@ -741,6 +752,7 @@ async fn init_with_an_external_etcd() {
             validity: Duration::from_secs(3600),
             ca: None,
             etcd_replicas: 1,
+            namespace: NAMESPACE.into(),
         },
     )
     .unwrap();
@@ -783,11 +795,13 @@ async fn init_with_an_external_etcd() {
     }
 
     let port = free_node_port();
-    let (kubelet_task, stop) = kubelet(host.clone(), work.path().join("kubelet"), port);
+    let (kubelet_task, stop) = kubelet(host.clone(), ns, work.path().join("kubelet"), port);
     let server = format!("https://127.0.0.1:{https}");
     let (ok, out, err) = stubs
         .run(&[
             "init",
+            "-n",
+            ns,
             "--port",
             &port.to_string(),
             "--wait-component-ready-timeout",
@@ -815,9 +829,9 @@ async fn init_with_an_external_etcd() {
     );
 
     // No etcd installed; the apiserver is pointed at the external one with its certificates.
-    let sets = Api::<StatefulSet>::namespaced(host.clone(), NAMESPACE);
+    let sets = Api::<StatefulSet>::namespaced(host.clone(), ns);
     assert!(sets.get_opt(manifests::ETCD).await.unwrap().is_none());
-    let services = Api::<Service>::namespaced(host.clone(), NAMESPACE);
+    let services = Api::<Service>::namespaced(host.clone(), ns);
     assert!(
         services
             .get_opt(manifests::ETCD_CLIENT_SERVICE)
@@ -825,13 +839,13 @@ async fn init_with_an_external_etcd() {
             .unwrap()
             .is_none()
     );
-    let secret = Api::<Secret>::namespaced(host.clone(), NAMESPACE)
+    let secret = Api::<Secret>::namespaced(host.clone(), ns)
         .get(manifests::EXTERNAL_ETCD_SECRET)
         .await
         .unwrap();
     let data = secret.data.unwrap();
     assert_eq!(data["ca.crt"].0, ext.get("etcd-ca.crt").as_bytes());
-    let deployment = Api::<Deployment>::namespaced(host.clone(), NAMESPACE)
+    let deployment = Api::<Deployment>::namespaced(host.clone(), ns)
         .get(manifests::APISERVER)
         .await
         .unwrap();
@@ -857,6 +871,59 @@ async fn init_with_an_external_etcd() {
         etcd_keys_under(plain, "/registry/"),
         0,
         "nothing outside the prefix"
+    );
+
+    // Nothing went to karmada-system; the in-cluster kubeconfigs name the Service in `ns`.
+    let default_ns = Api::<Deployment>::namespaced(host.clone(), NAMESPACE);
+    assert!(
+        default_ns
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let kubeconfig = Api::<Secret>::namespaced(host.clone(), ns)
+        .get(manifests::RECONCILER_KUBECONFIG_SECRET)
+        .await
+        .unwrap();
+    let kubeconfig = String::from_utf8(
+        kubeconfig.data.unwrap()[manifests::KUBECONFIG_KEY]
+            .0
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        kubeconfig.contains(&format!(
+            "https://karmada-apiserver.{ns}.svc.cluster.local:5443"
+        )),
+        "{kubeconfig}"
+    );
+    let certs = Api::<Secret>::namespaced(host.clone(), ns)
+        .get(manifests::CERT_SECRET)
+        .await
+        .unwrap();
+    let sans = &certs.metadata.annotations.unwrap()[manifests::SANS_ANNOTATION];
+    assert!(
+        sans.contains(&format!("karmada-apiserver.{ns}.svc")),
+        "{sans}"
+    );
+
+    // deinit -n removes it from that namespace (and the namespace init created).
+    let (ok, out, err) = stubs.run(&["deinit", "-n", ns, "-f"]).await;
+    assert!(ok, "deinit failed:\nstdout: {out}\nstderr: {err}");
+    assert!(
+        err.contains(&format!("Deployment/{ns}/karmada-apiserver")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("Namespace/{ns}")), "{err}");
+    assert!(
+        Api::<Deployment>::namespaced(host.clone(), ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
     );
 }
 
@@ -1179,6 +1246,14 @@ async fn init_errors_are_clear() {
     assert!(!ok);
     assert!(err.contains("--etcd-replicas must be odd"), "{err}");
 
+    let (ok, _, err) = taken.run(&["init", "-n", "Karmada_System"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("\"Karmada_System\" is not a namespace name"),
+        "{err}"
+    );
+    assert!(!taken.calls().contains("create cluster"), "nothing created");
+
     // Absurd validity periods are refused with a reason, not an overflow.
     for period in ["99999999999999999999h", "1e400", "876001h"] {
         let (ok, _, err) = taken
@@ -1210,6 +1285,7 @@ async fn rendered_variants_are_accepted_by_a_real_apiserver() {
             validity: Duration::from_secs(3600),
             ca: None,
             etcd_replicas: 3,
+            namespace: NAMESPACE.into(),
         },
     )
     .unwrap();

@@ -165,8 +165,8 @@ pub use override_policy::{ClusterOverridePolicy, OverridePolicy, OverrideSpec};
 pub use policy::{ClusterPropagationPolicy, Placement, PropagationPolicy, PropagationSpec};
 pub use schema::RawManifest;
 pub use work::{
-    ClusterResourceBinding, ResourceBinding, ResourceBindingSpec, ResourceBindingStatus, Work,
-    WorkSpec, WorkStatus,
+    Binding, ClusterResourceBinding, ResourceBinding, ResourceBindingSpec, ResourceBindingStatus,
+    Work, WorkSpec, WorkStatus,
 };
 
 /// The CRD of a cluster-scoped twin: the namespaced CRD renamed and re-scoped.

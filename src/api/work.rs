@@ -131,6 +131,88 @@ crate::api::cluster_scoped_twin! {
     }
 }
 
+/// What ResourceBinding and ClusterResourceBinding share, so the detector, scheduler and
+/// binding controller handle both with one code path: a namespaced template gets a
+/// ResourceBinding, a cluster-scoped one a ClusterResourceBinding (as Karmada does).
+pub trait Binding:
+    kube::Resource<DynamicType = ()>
+    + Clone
+    + std::fmt::Debug
+    + Serialize
+    + serde::de::DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    /// `true` for ClusterResourceBinding.
+    const CLUSTER_SCOPED: bool;
+    /// The permanent-id label of the binding, copied to its Works and member objects.
+    const ID_LABEL: &'static str;
+    /// The binding controller's finalizer on this kind.
+    const FINALIZER: &'static str;
+    fn spec(&self) -> &ResourceBindingSpec;
+    fn status(&self) -> Option<&ResourceBindingStatus>;
+    /// The API of this kind in `namespace` (ignored for ClusterResourceBinding).
+    fn api(client: kube::Client, namespace: &str) -> kube::Api<Self>;
+    /// The annotations naming this binding on its Works and member objects.
+    fn name_annotations(&self) -> Vec<(&'static str, String)>;
+    /// This binding as a ResourceBinding (dependencies only follow namespaced workloads).
+    fn as_resource_binding(&self) -> Option<&ResourceBinding> {
+        None
+    }
+}
+
+impl Binding for ResourceBinding {
+    const CLUSTER_SCOPED: bool = false;
+    const ID_LABEL: &'static str = crate::api::LABEL_RESOURCE_BINDING_PERMANENT_ID;
+    const FINALIZER: &'static str = crate::api::FINALIZER_BINDING_CONTROLLER;
+    fn spec(&self) -> &ResourceBindingSpec {
+        &self.spec
+    }
+    fn status(&self) -> Option<&ResourceBindingStatus> {
+        self.status.as_ref()
+    }
+    fn api(client: kube::Client, namespace: &str) -> kube::Api<Self> {
+        kube::Api::namespaced(client, namespace)
+    }
+    fn name_annotations(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                crate::api::ANNOTATION_RESOURCE_BINDING_NAMESPACE,
+                self.metadata.namespace.clone().unwrap_or_default(),
+            ),
+            (
+                crate::api::ANNOTATION_RESOURCE_BINDING_NAME,
+                self.metadata.name.clone().unwrap_or_default(),
+            ),
+        ]
+    }
+    fn as_resource_binding(&self) -> Option<&ResourceBinding> {
+        Some(self)
+    }
+}
+
+impl Binding for ClusterResourceBinding {
+    const CLUSTER_SCOPED: bool = true;
+    const ID_LABEL: &'static str = crate::api::LABEL_CLUSTER_RESOURCE_BINDING_PERMANENT_ID;
+    const FINALIZER: &'static str = crate::api::FINALIZER_CLUSTER_RESOURCE_BINDING_CONTROLLER;
+    fn spec(&self) -> &ResourceBindingSpec {
+        &self.spec
+    }
+    fn status(&self) -> Option<&ResourceBindingStatus> {
+        self.status.as_ref()
+    }
+    fn api(client: kube::Client, _namespace: &str) -> kube::Api<Self> {
+        kube::Api::all(client)
+    }
+    fn name_annotations(&self) -> Vec<(&'static str, String)> {
+        vec![(
+            crate::api::ANNOTATION_CLUSTER_RESOURCE_BINDING_NAME,
+            self.metadata.name.clone().unwrap_or_default(),
+        )]
+    }
+}
+
 /// Locates the resource template.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -175,6 +175,15 @@ impl KindCache {
         Ok(resolved)
     }
 
+    /// Drops what is known of one kind in `cluster` (its CRD may have been deleted or changed).
+    pub fn forget_kind(&self, cluster: &str, api_version: &str, kind: &str) {
+        self.0.lock().expect("kind cache poisoned").remove(&(
+            cluster.to_string(),
+            api_version.to_string(),
+            kind.to_string(),
+        ));
+    }
+
     /// Drops what is known of `cluster` (removed, or perhaps another cluster now).
     pub fn forget(&self, cluster: &str) {
         self.0

@@ -1,37 +1,34 @@
-//! The ResourceBinding a template and its claiming policy call for: identity, owner, what the
-//! policy decides, and per-replica resource requests. `spec.clusters` is the scheduler's.
+//! The ResourceBinding (or, for a cluster-scoped template, ClusterResourceBinding) a template
+//! and its claiming policy call for: identity, owner, what the policy decides, and per-replica
+//! resource requests. `spec.clusters` is the scheduler's.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::ResourceExt as _;
 use kube::api::DynamicObject;
 use kube::core::ApiResource;
-use kube::{Resource, ResourceExt as _};
 use serde_json::{Value, json};
 
 use super::matching::{Claim, claim_metadata};
 use super::quantity::{format_quantity, parse_quantity};
 use super::render;
 use crate::api::work::{BindingSuspension, ObjectReference, ReplicaRequirements};
-use crate::api::{self as keys, ResourceBinding, ResourceBindingSpec, names};
+use crate::api::{Binding, ResourceBindingSpec, names};
 
 /// The binding the detector owns: identity, claim, owner and everything the policy decides.
 /// `spec.clusters` belongs to the scheduler and is left out.
-pub fn desired_binding(
+pub fn desired_binding<B: Binding>(
     obj: &DynamicObject,
     resource: &ApiResource,
     claim: &Claim,
     policy_id: &str,
-    existing: Option<&ResourceBinding>,
+    existing: Option<&B>,
 ) -> Value {
     let ns = obj.namespace().unwrap_or_default();
     let name = names::binding_name(&resource.kind, &obj.name_any());
     let binding_id = existing
-        .and_then(|b| {
-            b.labels()
-                .get(keys::LABEL_RESOURCE_BINDING_PERMANENT_ID)
-                .cloned()
-        })
+        .and_then(|b| b.labels().get(B::ID_LABEL).cloned())
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let mut meta = claim_metadata(claim, policy_id);
     // SSA leaves fields it does not own alone; drop the nulls, they only matter to merge patches.
@@ -40,14 +37,14 @@ pub fn desired_binding(
             m.retain(|_, v| !v.is_null());
         }
     }
-    meta["labels"][keys::LABEL_RESOURCE_BINDING_PERMANENT_ID] = json!(binding_id);
+    meta["labels"][B::ID_LABEL] = json!(binding_id);
     // The binding points at the template's resourceVersion so that template changes re-render
     // the Works; status-only writes (the aggregated status we put there) must not.
     let hash = content_hash(obj);
     meta["annotations"][TEMPLATE_HASH_ANNOTATION] = json!(hash);
     let resource_version = existing
         .filter(|b| b.annotations().get(TEMPLATE_HASH_ANNOTATION) == Some(&hash))
-        .map(|b| b.spec.resource.resource_version.clone())
+        .map(|b| b.spec().resource.resource_version.clone())
         .unwrap_or_else(|| obj.resource_version().unwrap_or_default());
     let owner = OwnerReference {
         api_version: resource.api_version.clone(),
@@ -89,17 +86,24 @@ pub fn desired_binding(
     if let Some(m) = spec.as_object_mut() {
         m.remove("clusters");
     }
-    json!({
-        "apiVersion": ResourceBinding::api_version(&()),
-        "kind": ResourceBinding::kind(&()),
+    let mut binding = json!({
+        "apiVersion": B::api_version(&()),
+        "kind": B::kind(&()),
         "metadata": {
             "name": name, "namespace": ns,
             "labels": meta["labels"], "annotations": meta["annotations"],
             "ownerReferences": [owner],
-            "finalizers": [keys::FINALIZER_BINDING_CONTROLLER],
+            "finalizers": [B::FINALIZER],
         },
         "spec": spec,
-    })
+    });
+    if B::CLUSTER_SCOPED {
+        binding["metadata"]
+            .as_object_mut()
+            .expect("object")
+            .remove("namespace");
+    }
+    binding
 }
 
 /// Annotation on a binding: a hash of what the Works are rendered from (the template without
@@ -171,7 +175,7 @@ pub fn replica_requirements(template: &Value, namespace: &str) -> Option<Replica
 }
 
 /// Whether the existing binding lacks anything `desired` sets.
-pub fn binding_differs(existing: &ResourceBinding, desired: &Value) -> bool {
+pub fn binding_differs<B: Binding>(existing: &B, desired: &Value) -> bool {
     let live = serde_json::to_value(existing).unwrap_or_default();
     !render::is_subset(desired, &live)
         // Fields the policy dropped (e.g. propagateDeps: false is omitted) must be noticed too.

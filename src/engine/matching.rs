@@ -13,8 +13,7 @@ use serde_json::{Value, json};
 use super::selector;
 use crate::api::policy::ResourceSelector;
 use crate::api::{
-    self as keys, ClusterPropagationPolicy, PropagationPolicy, PropagationSpec, ResourceBinding,
-    names,
+    self as keys, ClusterPropagationPolicy, PropagationPolicy, PropagationSpec, names,
 };
 
 /// The policy governing a template.
@@ -223,7 +222,7 @@ pub const CLAIM_NULLS: &str = r#"{"labels": {"propagationpolicy.karmada.io/perma
  "annotations": {"propagationpolicy.karmada.io/name": null, "propagationpolicy.karmada.io/namespace": null, "clusterpropagationpolicy.karmada.io/name": null}}"#;
 
 /// Whether the binding still carries a claim label.
-pub fn needs_release(b: &ResourceBinding) -> bool {
+pub fn needs_release(b: &impl kube::ResourceExt) -> bool {
     b.labels()
         .contains_key(keys::LABEL_PROPAGATION_POLICY_PERMANENT_ID)
         || b.labels()

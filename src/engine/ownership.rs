@@ -159,12 +159,30 @@ pub fn release_patch(resource_version: Option<&str>) -> Value {
         keys::ANNOTATION_RESOURCE_TEMPLATE_UID,
         keys::ANNOTATION_RESOURCE_TEMPLATE_GENERATION,
         keys::ANNOTATION_ADOPTED,
+        keys::ANNOTATION_CONFLICT_RESOLUTION,
+        keys::ANNOTATION_RESOURCE_BINDING_NAME,
+        keys::ANNOTATION_RESOURCE_BINDING_NAMESPACE,
+        keys::ANNOTATION_CLUSTER_RESOURCE_BINDING_NAME,
+        keys::ANNOTATION_PROPAGATION_POLICY_NAME,
+        keys::ANNOTATION_PROPAGATION_POLICY_NAMESPACE,
+        keys::ANNOTATION_CLUSTER_PROPAGATION_POLICY_NAME,
     ] {
         annotations.insert(key.into(), Value::Null);
     }
+    let mut labels = Map::new();
+    for key in [
+        keys::LABEL_MANAGED,
+        keys::LABEL_RESOURCE_BINDING_PERMANENT_ID,
+        keys::LABEL_CLUSTER_RESOURCE_BINDING_PERMANENT_ID,
+        keys::LABEL_WORK_PERMANENT_ID,
+        keys::LABEL_PROPAGATION_POLICY_PERMANENT_ID,
+        keys::LABEL_CLUSTER_PROPAGATION_POLICY_PERMANENT_ID,
+    ] {
+        labels.insert(key.into(), Value::Null);
+    }
     json!({"metadata": {
         "resourceVersion": resource_version,
-        "labels": {keys::LABEL_MANAGED: null},
+        "labels": labels,
         "annotations": annotations,
     }})
 }

@@ -1,5 +1,7 @@
 //! Turns a resource template into the manifest a member cluster receives: the template without
-//! control-plane bookkeeping (status, uid, resourceVersion, managedFields, ...), marked as ours.
+//! control-plane bookkeeping (status, uid, resourceVersion, managedFields, ...), marked as ours
+//! with Karmada's labels and annotations (the template's policy claim, its binding, its Work),
+//! so tools that select member objects by them keep working.
 
 use serde_json::{Map, Value, json};
 
@@ -20,19 +22,9 @@ pub const DROPPED_METADATA: &[&str] = &[
     "generateName",
 ];
 
-/// Annotations that describe the control-plane object, not the workload.
-const DROPPED_ANNOTATIONS: &[&str] = &[
-    "kubectl.kubernetes.io/last-applied-configuration",
-    keys::ANNOTATION_PROPAGATION_POLICY_NAMESPACE,
-    keys::ANNOTATION_PROPAGATION_POLICY_NAME,
-    keys::ANNOTATION_CLUSTER_PROPAGATION_POLICY_NAME,
-];
-
-/// Labels that describe the claim on the control-plane object.
-const DROPPED_LABELS: &[&str] = &[
-    keys::LABEL_PROPAGATION_POLICY_PERMANENT_ID,
-    keys::LABEL_CLUSTER_PROPAGATION_POLICY_PERMANENT_ID,
-];
+/// Annotations that describe the control-plane object, not the workload. (The policy claim
+/// stays: Karmada's member objects carry it, as the template does.)
+const DROPPED_ANNOTATIONS: &[&str] = &["kubectl.kubernetes.io/last-applied-configuration"];
 
 /// Where the member copy came from, recorded on it like Karmada does.
 pub struct Origin<'a> {
@@ -40,6 +32,10 @@ pub struct Origin<'a> {
     pub template_generation: i64,
     pub work_namespace: &'a str,
     pub work_name: &'a str,
+    /// More of Karmada's marks: the binding's permanent-id and the Work's (labels), the
+    /// binding's name (annotations) and the conflict resolution (annotation).
+    pub labels: Vec<(&'static str, String)>,
+    pub annotations: Vec<(&'static str, String)>,
 }
 
 /// The member manifest for `template`. `replicas`, when set, replaces `spec.replicas`
@@ -56,8 +52,13 @@ pub fn manifest(template: &Value, replicas: Option<i32>, origin: &Origin<'_>) ->
             meta.remove(*field);
         }
         prune(meta, "annotations", DROPPED_ANNOTATIONS);
-        prune(meta, "labels", DROPPED_LABELS);
         insert(meta, "labels", keys::LABEL_MANAGED, "true");
+        for (k, v) in &origin.labels {
+            insert(meta, "labels", k, v);
+        }
+        for (k, v) in &origin.annotations {
+            insert(meta, "annotations", k, v);
+        }
         insert(
             meta,
             "annotations",
@@ -233,6 +234,8 @@ mod tests {
             template_generation: 3,
             work_namespace: "karmada-es-member1",
             work_name: "nginx-687f7fb96f",
+            labels: vec![(keys::LABEL_RESOURCE_BINDING_PERMANENT_ID, "b-1".into())],
+            annotations: vec![(keys::ANNOTATION_CONFLICT_RESOLUTION, "abort".into())],
         }
     }
 
@@ -252,9 +255,18 @@ mod tests {
         assert!(m.pointer("/metadata/uid").is_none());
         assert!(m.pointer("/metadata/resourceVersion").is_none());
         assert_eq!(m.pointer("/metadata/labels/app"), Some(&json!("nginx")));
-        assert!(
-            m.pointer("/metadata/labels/propagationpolicy.karmada.io~1permanent-id")
-                .is_none()
+        // The claim and the binding stay visible on the member object, as in Karmada.
+        assert_eq!(
+            m.pointer("/metadata/labels/propagationpolicy.karmada.io~1permanent-id"),
+            Some(&json!("p"))
+        );
+        assert_eq!(
+            m.pointer("/metadata/labels/resourcebinding.karmada.io~1permanent-id"),
+            Some(&json!("b-1"))
+        );
+        assert_eq!(
+            m.pointer("/metadata/annotations/work.karmada.io~1conflict-resolution"),
+            Some(&json!("abort"))
         );
         assert_eq!(
             m.pointer("/metadata/labels/karmada.io~1managed"),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::manifests::{ETCD, ETCD_CLIENT_SERVICE, NAMESPACE, RECONCILER_USER, SANS_ANNOTATION};
+use super::manifests::{ETCD, ETCD_CLIENT_SERVICE, RECONCILER_USER, SANS_ANNOTATION};
 use super::pki::{CertAndKey, CertSpec, CertificateAuthority, ServiceAccountKey, seconds_left};
 use crate::Result;
 use crate::kubeconfig::{Credential, Entry};
@@ -69,18 +69,20 @@ pub struct PkiRequest {
     /// `--ca-cert-file` / `--ca-key-file`, as PEM (`Debug` redacts the key).
     pub ca: Option<CertAndKey>,
     pub etcd_replicas: i32,
+    /// The host namespace the Services are in (`init -n`): part of their DNS names.
+    pub namespace: String,
 }
 
 /// The apiserver serving certificate's SANs: loopback, the Service's DNS names, the first
-/// Service IP, then `extra` (deduplicated, order kept).
-pub fn apiserver_sans(extra: &[String]) -> Vec<String> {
+/// Service IP, then `extra` (deduplicated, order kept). `ns`: the host namespace of the Service.
+pub fn apiserver_sans(ns: &str, extra: &[String]) -> Vec<String> {
     let mut sans: Vec<String> = [
         "localhost",
         "127.0.0.1",
         "karmada-apiserver",
-        "karmada-apiserver.karmada-system",
-        "karmada-apiserver.karmada-system.svc",
-        "karmada-apiserver.karmada-system.svc.cluster.local",
+        &format!("karmada-apiserver.{ns}"),
+        &format!("karmada-apiserver.{ns}.svc"),
+        &format!("karmada-apiserver.{ns}.svc.cluster.local"),
         "kubernetes",
         "kubernetes.default",
         "kubernetes.default.svc",
@@ -98,17 +100,17 @@ pub fn apiserver_sans(extra: &[String]) -> Vec<String> {
     sans
 }
 
-fn etcd_server_sans(replicas: i32) -> Vec<String> {
+fn etcd_server_sans(ns: &str, replicas: i32) -> Vec<String> {
     let mut sans = vec![
         "localhost".to_string(),
         "127.0.0.1".to_string(),
         ETCD_CLIENT_SERVICE.to_string(),
-        format!("{ETCD_CLIENT_SERVICE}.{NAMESPACE}.svc"),
-        format!("{ETCD_CLIENT_SERVICE}.{NAMESPACE}.svc.cluster.local"),
+        format!("{ETCD_CLIENT_SERVICE}.{ns}.svc"),
+        format!("{ETCD_CLIENT_SERVICE}.{ns}.svc.cluster.local"),
     ];
     for i in 0..replicas {
-        sans.push(format!("{ETCD}-{i}.{ETCD}.{NAMESPACE}.svc"));
-        sans.push(format!("{ETCD}-{i}.{ETCD}.{NAMESPACE}.svc.cluster.local"));
+        sans.push(format!("{ETCD}-{i}.{ETCD}.{ns}.svc"));
+        sans.push(format!("{ETCD}-{i}.{ETCD}.{ns}.svc.cluster.local"));
     }
     sans
 }
@@ -165,12 +167,12 @@ impl Pki {
             pki.files.insert("sa.key".into(), sa.private_key_pem);
             pki.files.insert("sa.pub".into(), sa.public_key_pem);
         }
-        let sans = apiserver_sans(&req.extra_sans);
+        let sans = apiserver_sans(&req.namespace, &req.extra_sans);
         if pki.apiserver_sans != sans {
             pki.files.remove("apiserver.crt");
             pki.apiserver_sans = sans.clone();
         }
-        let etcd_sans = etcd_server_sans(req.etcd_replicas);
+        let etcd_sans = etcd_server_sans(&req.namespace, req.etcd_replicas);
         let v = req.validity;
         let leaves: Vec<(&str, CertSpec)> = vec![
             (
@@ -279,6 +281,7 @@ mod tests {
             validity,
             ca: None,
             etcd_replicas: 1,
+            namespace: "karmada-system".into(),
         }
     }
 

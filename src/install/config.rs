@@ -22,6 +22,8 @@ pub enum EtcdStorage {
 /// What to install: images, replicas, storage, ports and extra flags. Checked by [`validate`](Self::validate).
 #[derive(Debug, Clone)]
 pub struct InitConfig {
+    /// Namespace of the host cluster everything goes into (`-n`, default `karmada-system`).
+    pub namespace: String,
     pub kube_image_registry: String,
     /// Tag of kube-apiserver and kube-controller-manager, e.g. `v1.37.2`.
     pub kube_version: String,
@@ -85,6 +87,7 @@ impl InitConfig {
     pub fn new(kube_version: &str, reconciler_image: &str) -> Self {
         let registry = "registry.k8s.io".to_string();
         InitConfig {
+            namespace: super::manifests::NAMESPACE.into(),
             etcd_image: default_etcd_image(&registry),
             kube_image_registry: registry,
             kube_version: kube_version.into(),
@@ -111,6 +114,13 @@ impl InitConfig {
     /// Checks every field; the message says which flag to fix.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Invalid(m));
+        if !is_dns_label(&self.namespace) {
+            return bad(format!(
+                "-n/--namespace must be a namespace name (lowercase letters, digits and '-', at \
+                 most 63 characters), got {:?}",
+                self.namespace
+            ));
+        }
         for (flag, n) in [
             ("--etcd-replicas", self.etcd_replicas),
             ("--karmada-apiserver-replicas", self.apiserver_replicas),
@@ -276,14 +286,25 @@ pub fn is_dns_subdomain(name: &str) -> bool {
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
+/// An RFC 1123 label, as namespace names are.
+pub fn is_dns_label(name: &str) -> bool {
+    name.len() <= 63 && !name.contains('.') && is_dns_subdomain(name)
+}
+
 /// Splits a comma-separated extra-args value the way upstream's flags take it
-/// (`--etcd-extra-args=--snapshot-count=5000,--heartbeat-interval=100`), without breaking a
-/// value that itself has commas (`--authorization-mode=Node,RBAC`): a comma starts a new flag
-/// only when what follows is a flag (`--x`, or `name=value`).
+/// (`--etcd-extra-args=--snapshot-count=5000,--heartbeat-interval=100`). Upstream parses the
+/// value as one CSV record, so a flag whose value has commas can be double-quoted
+/// (`'"--authorization-mode=Node,RBAC",--v=2'`); an unquoted value with commas is kept whole
+/// too (`--authorization-mode=Node,RBAC`): an unquoted comma starts a new flag only when what
+/// follows is a flag (`--x`, or `name=value`).
 pub fn split_extra_args(value: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for part in value.split(',') {
-        let starts_flag = part.starts_with('-')
+    for (part, quoted) in csv_fields(value) {
+        if part.is_empty() {
+            continue;
+        }
+        let starts_flag = quoted
+            || part.starts_with('-')
             || part.split_once('=').is_some_and(|(name, _)| {
                 !name.is_empty()
                     && name
@@ -293,13 +314,39 @@ pub fn split_extra_args(value: &str) -> Vec<String> {
         match out.last_mut() {
             Some(last) if !starts_flag => {
                 last.push(',');
-                last.push_str(part);
+                last.push_str(&part);
             }
-            _ => out.push(part.to_string()),
+            _ => out.push(part),
         }
     }
     out.retain(|a| !a.is_empty());
     out
+}
+
+/// The fields of one CSV record (RFC 4180 quoting: `"a,b"`, `""` for a quote inside quotes),
+/// each with whether it was quoted.
+fn csv_fields(value: &str) -> Vec<(String, bool)> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let (mut quoted, mut in_quotes) = (false, false);
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if in_quotes && chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            '"' if in_quotes => in_quotes = false,
+            '"' if field.is_empty() && !quoted => (quoted, in_quotes) = (true, true),
+            ',' if !in_quotes => {
+                fields.push((std::mem::take(&mut field), quoted));
+                quoted = false;
+            }
+            c => field.push(c),
+        }
+    }
+    fields.push((field, quoted));
+    fields
 }
 
 /// `defaults` with `extra` applied: an extra flag replaces a default of the same name in place,

@@ -1,7 +1,7 @@
 //! Everything `karmadactl init` creates, as Kubernetes objects (`serde_json::Value`, built with
 //! `json!` so each manifest reads like its YAML). Two sets:
 //!
-//! - [`host_objects`]: in the host cluster, namespace [`NAMESPACE`]: etcd (StatefulSet +
+//! - [`host_objects`]: in the host cluster, namespace `init -n` (default [`NAMESPACE`]): etcd (StatefulSet +
 //!   headless Service + client Service), karmada-apiserver (Deployment + NodePort Service),
 //!   karmada-kube-controller-manager (Deployment), karmada-reconciler (Deployment,
 //!   ServiceAccount, Role, RoleBinding), and the Secrets holding certificates and kubeconfigs.
@@ -25,6 +25,8 @@ pub use super::config::{
 use crate::Result;
 use crate::kubeconfig::{self, Entry};
 
+/// The default install namespace in the host (`init -n` changes it), and the namespace of the
+/// control plane itself that holds the reconciler's Lease (always this one).
 pub const NAMESPACE: &str = "karmada-system";
 /// Label key and value on every object init creates.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "karmadactl");
@@ -55,9 +57,11 @@ pub const PKI_DIR: &str = "/etc/karmada/pki";
 /// Where a kubeconfig Secret is mounted.
 pub const CONFIG_DIR: &str = "/etc/karmada/config";
 pub const SERVICE_CIDR: &str = "10.96.0.0/12";
-/// The in-cluster URL of karmada-apiserver (used by kube-controller-manager and the reconciler).
-pub const IN_CLUSTER_SERVER: &str =
-    "https://karmada-apiserver.karmada-system.svc.cluster.local:5443";
+/// The in-cluster URL of karmada-apiserver installed in namespace `ns` of the host (used by
+/// kube-controller-manager and the reconciler).
+pub fn in_cluster_server(ns: &str) -> String {
+    format!("https://{APISERVER}.{ns}.svc.cluster.local:{APISERVER_PORT}")
+}
 /// The user karmada-reconciler's client certificate names; bound by [`control_plane_objects`].
 pub const RECONCILER_USER: &str = "system:karmada:reconciler";
 pub const RECONCILER_METRICS_PORT: u16 = 10358;
@@ -73,22 +77,22 @@ fn labels(component: &str) -> Value {
     })
 }
 
-fn meta(name: &str, component: &str) -> Value {
-    json!({ "name": name, "namespace": NAMESPACE, "labels": labels(component) })
+fn meta(ns: &str, name: &str, component: &str) -> Value {
+    json!({ "name": name, "namespace": ns, "labels": labels(component) })
 }
 
 fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
 }
 
-fn secret(name: &str, component: &str, data: &BTreeMap<String, String>) -> Value {
+fn secret(ns: &str, name: &str, component: &str, data: &BTreeMap<String, String>) -> Value {
     let data: serde_json::Map<String, Value> = data
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(b64(v))))
         .collect();
     json!({
         "apiVersion": "v1", "kind": "Secret",
-        "metadata": meta(name, component),
+        "metadata": meta(ns, name, component),
         "type": "Opaque",
         "data": data,
     })
@@ -108,10 +112,10 @@ fn pki(file: &str) -> String {
     format!("{PKI_DIR}/{file}")
 }
 
-fn deployment(name: &str, replicas: i32, pod_spec: Value) -> Value {
+fn deployment(ns: &str, name: &str, replicas: i32, pod_spec: Value) -> Value {
     json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": meta(name, name),
+        "metadata": meta(ns, name, name),
         "spec": {
             "replicas": replicas,
             "selector": { "matchLabels": { "app": name } },
@@ -136,7 +140,8 @@ pub fn apiserver_args(cfg: &InitConfig) -> Vec<String> {
     let etcd: Vec<String> = match &cfg.external_etcd {
         None => vec![
             format!(
-                "--etcd-servers=https://{ETCD_CLIENT_SERVICE}.{NAMESPACE}.svc.cluster.local:2379"
+                "--etcd-servers=https://{ETCD_CLIENT_SERVICE}.{}.svc.cluster.local:2379",
+                cfg.namespace
             ),
             format!("--etcd-cafile={}", pki("etcd-ca.crt")),
             format!("--etcd-certfile={}", pki("etcd-client.crt")),
@@ -216,10 +221,10 @@ fn kcm_args(cfg: &InitConfig) -> Vec<String> {
 }
 
 fn etcd_args(cfg: &InitConfig) -> Vec<String> {
-    let peer =
-        |i: i32| format!("{ETCD}-{i}=https://{ETCD}-{i}.{ETCD}.{NAMESPACE}.svc.cluster.local:2380");
+    let ns = &cfg.namespace;
+    let peer = |i: i32| format!("{ETCD}-{i}=https://{ETCD}-{i}.{ETCD}.{ns}.svc.cluster.local:2380");
     let cluster: Vec<String> = (0..cfg.etcd_replicas).map(peer).collect();
-    let me = format!("$(POD_NAME).{ETCD}.{NAMESPACE}.svc.cluster.local");
+    let me = format!("$(POD_NAME).{ETCD}.{ns}.svc.cluster.local");
     let defaults = vec![
         "etcd".to_string(),
         "--name=$(POD_NAME)".into(),
@@ -335,7 +340,7 @@ fn etcd_objects(cfg: &InitConfig) -> Vec<Value> {
     vec![
         json!({
             "apiVersion": "v1", "kind": "Service",
-            "metadata": meta(ETCD, ETCD),
+            "metadata": meta(&cfg.namespace, ETCD, ETCD),
             "spec": {
                 "clusterIP": "None",
                 // Peers find each other before any of them is ready.
@@ -349,7 +354,7 @@ fn etcd_objects(cfg: &InitConfig) -> Vec<Value> {
         }),
         json!({
             "apiVersion": "v1", "kind": "Service",
-            "metadata": meta(ETCD_CLIENT_SERVICE, ETCD),
+            "metadata": meta(&cfg.namespace, ETCD_CLIENT_SERVICE, ETCD),
             "spec": {
                 "selector": { "app": ETCD },
                 "ports": [{ "name": "client", "port": 2379, "targetPort": 2379 }],
@@ -357,36 +362,40 @@ fn etcd_objects(cfg: &InitConfig) -> Vec<Value> {
         }),
         json!({
             "apiVersion": "apps/v1", "kind": "StatefulSet",
-            "metadata": meta(ETCD, ETCD),
+            "metadata": meta(&cfg.namespace, ETCD, ETCD),
             "spec": spec,
         }),
     ]
 }
 
-fn kubeconfig_secret(name: &str, component: &str, entry: &Entry) -> Result<Value> {
+fn kubeconfig_secret(ns: &str, name: &str, component: &str, entry: &Entry) -> Result<Value> {
     let yaml = kubeconfig::to_yaml(&entry.to_kubeconfig())?;
     let data = BTreeMap::from([(KUBECONFIG_KEY.to_string(), yaml)]);
-    Ok(secret(name, component, &data))
+    Ok(secret(ns, name, component, &data))
 }
 
 /// Everything init creates in the host cluster, in apply order.
 pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
+    let ns = cfg.namespace.as_str();
+    let server = in_cluster_server(ns);
     let mut objects = vec![json!({
         "apiVersion": "v1", "kind": "Namespace",
-        "metadata": { "name": NAMESPACE, "labels": { MANAGED_BY.0: MANAGED_BY.1 } },
+        "metadata": { "name": ns, "labels": { MANAGED_BY.0: MANAGED_BY.1 } },
     })];
-    let mut certs = secret(CERT_SECRET, APISERVER, &pki.files);
+    let mut certs = secret(ns, CERT_SECRET, APISERVER, &pki.files);
     certs["metadata"]["annotations"] = json!({ SANS_ANNOTATION: pki.apiserver_sans.join(",") });
     objects.push(certs);
     objects.push(kubeconfig_secret(
+        ns,
         KCM_KUBECONFIG_SECRET,
         KCM,
-        &pki.entry(APISERVER, IN_CLUSTER_SERVER, "kube-controller-manager"),
+        &pki.entry(APISERVER, &server, "kube-controller-manager"),
     )?);
     objects.push(kubeconfig_secret(
+        ns,
         RECONCILER_KUBECONFIG_SECRET,
         RECONCILER,
-        &pki.entry(APISERVER, IN_CLUSTER_SERVER, "reconciler"),
+        &pki.entry(APISERVER, &server, "reconciler"),
     )?);
     match &cfg.external_etcd {
         None => objects.extend(etcd_objects(cfg)),
@@ -402,14 +411,14 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
                 }
             }
             if !files.is_empty() {
-                objects.push(secret(EXTERNAL_ETCD_SECRET, APISERVER, &files));
+                objects.push(secret(ns, EXTERNAL_ETCD_SECRET, APISERVER, &files));
             }
         }
     }
 
     objects.push(json!({
         "apiVersion": "v1", "kind": "Service",
-        "metadata": meta(APISERVER, APISERVER),
+        "metadata": meta(ns, APISERVER, APISERVER),
         "spec": {
             "type": "NodePort",
             "selector": { "app": APISERVER },
@@ -420,6 +429,7 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
         },
     }));
     let mut apiserver = deployment(
+        ns,
         APISERVER,
         cfg.apiserver_replicas,
         json!({
@@ -460,6 +470,7 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
         |secret: &str| json!({ "name": "kubeconfig", "secret": { "secretName": secret } });
     let config_mount = json!({ "name": "kubeconfig", "mountPath": CONFIG_DIR, "readOnly": true });
     objects.push(deployment(
+        ns,
         KCM,
         cfg.kcm_replicas,
         json!({
@@ -479,12 +490,12 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
 
     objects.push(json!({
         "apiVersion": "v1", "kind": "ServiceAccount",
-        "metadata": meta(RECONCILER, RECONCILER),
+        "metadata": meta(ns, RECONCILER, RECONCILER),
         "automountServiceAccountToken": false,
     }));
     objects.push(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-        "metadata": meta(RECONCILER, RECONCILER),
+        "metadata": meta(ns, RECONCILER, RECONCILER),
         // All it may do in the host: read its own kubeconfig (everything else happens in
         // karmada-apiserver with the credentials in that Secret).
         "rules": [{
@@ -494,11 +505,12 @@ pub fn host_objects(cfg: &InitConfig, pki: &Pki) -> Result<Vec<Value>> {
     }));
     objects.push(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-        "metadata": meta(RECONCILER, RECONCILER),
+        "metadata": meta(ns, RECONCILER, RECONCILER),
         "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": RECONCILER },
-        "subjects": [{ "kind": "ServiceAccount", "name": RECONCILER, "namespace": NAMESPACE }],
+        "subjects": [{ "kind": "ServiceAccount", "name": RECONCILER, "namespace": ns }],
     }));
     let mut reconciler = deployment(
+        ns,
         RECONCILER,
         cfg.reconciler_replicas,
         json!({
@@ -615,8 +627,13 @@ pub fn secret_note(object: &Value) -> Option<String> {
             --external-etcd-client-key-path."
             .to_string(),
         KCM_KUBECONFIG_SECRET | RECONCILER_KUBECONFIG_SECRET => format!(
-            "a kubeconfig for {IN_CLUSTER_SERVER} with the component's client certificate \
-             and the CA from {CERT_SECRET}, written by init."
+            "a kubeconfig for {} with the component's client certificate \
+             and the CA from {CERT_SECRET}, written by init.",
+            in_cluster_server(
+                object["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or(NAMESPACE)
+            )
         ),
         _ => return None,
     };
@@ -660,6 +677,7 @@ mod tests {
             validity: 365 * DAY,
             ca: None,
             etcd_replicas: 3,
+            namespace: NAMESPACE.into(),
         }
     }
 
@@ -683,6 +701,22 @@ mod tests {
             ["--authorization-mode=Node,RBAC", "v=4"]
         );
         assert_eq!(split_extra_args("v=4"), ["v=4"]);
+        assert_eq!(split_extra_args("--a=1,,--b"), ["--a=1", "--b"]);
+    }
+
+    #[test]
+    fn extra_args_take_upstreams_csv_quoting() {
+        // What upstream's string-slice flags accept: one CSV record.
+        assert_eq!(
+            split_extra_args(r#""--tls-cipher-suites=A,B",--v=2"#),
+            ["--tls-cipher-suites=A,B", "--v=2"]
+        );
+        assert_eq!(
+            split_extra_args(r#""--x=a,b","--y=say ""hi""""#),
+            ["--x=a,b", r#"--y=say "hi""#]
+        );
+        // A quoted field is a whole flag even when it does not look like one.
+        assert_eq!(split_extra_args(r#"--a=1,"b""#), ["--a=1", "b"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use kube::{Client, ResourceExt as _};
 use serde::Deserialize as _;
 use serde_json::{Value, json};
 
-use crate::api::{Cluster, PropagationPolicy, names};
+use crate::api::{Cluster, ClusterPropagationPolicy, PropagationPolicy, names};
 use crate::client::connect::Target;
 use crate::client::kinds::{self, Resolved};
 use crate::{Error, Result};
@@ -44,6 +44,25 @@ pub struct ApplyOptions {
 /// ResourceBinding, so the two are easy to find together).
 pub fn policy_name(kind: &str, name: &str) -> String {
     names::binding_name(kind, name)
+}
+
+/// The ClusterPropagationPolicy that propagates one cluster-scoped template.
+pub fn cluster_policy_for(
+    api_version: &str,
+    kind: &str,
+    name: &str,
+    clusters: &[String],
+    overwrite: bool,
+) -> Value {
+    let mut policy = policy_for(api_version, kind, "", name, clusters, overwrite);
+    policy["kind"] = json!("ClusterPropagationPolicy");
+    if let Some(meta) = policy["metadata"].as_object_mut() {
+        meta.remove("namespace");
+    }
+    if let Some(selector) = policy["spec"]["resourceSelectors"][0].as_object_mut() {
+        selector.remove("namespace");
+    }
+    policy
 }
 
 /// The policy that propagates one template.
@@ -305,6 +324,23 @@ fn write_error(what: &str, e: kube::Error) -> Error {
 pub async fn write_policy(cp: &Client, policy: &Value, force: bool) -> Result<String> {
     let ns = policy["metadata"]["namespace"].as_str().unwrap_or_default();
     let name = policy["metadata"]["name"].as_str().unwrap_or_default();
+    if policy["kind"] == "ClusterPropagationPolicy" {
+        let api: Api<ClusterPropagationPolicy> = Api::all(cp.clone());
+        let before = api.get_opt(name).await?;
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.force = force;
+        let shown = format!("clusterpropagationpolicy.policy.karmada.io/{name}");
+        let after = api
+            .patch(name, &params, &Patch::Apply(policy))
+            .await
+            .map_err(|e| write_error(&shown, e))?;
+        let verb = match before {
+            None => "created",
+            Some(b) if b.spec == after.spec => "unchanged",
+            Some(_) => "configured",
+        };
+        return Ok(format!("{shown} {verb}"));
+    }
     let api: Api<PropagationPolicy> = Api::namespaced(cp.clone(), ns);
     let before = api.get_opt(name).await?;
     let mut params = PatchParams::apply(FIELD_MANAGER);

@@ -2,7 +2,8 @@
 //! cluster. Its copy (without status and member bookkeeping) becomes the resource template in
 //! the control plane, and a PropagationPolicy targeting that member with
 //! `conflictResolution: Overwrite` lets the reconciler take the member object over in place:
-//! same object (same uid), so a Deployment's pods are not restarted.
+//! same object (same uid), so a Deployment's pods are not restarted. A cluster-scoped object
+//! (ClusterRole, CRD, PersistentVolume, ...) gets a ClusterPropagationPolicy instead.
 
 use std::time::Duration;
 
@@ -122,12 +123,7 @@ pub async fn promote(target: &Target, opts: &PromoteOptions) -> Result<Vec<Strin
             ))
         })?;
     let ar = on_member.ar.clone();
-    if !on_member.namespaced {
-        return Err(Error::Invalid(format!(
-            "{} is cluster-scoped; this version propagates namespaced templates only",
-            ar.kind
-        )));
-    }
+    let namespaced = on_member.namespaced;
     let on_cp =
         crate::client::kinds::resolve(&cp, &format!("{}.{}.{}", ar.plural, ar.version, ar.group))
             .await?;
@@ -137,32 +133,62 @@ pub async fn promote(target: &Target, opts: &PromoteOptions) -> Result<Vec<Strin
             ar.api_version, ar.kind
         )));
     }
-    let ns = opts
-        .namespace
-        .clone()
-        .unwrap_or_else(|| cp.default_namespace().to_string());
-    if names::is_reserved_namespace(&ns) {
+    // A cluster-scoped object (ClusterRole, CRD, PersistentVolume, ...) has no namespace: `-n`
+    // does not apply, and a ClusterPropagationPolicy propagates it.
+    let ns = if namespaced {
+        opts.namespace
+            .clone()
+            .unwrap_or_else(|| cp.default_namespace().to_string())
+    } else {
+        String::new()
+    };
+    if namespaced && names::is_reserved_namespace(&ns) {
         return Err(Error::Invalid(format!(
             "namespace {ns} is reserved for Karmada; its objects cannot be promoted"
         )));
     }
+    if ar.kind == "Namespace" && ar.group.is_empty() && names::is_reserved_namespace(&opts.name) {
+        return Err(Error::Invalid(format!(
+            "namespace {} is reserved for Karmada and cannot be promoted",
+            opts.name
+        )));
+    }
     let shown = apply::display_name(&ar, &opts.name);
-    let member_api: Api<DynamicObject> = Api::namespaced_with(member.clone(), &ns, &ar);
+    let (member_api, cp_api): (Api<DynamicObject>, Api<DynamicObject>) = if namespaced {
+        (
+            Api::namespaced_with(member.clone(), &ns, &ar),
+            Api::namespaced_with(cp.clone(), &ns, &ar),
+        )
+    } else {
+        (
+            Api::all_with(member.clone(), &ar),
+            Api::all_with(cp.clone(), &ar),
+        )
+    };
+    let place = if namespaced {
+        format!("namespace {ns} of ")
+    } else {
+        String::new()
+    };
     let live = member_api
         .get_opt(&opts.name)
         .await
         .map_err(|e| unreachable(e.into()))?
         .ok_or_else(|| {
             Error::NotFound(format!(
-                "{shown} not found in namespace {ns} of cluster {}",
+                "{shown} not found in {place}cluster {}",
                 opts.cluster
             ))
         })?;
-    let cp_api: Api<DynamicObject> = Api::namespaced_with(cp.clone(), &ns, &ar);
     if cp_api.get_opt(&opts.name).await?.is_some() {
+        let ns_flag = if namespaced {
+            format!(" -n {ns}")
+        } else {
+            String::new()
+        };
         return Err(Error::Invalid(format!(
-            "{shown} already exists in namespace {ns} of the control plane; promote only adopts \
-             objects the control plane does not have yet (see karmadactl why {} {} -n {ns})",
+            "{shown} already exists in {place}the control plane; promote only adopts \
+             objects the control plane does not have yet (see karmadactl why {} {}{ns_flag})",
             ar.kind.to_lowercase(),
             opts.name
         )));
@@ -170,7 +196,7 @@ pub async fn promote(target: &Target, opts: &PromoteOptions) -> Result<Vec<Strin
 
     // Dependencies in the member, promoted along unless the control plane has them already.
     let mut deps: Vec<(String, DynamicObject, Api<DynamicObject>)> = Vec::new();
-    if opts.dependencies {
+    if opts.dependencies && namespaced {
         let live_value = serde_json::to_value(&live).unwrap_or_default();
         for (kind, name) in crate::engine::dependencies::dependencies(&ar.kind, &live_value) {
             let Some(dep) = crate::client::kinds::resolve(&member, kind)
@@ -199,14 +225,12 @@ pub async fn promote(target: &Target, opts: &PromoteOptions) -> Result<Vec<Strin
         }
     }
 
-    let mut policy = apply::policy_for(
-        &ar.api_version,
-        &ar.kind,
-        &ns,
-        &opts.name,
-        std::slice::from_ref(&opts.cluster),
-        true,
-    );
+    let clusters = std::slice::from_ref(&opts.cluster);
+    let mut policy = if namespaced {
+        apply::policy_for(&ar.api_version, &ar.kind, &ns, &opts.name, clusters, true)
+    } else {
+        apply::cluster_policy_for(&ar.api_version, &ar.kind, &opts.name, clusters, true)
+    };
     if let Some(name) = &opts.policy_name {
         policy["metadata"]["name"] = json!(name);
     }
@@ -214,13 +238,14 @@ pub async fn promote(target: &Target, opts: &PromoteOptions) -> Result<Vec<Strin
         policy["spec"]["propagateDeps"] = json!(true);
     }
     let policy_shown = format!(
-        "propagationpolicy.policy.karmada.io/{}",
+        "{}.policy.karmada.io/{}",
+        policy["kind"].as_str().unwrap_or_default().to_lowercase(),
         policy["metadata"]["name"].as_str().unwrap_or_default()
     );
 
     let mut lines = Vec::new();
     let namespaces: Api<Namespace> = Api::all(cp.clone());
-    let namespace_missing = namespaces.get_opt(&ns).await?.is_none();
+    let namespace_missing = namespaced && namespaces.get_opt(&ns).await?.is_none();
     if opts.dry_run {
         if namespace_missing {
             lines.push(format!("namespace/{ns} would be created"));
@@ -301,6 +326,9 @@ async fn create_template(
     )
     .await
     .map_err(|e| match e {
+        kube::Error::Api(s) if s.code == 409 && ns.is_empty() => {
+            Error::Invalid(format!("{shown} already exists in the control plane"))
+        }
         kube::Error::Api(s) if s.code == 409 => Error::Invalid(format!(
             "{shown} already exists in namespace {ns} of the control plane"
         )),

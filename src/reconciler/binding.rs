@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -14,12 +16,15 @@ use kube::{Resource, ResourceExt as _};
 use serde_json::{Value, json};
 
 use super::context::MANAGER;
-use super::toolkit::{self, changes, set_condition};
+use super::toolkit::{self, changes, events, set_condition};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::override_policy::{ClusterOverridePolicy, OverridePolicy};
 use crate::api::policy::ConflictResolution;
 use crate::api::work::{AggregatedStatusItem, ResourceHealth};
-use crate::api::{self as keys, Cluster, ResourceBinding, Work, names};
+use crate::api::{
+    self as keys, Binding, Cluster, ClusterResourceBinding, ResourceBinding, ResourceBindingSpec,
+    Work, names,
+};
 use crate::client::kinds::KindCache;
 use crate::client::requests::CONTROL_PLANE;
 use crate::engine::render::{self, Origin};
@@ -30,7 +35,7 @@ const CONTROLLER: &str = "binding";
 struct BindingCtx {
     ctx: Arc<Context>,
     works: Store<Work>,
-    kinds: KindCache,
+    kinds: Arc<KindCache>,
     /// Override rules pick clusters by name, labels and fields.
     clusters: Store<Cluster>,
     override_policies: Store<OverridePolicy>,
@@ -48,14 +53,10 @@ fn cluster_selectable(c: &Cluster) -> Option<u64> {
     Some(h.finish())
 }
 
+/// One controller per binding kind (ResourceBinding, ClusterResourceBinding), each with the
+/// Works of its kind; the policy and Cluster caches are shared.
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let client = ctx.client.clone();
-    let (works, writer) = reflector::store();
-    let config = watcher::Config::default().labels(keys::LABEL_RESOURCE_BINDING_PERMANENT_ID);
-    let work_events =
-        reflector::reflector(writer, watcher(Api::<Work>::all(client.clone()), config))
-            .default_backoff()
-            .touched_objects();
     // Any override policy change re-renders every binding; only Works whose content changes
     // are written.
     let (override_policies, op_changes) = changes(Api::<OverridePolicy>::all(client.clone()), None);
@@ -65,66 +66,125 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
         Api::<Cluster>::all(client.clone()),
         Some(cluster_selectable),
     );
+    let [op_rb, op_crb] = toolkit::fanout(op_changes);
+    let [cop_rb, cop_crb] = toolkit::fanout(cop_changes);
+    let [clusters_rb, clusters_crb] = toolkit::fanout(cluster_changes);
     let waiting = Arc::new(super::dependencies::Waiting::default());
     let dependency_changes = super::dependencies::triggers(&client, waiting.clone());
-    let bctx = Arc::new(BindingCtx {
+    let shared = Shared {
         ctx: ctx.clone(),
-        works,
-        kinds: KindCache::default(),
+        kinds: Arc::new(KindCache::default()),
         clusters,
         override_policies,
         cluster_override_policies,
         waiting,
+    };
+    futures::join!(
+        bind::<ResourceBinding>(
+            shared.clone(),
+            futures::stream::select_all([op_rb, cop_rb, clusters_rb]).boxed(),
+            dependency_changes,
+            shutdown.clone(),
+        ),
+        bind::<ClusterResourceBinding>(
+            shared,
+            futures::stream::select_all([op_crb, cop_crb, clusters_crb]).boxed(),
+            futures::stream::pending().boxed(),
+            shutdown,
+        ),
+    );
+}
+
+/// What both binding controllers share.
+#[derive(Clone)]
+struct Shared {
+    ctx: Arc<Context>,
+    kinds: Arc<KindCache>,
+    clusters: Store<Cluster>,
+    override_policies: Store<OverridePolicy>,
+    cluster_override_policies: Store<ClusterOverridePolicy>,
+    waiting: Arc<super::dependencies::Waiting>,
+}
+
+async fn bind<B: Binding>(
+    shared: Shared,
+    reconcile_all: BoxStream<'static, ()>,
+    dependency_changes: BoxStream<'static, ObjectRef<ResourceBinding>>,
+    shutdown: Shutdown,
+) {
+    let ctx = shared.ctx.clone();
+    let client = ctx.client.clone();
+    let (works, writer) = reflector::store();
+    // Only the Works of this binding kind (they carry its permanent-id label).
+    let config = watcher::Config::default().labels(B::ID_LABEL);
+    let work_events =
+        reflector::reflector(writer, watcher(Api::<Work>::all(client.clone()), config))
+            .default_backoff()
+            .touched_objects();
+    // Dependencies (ConfigMaps, Secrets, ...) are namespaced: only ResourceBindings follow them.
+    let dependency_changes = dependency_changes.filter_map(|r| async move {
+        (!B::CLUSTER_SCOPED).then(|| {
+            ObjectRef::<B>::new(&r.name).within(r.namespace.as_deref().unwrap_or_default())
+        })
     });
-    let results = Controller::new(
-        Api::<ResourceBinding>::all(client),
-        watcher::Config::default(),
-    )
-    .with_config(toolkit::config(&ctx, Duration::from_millis(100)))
-    .watches_stream(work_events, |work: Work| owner_of(&work))
-    .reconcile_on(dependency_changes)
-    .reconcile_all_on(op_changes)
-    .reconcile_all_on(cop_changes)
-    .reconcile_all_on(cluster_changes)
-    .graceful_shutdown_on(shutdown)
-    .run(reconcile, error_policy, bctx);
+    let bctx = Arc::new(BindingCtx {
+        ctx: ctx.clone(),
+        works,
+        kinds: shared.kinds,
+        clusters: shared.clusters,
+        override_policies: shared.override_policies,
+        cluster_override_policies: shared.cluster_override_policies,
+        waiting: shared.waiting,
+    });
+    let results = Controller::new(Api::<B>::all(client), watcher::Config::default())
+        .with_config(toolkit::config(&ctx, Duration::from_millis(100)))
+        .watches_stream(work_events, |work: Work| owner_of::<B>(&work))
+        .reconcile_on(dependency_changes)
+        .reconcile_all_on(reconcile_all)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::<B>, error_policy::<B>, bctx);
     toolkit::drive(&ctx, CONTROLLER, results).await;
 }
 
-fn owner_of(work: &Work) -> Option<ObjectRef<ResourceBinding>> {
+/// The binding a Work belongs to, from the annotations naming it.
+fn owner_of<B: Binding>(work: &Work) -> Option<ObjectRef<B>> {
     let a = work.annotations();
+    if B::CLUSTER_SCOPED {
+        let name = a.get(keys::ANNOTATION_CLUSTER_RESOURCE_BINDING_NAME)?;
+        return Some(ObjectRef::new(name));
+    }
     let name = a.get(keys::ANNOTATION_RESOURCE_BINDING_NAME)?;
     let ns = a.get(keys::ANNOTATION_RESOURCE_BINDING_NAMESPACE)?;
     Some(ObjectRef::new(name).within(ns))
 }
 
-fn error_policy(rb: Arc<ResourceBinding>, err: &Error, bctx: Arc<BindingCtx>) -> Action {
+fn error_policy<B: Binding>(rb: Arc<B>, err: &Error, bctx: Arc<BindingCtx>) -> Action {
     toolkit::error_policy(&bctx.ctx, CONTROLLER, rb.as_ref(), err)
 }
 
-fn binding_id(rb: &ResourceBinding) -> Option<&String> {
-    rb.labels().get(keys::LABEL_RESOURCE_BINDING_PERMANENT_ID)
+fn binding_id<B: Binding>(rb: &B) -> Option<&String> {
+    rb.labels().get(B::ID_LABEL)
 }
 
 /// Works of this binding, from the cache.
-fn works_of(bctx: &BindingCtx, rb: &ResourceBinding) -> Vec<Arc<Work>> {
+fn works_of<B: Binding>(bctx: &BindingCtx, rb: &B) -> Vec<Arc<Work>> {
     let Some(id) = binding_id(rb) else {
         return Vec::new();
     };
     bctx.works
         .state()
         .into_iter()
-        .filter(|w| w.labels().get(keys::LABEL_RESOURCE_BINDING_PERMANENT_ID) == Some(id))
+        .filter(|w| w.labels().get(B::ID_LABEL) == Some(id))
         .collect()
 }
 
-async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Action> {
+async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Action> {
     let ctx = &bctx.ctx;
     let _timer = ctx.metrics.start(CONTROLLER);
     let ns = rb.namespace().unwrap_or_default();
-    let bindings: Api<ResourceBinding> = Api::namespaced(ctx.client.clone(), &ns);
-    if rb.metadata.deletion_timestamp.is_some() {
-        return finalize(&rb, &bctx, &bindings).await;
+    let bindings: Api<B> = B::api(ctx.client.clone(), &ns);
+    if rb.meta().deletion_timestamp.is_some() {
+        return finalize(rb.as_ref(), &bctx, &bindings).await;
     }
     if bctx.works.wait_until_ready().await.is_err()
         || bctx.clusters.wait_until_ready().await.is_err()
@@ -137,40 +197,48 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
     {
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
-    let r = &rb.spec.resource;
-    let resource = bctx
+    let spec = rb.spec();
+    let r = &spec.resource;
+    let resolved = bctx
         .kinds
         .resolve(CONTROL_PLANE, &ctx.client, &r.api_version, &r.kind)
-        .await?
-        .ar;
-    let templates: Api<DynamicObject> =
-        Api::namespaced_with(ctx.client.clone(), &r.namespace, &resource);
+        .await?;
+    let resource = resolved.ar;
+    let templates: Api<DynamicObject> = if resolved.namespaced {
+        Api::namespaced_with(ctx.client.clone(), &r.namespace, &resource)
+    } else {
+        Api::all_with(ctx.client.clone(), &resource)
+    };
     let Some(template) = templates.get_opt(&r.name).await? else {
         // The template is gone; the garbage collector removes this binding (ownerReference).
         return Ok(Action::await_change());
     };
-    let Some(id) = binding_id(&rb).cloned() else {
+    let Some(id) = binding_id(rb.as_ref()).cloned() else {
         return Ok(Action::await_change()); // the detector has not finished writing it
     };
 
     // Render and apply one Work per target: the template, its share of replicas, then the
     // override rules for that cluster.
-    let existing = works_of(&bctx, &rb);
+    let existing = works_of(&bctx, rb.as_ref());
     let template_json =
         serde_json::to_value(&template).map_err(|e| Error::Internal(e.to_string()))?;
     let work_name = names::work_name(&r.kind, &r.name, &r.namespace);
     let clusters = bctx.clusters.state();
     let cluster_policies = bctx.cluster_override_policies.state();
     let policies = bctx.override_policies.state();
-    let divided = rb.spec.replicas > 0
-        && rb
-            .spec
-            .clusters
-            .iter()
-            .any(|t| t.replicas != rb.spec.replicas);
+    let divided = spec.replicas > 0 && spec.clusters.iter().any(|t| t.replicas != spec.replicas);
     let mut override_failures: HashMap<String, String> = HashMap::new();
     let mut requeue = false;
-    for target in &rb.spec.clusters {
+    // Clusters whose Work this pass wrote; Events name the binding as Karmada's do.
+    let mut synced: Vec<String> = Vec::new();
+    let binding_ref = events::object_ref(rb.as_ref());
+    let template_ref = events::template_ref(r);
+    let binding_phrase = if B::CLUSTER_SCOPED {
+        format!("clusterResourceBinding({})", rb.name_any())
+    } else {
+        format!("resourceBinding({ns}/{})", rb.name_any())
+    };
+    for target in &spec.clusters {
         let work_ns = names::execution_namespace(&target.name);
         let current = existing
             .iter()
@@ -193,12 +261,27 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!(binding = %rb.name_any(), namespace = %ns, cluster = %target.name, "{e}; its Work is left as it was");
+                let names: Vec<String> = matched.iter().map(override_phrase).collect();
+                let note = format!(
+                    "Apply {} for cluster({}) failed: {e}",
+                    names.join(", "),
+                    target.name
+                );
+                events::publish_on_change(
+                    ctx,
+                    &template_ref,
+                    "ApplyOverridePolicy",
+                    true,
+                    events::APPLY_OVERRIDE_POLICY_FAILED,
+                    &note,
+                )
+                .await;
                 override_failures.insert(target.name.clone(), e);
                 continue;
             }
         };
         let desired = desired_work(
-            &rb,
+            rb.as_ref(),
             &template,
             &workload,
             &id,
@@ -226,13 +309,60 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
         if changed {
             tracing::debug!(work = %work_name, cluster = %target.name, overrides = matched.len(), "work updated");
             let works: Api<Work> = Api::namespaced(ctx.client.clone(), &work_ns);
-            works
+            let written = works
                 .patch(
                     &work_name,
                     &PatchParams::apply(MANAGER).force(),
                     &Patch::Apply(&desired),
                 )
-                .await?;
+                .await;
+            if let Err(e) = written {
+                let note =
+                    format!("Failed to sync work({work_ns}/{work_name}) of {binding_phrase}: {e}");
+                for regarding in [&binding_ref, &template_ref] {
+                    events::publish_on_change(
+                        ctx,
+                        regarding,
+                        "SyncWork",
+                        true,
+                        events::SYNC_WORK_FAILED,
+                        &note,
+                    )
+                    .await;
+                }
+                return Err(e.into());
+            }
+            synced.push(target.name.clone());
+            for m in &matched {
+                let note = format!(
+                    "Apply {} for cluster({}) succeed.",
+                    override_phrase(m),
+                    target.name
+                );
+                events::publish(
+                    ctx,
+                    &template_ref,
+                    false,
+                    events::APPLY_OVERRIDE_POLICY_SUCCEED,
+                    &note,
+                    "ApplyOverridePolicy",
+                )
+                .await;
+            }
+        }
+    }
+    if !synced.is_empty() && override_failures.is_empty() {
+        let note = format!("Sync work of {binding_phrase} successful.");
+        for regarding in [&binding_ref, &template_ref] {
+            events::publish_on_change(
+                ctx,
+                regarding,
+                "SyncWork",
+                false,
+                events::SYNC_WORK_SUCCEED,
+                &note,
+            )
+            .await;
         }
     }
     // Works for clusters that are no longer targets go (the execution controller removes
@@ -245,7 +375,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
             .map(str::to_string);
         let targeted = cluster
             .as_ref()
-            .is_some_and(|c| rb.spec.clusters.iter().any(|t| &t.name == c));
+            .is_some_and(|c| spec.clusters.iter().any(|t| &t.name == c));
         if !targeted && w.metadata.deletion_timestamp.is_none() {
             let works: Api<Work> =
                 Api::namespaced(ctx.client.clone(), &w.namespace().unwrap_or_default());
@@ -256,16 +386,23 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
     }
 
     // Also when propagateDeps was turned off: that releases the dependencies it had.
-    super::dependencies::sync(&ctx.client, &rb, Some(&template), &bctx.waiting).await?;
+    if let Some(rb) = rb.as_resource_binding() {
+        let synced =
+            super::dependencies::sync(&ctx.client, rb, Some(&template), &bctx.waiting).await;
+        if spec.propagate_deps {
+            publish_dependencies(ctx, &binding_ref, &template_ref, spec, &template, &synced).await;
+        }
+        synced?;
+    }
 
     // Aggregate status into the binding.
-    let items = aggregated_items(&rb, &existing);
-    let mut st = rb.status.clone().unwrap_or_default();
+    let items = aggregated_items(spec, &existing);
+    let mut st = rb.status().cloned().unwrap_or_default();
     let before = st.clone();
     st.aggregated_status = items.clone();
-    let all_applied = !rb.spec.clusters.is_empty()
+    let all_applied = !spec.clusters.is_empty()
         && override_failures.is_empty()
-        && items.len() == rb.spec.clusters.len()
+        && items.len() == spec.clusters.len()
         && items.iter().all(|i| i.applied);
     if all_applied {
         set_condition(
@@ -276,8 +413,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
             "All works have been successfully applied",
         );
     } else {
-        let waiting: Vec<String> = rb
-            .spec
+        let waiting: Vec<String> = spec
             .clusters
             .iter()
             .filter(|t| {
@@ -298,7 +434,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
                 }
             })
             .collect();
-        let msg = if rb.spec.clusters.is_empty() {
+        let msg = if spec.clusters.is_empty() {
             "no target cluster".to_string()
         } else {
             waiting.join("; ")
@@ -314,10 +450,40 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
     if st != before {
         // Only our fields: the scheduler writes this status too.
         let fields = json!({"aggregatedStatus": st.aggregated_status, "conditions": st.conditions});
-        if !toolkit::patch_status_guarded(&bindings, &rb.name_any(), rb.resource_version(), fields)
-            .await?
+        match toolkit::patch_status_guarded(
+            &bindings,
+            &rb.name_any(),
+            rb.resource_version(),
+            fields,
+        )
+        .await
         {
-            return Ok(Action::await_change());
+            Ok(true) => {
+                let note = format!("Update {binding_phrase} with AggregatedStatus successfully.");
+                events::publish_on_change(
+                    ctx,
+                    &binding_ref,
+                    "AggregateStatus",
+                    false,
+                    events::AGGREGATE_STATUS_SUCCEED,
+                    &note,
+                )
+                .await;
+            }
+            Ok(false) => return Ok(Action::await_change()),
+            Err(e) => {
+                let note = format!("Failed to update {binding_phrase} with AggregatedStatus: {e}");
+                events::publish_on_change(
+                    ctx,
+                    &binding_ref,
+                    "AggregateStatus",
+                    true,
+                    events::AGGREGATE_STATUS_FAILED,
+                    &note,
+                )
+                .await;
+                return Err(e.into());
+            }
         }
     }
 
@@ -329,9 +495,36 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
     {
         tracing::debug!(template = %r.name, namespace = %r.namespace, old = ?template.data.get("status"), new = ?new_status, "template status updated");
         let patch = json!({"status": render::merge_diff(template.data.get("status"), &new_status)});
-        templates
+        match templates
             .patch_status(&r.name, &PatchParams::default(), &Patch::Merge(patch))
-            .await?;
+            .await
+        {
+            Ok(_) => {
+                let note = "Update Resource with AggregatedStatus successfully.";
+                events::publish_on_change(
+                    ctx,
+                    &template_ref,
+                    "AggregateStatus",
+                    false,
+                    events::AGGREGATE_STATUS_SUCCEED,
+                    note,
+                )
+                .await;
+            }
+            Err(e) => {
+                let note = format!("Failed to update Resource with AggregatedStatus: {e}");
+                events::publish_on_change(
+                    ctx,
+                    &template_ref,
+                    "AggregateStatus",
+                    true,
+                    events::AGGREGATE_STATUS_FAILED,
+                    &note,
+                )
+                .await;
+                return Err(e.into());
+            }
+        }
     }
     Ok(if requeue {
         Action::requeue(Duration::from_secs(2))
@@ -340,9 +533,75 @@ async fn reconcile(rb: Arc<ResourceBinding>, bctx: Arc<BindingCtx>) -> Result<Ac
     })
 }
 
+/// GetDependencies* on the template and SyncScheduleResultToDependencies* on the binding, when
+/// what they say changes (the dependencies found, the clusters they follow the workload to).
+async fn publish_dependencies(
+    ctx: &Context,
+    binding: &k8s_openapi::api::core::v1::ObjectReference,
+    template: &k8s_openapi::api::core::v1::ObjectReference,
+    spec: &ResourceBindingSpec,
+    object: &DynamicObject,
+    synced: &Result<()>,
+) {
+    let found = crate::engine::dependencies::dependencies(&spec.resource.kind, &object.data);
+    let listed: Vec<String> = found.iter().map(|(k, n)| format!("{k}/{n}")).collect();
+    let clusters: Vec<&str> = spec.clusters.iter().map(|c| c.name.as_str()).collect();
+    events::publish_on_change(
+        ctx,
+        template,
+        "GetDependencies",
+        false,
+        events::GET_DEPENDENCIES_SUCCEED,
+        &format!("Get dependencies([{}]) succeed.", listed.join(", ")),
+    )
+    .await;
+    if found.is_empty() {
+        return;
+    }
+    match synced {
+        Ok(()) => {
+            let note = format!(
+                "Sync schedule results ([{}]) to dependencies ([{}]) succeed.",
+                clusters.join(", "),
+                listed.join(", ")
+            );
+            events::publish_on_change(
+                ctx,
+                binding,
+                "SyncScheduleResultToDependencies",
+                false,
+                events::SYNC_SCHEDULE_RESULT_TO_DEPENDENCIES_SUCCEED,
+                &note,
+            )
+            .await;
+        }
+        Err(e) => {
+            let note = format!("Failed to sync schedule results to dependencies: {e}");
+            events::publish_on_change(
+                ctx,
+                binding,
+                "SyncScheduleResultToDependencies",
+                true,
+                events::SYNC_SCHEDULE_RESULT_TO_DEPENDENCIES_FAILED,
+                &note,
+            )
+            .await;
+        }
+    }
+}
+
+/// How Karmada's ApplyOverridePolicy Events name a policy.
+fn override_phrase(m: &overrides::Matched) -> String {
+    if m.cluster_scoped {
+        format!("cluster override policy({})", m.name)
+    } else {
+        format!("override policy({}/{})", m.namespace, m.name)
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
-fn desired_work(
-    rb: &ResourceBinding,
+fn desired_work<B: Binding>(
+    rb: &B,
     template: &DynamicObject,
     workload: &Value,
     binding_id: &str,
@@ -352,21 +611,41 @@ fn desired_work(
     applied_overrides: &[(&str, String)],
 ) -> Value {
     let work_ns = names::execution_namespace(cluster);
+    let work_id = current
+        .and_then(|w| w.labels().get(keys::LABEL_WORK_PERMANENT_ID).cloned())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    // The template's own `work.karmada.io/conflict-resolution` comes first, then the policy's
+    // (Karmada's order); an unknown value on the template is ignored.
+    let on_template = template
+        .annotations()
+        .get(keys::ANNOTATION_CONFLICT_RESOLUTION)
+        .map(String::as_str)
+        .filter(|v| {
+            [
+                keys::CONFLICT_RESOLUTION_OVERWRITE,
+                keys::CONFLICT_RESOLUTION_ABORT,
+            ]
+            .contains(v)
+        });
+    let conflict = on_template.unwrap_or(match rb.spec().conflict_resolution.unwrap_or_default() {
+        ConflictResolution::Overwrite => keys::CONFLICT_RESOLUTION_OVERWRITE,
+        ConflictResolution::Abort => keys::CONFLICT_RESOLUTION_ABORT,
+    });
+    let mut annotations = rb.name_annotations();
+    annotations.push((keys::ANNOTATION_CONFLICT_RESOLUTION, conflict.to_string()));
     let origin = Origin {
         template_uid: template.metadata.uid.as_deref().unwrap_or_default(),
         template_generation: template.metadata.generation.unwrap_or(0),
         work_namespace: &work_ns,
         work_name,
+        labels: vec![
+            (B::ID_LABEL, binding_id.to_string()),
+            (keys::LABEL_WORK_PERMANENT_ID, work_id.clone()),
+        ],
+        annotations,
     };
     let manifest = render::manifest(workload, None, &origin);
-    let work_id = current
-        .and_then(|w| w.labels().get(keys::LABEL_WORK_PERMANENT_ID).cloned())
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let conflict = match rb.spec.conflict_resolution.unwrap_or_default() {
-        ConflictResolution::Overwrite => keys::CONFLICT_RESOLUTION_OVERWRITE,
-        ConflictResolution::Abort => keys::CONFLICT_RESOLUTION_ABORT,
-    };
-    let suspension = rb.spec.suspension.as_ref().map(|s| &s.policy);
+    let suspension = rb.spec().suspension.as_ref().map(|s| &s.policy);
     let suspended = suspension.is_some_and(|s| {
         s.dispatching == Some(true)
             || s.dispatching_on_clusters
@@ -377,7 +656,7 @@ fn desired_work(
     if suspended {
         spec["suspendDispatching"] = json!(true);
     }
-    if rb.spec.preserve_resources_on_deletion == Some(true) {
+    if rb.spec().preserve_resources_on_deletion == Some(true) {
         spec["preserveResourcesOnDeletion"] = json!(true);
     }
     let mut work = json!({
@@ -387,18 +666,19 @@ fn desired_work(
             "name": work_name,
             "namespace": work_ns,
             "labels": {
-                keys::LABEL_RESOURCE_BINDING_PERMANENT_ID: binding_id,
+                B::ID_LABEL: binding_id,
                 keys::LABEL_WORK_PERMANENT_ID: work_id,
             },
             "annotations": {
-                keys::ANNOTATION_RESOURCE_BINDING_NAMESPACE: rb.namespace().unwrap_or_default(),
-                keys::ANNOTATION_RESOURCE_BINDING_NAME: rb.name_any(),
                 keys::ANNOTATION_CONFLICT_RESOLUTION: conflict,
             },
             "finalizers": [keys::FINALIZER_EXECUTION_CONTROLLER],
         },
         "spec": spec,
     });
+    for (k, v) in rb.name_annotations() {
+        work["metadata"]["annotations"][k] = json!(v);
+    }
     for (k, v) in applied_overrides {
         work["metadata"]["annotations"][*k] = json!(v);
     }
@@ -406,9 +686,8 @@ fn desired_work(
 }
 
 /// One item per target cluster, sorted by cluster, from that cluster's Work.
-fn aggregated_items(rb: &ResourceBinding, works: &[Arc<Work>]) -> Vec<AggregatedStatusItem> {
-    let mut items: Vec<AggregatedStatusItem> = rb
-        .spec
+fn aggregated_items(spec: &ResourceBindingSpec, works: &[Arc<Work>]) -> Vec<AggregatedStatusItem> {
+    let mut items: Vec<AggregatedStatusItem> = spec
         .clusters
         .iter()
         .filter_map(|t| {
@@ -444,25 +723,14 @@ fn aggregated_items(rb: &ResourceBinding, works: &[Arc<Work>]) -> Vec<Aggregated
 }
 
 /// Deletes the binding's Works and waits for them to go before releasing the binding.
-async fn finalize(
-    rb: &ResourceBinding,
-    bctx: &BindingCtx,
-    bindings: &Api<ResourceBinding>,
-) -> Result<Action> {
-    if !rb
-        .finalizers()
-        .iter()
-        .any(|f| f == keys::FINALIZER_BINDING_CONTROLLER)
-    {
+async fn finalize<B: Binding>(rb: &B, bctx: &BindingCtx, bindings: &Api<B>) -> Result<Action> {
+    if !rb.finalizers().iter().any(|f| f == B::FINALIZER) {
         return Ok(Action::await_change());
     }
     let ctx = &bctx.ctx;
     if let Some(id) = binding_id(rb) {
         let all: Api<Work> = Api::all(ctx.client.clone());
-        let lp = ListParams::default().labels(&format!(
-            "{}={id}",
-            keys::LABEL_RESOURCE_BINDING_PERMANENT_ID
-        ));
+        let lp = ListParams::default().labels(&format!("{}={id}", B::ID_LABEL));
         let remaining = all.list(&lp).await?.items;
         if !remaining.is_empty() {
             for w in remaining
@@ -478,7 +746,9 @@ async fn finalize(
             return Ok(Action::requeue(Duration::from_secs(1)));
         }
     }
-    super::dependencies::sync(&ctx.client, rb, None, &bctx.waiting).await?;
-    super::toolkit::remove_finalizer(bindings, rb, keys::FINALIZER_BINDING_CONTROLLER).await?;
+    if let Some(rb) = rb.as_resource_binding() {
+        super::dependencies::sync(&ctx.client, rb, None, &bctx.waiting).await?;
+    }
+    super::toolkit::remove_finalizer(bindings, rb, B::FINALIZER).await?;
     Ok(Action::await_change())
 }

@@ -21,6 +21,7 @@ use kube::{Client, ResourceExt as _};
 use serde_json::json;
 
 use super::context::MANAGER;
+use super::toolkit::events;
 use super::toolkit::{self, set_condition};
 use super::{Context, Error, Result, Shutdown};
 use k8s_openapi::api::coordination::v1::Lease;
@@ -65,7 +66,7 @@ async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action> {
             .await?;
         return Ok(Action::await_change());
     }
-    ensure_execution_namespace(&ctx.client, &name).await?;
+    ensure_execution_namespace(&ctx, &cluster).await?;
 
     let old = cluster.status.clone().unwrap_or_default();
     let status = if cluster.spec.sync_mode == ClusterSyncMode::Pull {
@@ -97,8 +98,44 @@ async fn reconcile(cluster: Arc<Cluster>, ctx: Arc<Context>) -> Result<Action> {
     let taints = health_taints(&cluster.spec.taints, ready_status(&status), evict);
     if taints != cluster.spec.taints {
         let patch = json!({"spec": {"taints": taints}, "metadata": {"resourceVersion": cluster.resource_version()}});
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(patch))
-            .await?;
+        let regarding = events::object_ref(cluster.as_ref());
+        let described = taints
+            .iter()
+            .map(|t| format!("{}:{}", t.key, t.effect))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match api
+            .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+        {
+            Ok(_) => {
+                let note = format!("Taint cluster {name} succeed: taints now [{described}]");
+                events::publish(
+                    &ctx,
+                    &regarding,
+                    false,
+                    events::TAINT_CLUSTER_SUCCEED,
+                    &note,
+                    "Taint",
+                )
+                .await;
+            }
+            // A conflict is a newer Cluster: its own reconciliation decides again.
+            Err(kube::Error::Api(s)) if s.code == 409 => return Err(kube::Error::Api(s).into()),
+            Err(e) => {
+                let note = format!("Taint cluster {name} failed: {e}");
+                events::publish(
+                    &ctx,
+                    &regarding,
+                    true,
+                    events::TAINT_CLUSTER_FAILED,
+                    &note,
+                    "Taint",
+                )
+                .await;
+                return Err(e.into());
+            }
+        }
     }
     Ok(Action::requeue(ctx.options.cluster_status_update_frequency))
 }
@@ -529,17 +566,51 @@ fn record_facts(status: &mut ClusterStatus, facts: Facts) {
     );
 }
 
-pub(crate) async fn ensure_execution_namespace(client: &Client, cluster: &str) -> Result<()> {
-    let api: Api<Namespace> = Api::all(client.clone());
-    let name = execution_namespace(cluster);
+/// Creates `karmada-es-<cluster>` if missing, with Karmada's CreateExecutionSpace* Event on
+/// the Cluster when it does.
+async fn ensure_execution_namespace(ctx: &Context, cluster: &Cluster) -> Result<()> {
+    let api: Api<Namespace> = Api::all(ctx.client.clone());
+    let name = execution_namespace(&cluster.name_any());
     if api.get_opt(&name).await?.is_some() {
         return Ok(());
     }
     let ns = json!({"apiVersion": "v1", "kind": "Namespace",
         "metadata": {"name": name, "labels": {keys::LABEL_KARMADA_SYSTEM: "true"}}});
-    api.patch(&name, &PatchParams::apply(MANAGER), &Patch::Apply(ns))
-        .await?;
-    Ok(())
+    let regarding = events::object_ref(cluster);
+    match api
+        .patch(&name, &PatchParams::apply(MANAGER), &Patch::Apply(ns))
+        .await
+    {
+        Ok(_) => {
+            let note = format!(
+                "Created execution space({name}) for cluster({}).",
+                cluster.name_any()
+            );
+            events::publish(
+                ctx,
+                &regarding,
+                false,
+                events::CREATE_EXECUTION_SPACE_SUCCEED,
+                &note,
+                "CreateExecutionSpace",
+            )
+            .await;
+            Ok(())
+        }
+        Err(e) => {
+            let note = format!("Creating execution space({name}) failed: {e}");
+            events::publish(
+                ctx,
+                &regarding,
+                true,
+                events::CREATE_EXECUTION_SPACE_FAILED,
+                &note,
+                "CreateExecutionSpace",
+            )
+            .await;
+            Err(e.into())
+        }
+    }
 }
 
 /// Deletes the cluster's Works (the execution controller removes their member objects while

@@ -26,6 +26,8 @@ pub struct Context {
     pub ready_observations: Mutex<HashMap<String, Observation>>,
     /// Per-object retry delays of failed reconciliations (every controller's).
     pub backoff: Backoff,
+    /// The last Event outcome per object and step, so Events mark transitions.
+    pub transitions: super::toolkit::events::Transitions,
 }
 
 impl Context {
@@ -42,6 +44,7 @@ impl Context {
             metrics: Metrics::default(),
             ready_observations: Mutex::new(HashMap::new()),
             backoff: Backoff::default(),
+            transitions: Default::default(),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt as _, TryStreamExt as _, stream};
+use futures::{StreamExt as _, stream};
 use kube::ResourceExt as _;
 use kube::api::{Api, DynamicObject, PartialObjectMeta, Patch, PatchParams};
 use kube::core::ApiResource;
@@ -21,10 +21,11 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::context::MANAGER;
-use super::toolkit;
+use super::toolkit::{self, events};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::{
-    self as keys, ClusterPropagationPolicy, PropagationPolicy, ResourceBinding, names,
+    self as keys, Binding, ClusterPropagationPolicy, ClusterResourceBinding, PropagationPolicy,
+    ResourceBinding, names,
 };
 use crate::client::kinds::{self, Resolved};
 use crate::engine::binding::{binding_differs, desired_binding};
@@ -212,37 +213,59 @@ async fn start_template_controller(
         namespaced,
     });
     // A binding deleted by anyone is recreated: its deletion re-runs the template owning it.
-    let deleted_bindings = watcher(
-        Api::<PartialObjectMeta<ResourceBinding>>::all(ctx.client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .try_filter_map(|e| async move {
-        Ok(match e {
-            watcher::Event::Delete(b) => Some(b),
-            _ => None,
-        })
-    });
-    let owner_kind = resource.clone();
-    let owner_of = move |b: PartialObjectMeta<ResourceBinding>| {
-        let ns = b.namespace().unwrap_or_default();
-        b.owner_references()
-            .iter()
-            .filter(|o| o.kind == owner_kind.kind && o.api_version == owner_kind.api_version)
-            .map(|o| ObjectRef::new_with(&o.name, owner_kind.clone()).within(&ns))
-            .collect::<Vec<_>>()
+    let deleted_bindings = if namespaced {
+        deleted_bindings::<ResourceBinding>(ctx, &resource)
+    } else {
+        deleted_bindings::<ClusterResourceBinding>(ctx, &resource)
     };
     tracing::info!(%api_version, %kind, "watching resource templates");
     let results = Controller::new_with(api, watcher::Config::default(), resource)
         .with_config(toolkit::config(ctx, Duration::ZERO))
         .reconcile_all_on(triggers)
-        .watches_stream(deleted_bindings, owner_of)
+        .reconcile_on(deleted_bindings)
         .graceful_shutdown_on(shutdown)
         .run(reconcile_template, template_error, tctx);
     let ctx = ctx.clone();
     Ok(tokio::spawn(async move {
         toolkit::drive(&ctx, CONTROLLER, results).await
     }))
+}
+
+/// The templates of kind `resource` whose binding of kind `B` was deleted.
+fn deleted_bindings<B: Binding>(
+    ctx: &Context,
+    resource: &ApiResource,
+) -> stream::BoxStream<'static, ObjectRef<DynamicObject>> {
+    let owner_kind = resource.clone();
+    watcher(
+        Api::<PartialObjectMeta<B>>::all(ctx.client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .filter_map(move |e| {
+        let refs = match e {
+            Ok(watcher::Event::Delete(b)) => {
+                let ns = b.namespace();
+                b.owner_references()
+                    .iter()
+                    .filter(|o| {
+                        o.kind == owner_kind.kind && o.api_version == owner_kind.api_version
+                    })
+                    .map(|o| {
+                        let r = ObjectRef::new_with(&o.name, owner_kind.clone());
+                        match &ns {
+                            Some(ns) => r.within(ns),
+                            None => r,
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            }
+            _ => Vec::new(),
+        };
+        async move { Some(stream::iter(refs)) }
+    })
+    .flatten()
+    .boxed()
 }
 
 fn template_error(obj: Arc<DynamicObject>, err: &Error, tctx: Arc<TemplateCtx>) -> Action {
@@ -253,16 +276,36 @@ async fn reconcile_template(obj: Arc<DynamicObject>, tctx: Arc<TemplateCtx>) -> 
     let ctx = &tctx.ctx;
     let _timer = ctx.metrics.start(CONTROLLER);
     let ns = obj.namespace().unwrap_or_default();
-    if obj.metadata.deletion_timestamp.is_some()
-        || !tctx.namespaced
-        || skipped_namespace(&ns, &ctx.options.skipped_propagating_namespaces)
-    {
-        // Cluster-scoped templates are not propagated by this version (see docs/compatibility.md).
+    let skipped = if tctx.namespaced {
+        skipped_namespace(&ns, &ctx.options.skipped_propagating_namespaces)
+    } else {
+        // Karmada's own namespaces (and the skip patterns) are never templates themselves:
+        // a policy selecting every Namespace must not copy execution namespaces to members.
+        tctx.resource.kind == "Namespace"
+            && tctx.resource.group.is_empty()
+            && skipped_namespace(&obj.name_any(), &ctx.options.skipped_propagating_namespaces)
+    };
+    if obj.metadata.deletion_timestamp.is_some() || skipped {
         return Ok(Action::await_change());
     }
-    let current = claimed_policy(&obj);
+    // A namespaced template gets a ResourceBinding, a cluster-scoped one a
+    // ClusterResourceBinding, whichever kind of policy claims it (as Karmada does).
+    if tctx.namespaced {
+        claim_and_bind::<ResourceBinding>(&obj, &tctx, &ns).await
+    } else {
+        claim_and_bind::<ClusterResourceBinding>(&obj, &tctx, &ns).await
+    }
+}
+
+async fn claim_and_bind<B: Binding>(
+    obj: &DynamicObject,
+    tctx: &TemplateCtx,
+    ns: &str,
+) -> Result<Action> {
+    let ctx = &tctx.ctx;
+    let current = claimed_policy(obj);
     let candidates = matching_policies(
-        &obj,
+        obj,
         &tctx.resource,
         &tctx.policies.namespaced.state(),
         &tctx.policies.cluster.state(),
@@ -275,14 +318,17 @@ async fn reconcile_template(obj: Arc<DynamicObject>, tctx: Arc<TemplateCtx>) -> 
             .cloned()
     });
     let winner = keep.or_else(|| candidates.first().cloned());
-    let templates: Api<DynamicObject> =
-        Api::namespaced_with(ctx.client.clone(), &ns, &tctx.resource);
-    let bindings: Api<ResourceBinding> = Api::namespaced(ctx.client.clone(), &ns);
+    let templates: Api<DynamicObject> = if tctx.namespaced {
+        Api::namespaced_with(ctx.client.clone(), ns, &tctx.resource)
+    } else {
+        Api::all_with(ctx.client.clone(), &tctx.resource)
+    };
+    let bindings: Api<B> = B::api(ctx.client.clone(), ns);
     let binding_name = names::binding_name(&tctx.resource.kind, &obj.name_any());
 
     let Some(claim) = winner else {
         if current.is_some() {
-            release(&templates, &bindings, &obj, &binding_name).await?;
+            release(&templates, &bindings, obj, &binding_name).await?;
         }
         return Ok(Action::await_change());
     };
@@ -293,7 +339,7 @@ async fn reconcile_template(obj: Arc<DynamicObject>, tctx: Arc<TemplateCtx>) -> 
     let claim_meta = claim_metadata(&claim, &policy_id);
     if needs_metadata(&obj.metadata.labels, &obj.metadata.annotations, &claim_meta) {
         if current.is_some() && current != Some((claim.namespace.clone(), claim.name.clone())) {
-            release(&templates, &bindings, &obj, &binding_name).await?;
+            release(&templates, &bindings, obj, &binding_name).await?;
         }
         tracing::debug!(template = %obj.name_any(), namespace = %ns, policy = %claim.describe(), "claiming template");
         templates
@@ -309,27 +355,60 @@ async fn reconcile_template(obj: Arc<DynamicObject>, tctx: Arc<TemplateCtx>) -> 
     let existing = bindings.get_opt(&binding_name).await?;
     if existing
         .as_ref()
-        .is_some_and(|b| b.metadata.deletion_timestamp.is_some())
+        .is_some_and(|b| b.meta().deletion_timestamp.is_some())
     {
         // The old binding is still draining its Works (template deleted and re-created):
         // wait for it to go, then create the new one.
         return Ok(Action::requeue(Duration::from_secs(2)));
     }
-    let desired = desired_binding(&obj, &tctx.resource, &claim, &policy_id, existing.as_ref());
+    let desired = desired_binding(obj, &tctx.resource, &claim, &policy_id, existing.as_ref());
     if existing
         .as_ref()
         .is_none_or(|b| binding_differs(b, &desired))
     {
-        bindings
+        let regarding = events::dynamic_ref(obj, &tctx.resource);
+        let written = bindings
             .patch(
                 &binding_name,
                 &PatchParams::apply(MANAGER).force(),
                 &Patch::Apply(&desired),
             )
-            .await?;
-        tracing::info!(binding = %format!("{ns}/{binding_name}"), policy = %claim.describe(), "binding updated");
+            .await;
+        if let Err(e) = written {
+            let note = format!("Apply {} failed: {e}", policy_phrase(&claim));
+            events::publish_on_change(
+                ctx,
+                &regarding,
+                "ApplyPolicy",
+                true,
+                events::APPLY_POLICY_FAILED,
+                &note,
+            )
+            .await;
+            return Err(e.into());
+        }
+        tracing::info!(binding = %format!("{ns}/{binding_name}"), kind = %B::kind(&()), policy = %claim.describe(), "binding updated");
+        let note = format!("Apply {} succeed", policy_phrase(&claim));
+        events::publish_on_change(
+            ctx,
+            &regarding,
+            "ApplyPolicy",
+            false,
+            events::APPLY_POLICY_SUCCEED,
+            &note,
+        )
+        .await;
     }
     Ok(Action::await_change())
+}
+
+/// How Karmada's ApplyPolicy Events name the policy: `policy(ns/name)`, `cluster policy(name)`.
+fn policy_phrase(claim: &Claim) -> String {
+    if claim.is_cluster_policy() {
+        format!("cluster policy({})", claim.name)
+    } else {
+        format!("policy({}/{})", claim.namespace, claim.name)
+    }
 }
 
 /// Gives the policy its permanent-id label (a UUID, like Karmada) if it has none yet.
@@ -362,9 +441,9 @@ async fn ensure_policy_id(ctx: &Context, mut claim: Claim) -> Result<Claim> {
 
 /// Removes the claim from the template and its binding; the binding, its Works and member
 /// objects stay (deleting a policy tears nothing down).
-async fn release(
+async fn release<B: Binding>(
     templates: &Api<DynamicObject>,
-    bindings: &Api<ResourceBinding>,
+    bindings: &Api<B>,
     obj: &DynamicObject,
     binding: &str,
 ) -> Result<()> {

@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::core::ApiResource;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt as _};
@@ -27,7 +27,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::context::MANAGER;
 use super::member_watches::MemberWatches;
-use super::toolkit::{self, set_condition};
+use super::toolkit::{self, events, set_condition};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::work::{ManifestStatus, ResourceIdentifier};
 use crate::api::{self as keys, Cluster, Work, names};
@@ -47,6 +47,8 @@ struct ExecCtx {
     clusters: Store<Cluster>,
     /// Reconciliations allowed at once per member (`--member-concurrency`).
     slots: Slots,
+    /// Retry delays of Works waiting for a kind their member does not serve yet.
+    kind_waits: toolkit::Backoff,
 }
 
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
@@ -59,6 +61,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
         watches: MemberWatches::new(tx.clone(), ctx.metrics.clone()),
         clusters,
         slots: Slots::new(ctx.options.member_concurrency),
+        kind_waits: toolkit::Backoff::new(Duration::from_millis(500), Duration::from_secs(10)),
     });
     let member_events =
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
@@ -299,6 +302,9 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
 
     let mut manifest_statuses = Vec::new();
     let mut failure: Option<String> = None;
+    let mut kind_missing = false;
+    // Events wait for the status: they are published only when the outcome changes.
+    let mut conflicts: Vec<(&Value, String)> = Vec::new();
     for (ordinal, manifest) in work.spec.workload.manifests.iter().enumerate() {
         let manifest = &manifest.0;
         match apply_one(&ectx, &member, &cluster_name, manifest, overwrite).await {
@@ -314,18 +320,12 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
                 });
             }
             Err(ApplyError::Conflict(msg)) => {
-                publish(ctx, manifest, EventType::Warning, "Conflict", &msg).await;
+                conflicts.push((manifest, msg.clone()));
                 failure = Some(msg);
             }
-            Err(ApplyError::Failed(msg)) => {
-                publish(
-                    ctx,
-                    manifest,
-                    EventType::Warning,
-                    "ApplyFailed",
-                    &format!("cluster {cluster_name}: {msg}"),
-                )
-                .await;
+            Err(ApplyError::Failed(msg)) => failure = Some(msg),
+            Err(ApplyError::KindMissing(msg)) => {
+                kind_missing = true;
                 failure = Some(msg);
             }
             Err(ApplyError::Unreachable(e)) => {
@@ -364,10 +364,6 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
     );
     st.manifest_statuses = manifest_statuses;
     if st != before {
-        let was_applied = before
-            .conditions
-            .iter()
-            .any(|c| c.type_ == keys::CONDITION_APPLIED && c.status == "True");
         works
             .patch_status(
                 &work.name_any(),
@@ -376,22 +372,29 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
                 &Patch::Merge(json!({"status": {"conditions": st.conditions, "manifestStatuses": st.manifest_statuses}})),
             )
             .await?;
-        if failure.is_none() && !was_applied {
-            for m in &work.spec.workload.manifests {
-                publish(
-                    ctx,
-                    &m.0,
-                    EventType::Normal,
-                    "Applied",
-                    &format!("applied to cluster {cluster_name}"),
-                )
-                .await;
+        let applied = |s: &crate::api::work::WorkStatus| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == keys::CONDITION_APPLIED)
+                .map(|c| (c.status.clone(), c.message.clone()))
+        };
+        if applied(&before) != applied(&st) {
+            for (m, msg) in &conflicts {
+                publish(ctx, m, EventType::Warning, events::CONFLICT, msg).await;
             }
+            publish_sync(ctx, &work, &cluster_name, failure.as_deref()).await;
         }
+        publish_status_changes(ctx, &work, &cluster_name, &before, &st).await;
+    }
+    let key = format!("{ns}/{}", work.name_any());
+    if !kind_missing {
+        ectx.kind_waits.succeeded(&key);
     }
     // A refused apply (missing namespace, conflict) is retried: what blocks it may go away
-    // without any event this controller watches.
+    // without any event this controller watches. A kind the member does not serve yet (its
+    // CRD is being propagated alongside) is retried sooner, on a backoff of its own.
     Ok(match failure {
+        Some(_) if kind_missing => Action::requeue(ectx.kind_waits.failed(&key)),
         Some(_) => Action::requeue(Duration::from_secs(10)),
         None => Action::await_change(),
     })
@@ -407,12 +410,97 @@ fn leave_to_agent(ctx: &Context, cluster: Option<&Cluster>, deleting: bool) -> b
         && !(deleting && c.metadata.deletion_timestamp.is_some() && !placement::is_ready(c))
 }
 
+/// Karmada's SyncSucceed / SyncFailed, on the Work and on the template of each manifest.
+async fn publish_sync(ctx: &Context, work: &Work, cluster: &str, failure: Option<&str>) {
+    let (warning, reason) = match failure {
+        None => (false, events::SYNC_SUCCEED),
+        Some(_) => (true, events::SYNC_FAILED),
+    };
+    for m in &work.spec.workload.manifests {
+        let what = ownership::describe(&m.0);
+        let note = match failure {
+            None => format!("Successfully applied {what} to cluster {cluster}"),
+            Some(e) => format!("Failed to apply {what} to cluster {cluster}: {e}"),
+        };
+        events::publish(
+            ctx,
+            &events::object_ref(work),
+            warning,
+            reason,
+            &note,
+            "Apply",
+        )
+        .await;
+        let t = if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        };
+        publish(ctx, &m.0, t, reason, &note).await;
+    }
+}
+
+/// ReflectStatusSucceed when a member object's status first reaches the Work, and
+/// InterpretHealthSucceed when its health changes, on the Work (as Karmada's work status
+/// controller does; not on every status change, which would be an Event write each time).
+async fn publish_status_changes(
+    ctx: &Context,
+    work: &Work,
+    cluster: &str,
+    before: &crate::api::work::WorkStatus,
+    after: &crate::api::work::WorkStatus,
+) {
+    let regarding = events::object_ref(work);
+    for m in &after.manifest_statuses {
+        let old = before
+            .manifest_statuses
+            .iter()
+            .find(|o| o.identifier == m.identifier);
+        let id = &m.identifier;
+        let what = if id.namespace.is_empty() {
+            format!("{} {}", id.kind, id.name)
+        } else {
+            format!("{} {}/{}", id.kind, id.namespace, id.name)
+        };
+        if m.status.is_some() && old.is_none_or(|o| o.status.is_none()) {
+            let note = format!("Reflected the status of {what} in cluster {cluster}");
+            events::publish(
+                ctx,
+                &regarding,
+                false,
+                events::REFLECT_STATUS_SUCCEED,
+                &note,
+                "ReflectStatus",
+            )
+            .await;
+        }
+        if let Some(health) = m.health
+            && old.and_then(|o| o.health) != Some(health)
+        {
+            let note =
+                format!("Interpreted the health of {what} in cluster {cluster} as {health:?}");
+            events::publish(
+                ctx,
+                &regarding,
+                false,
+                events::INTERPRET_HEALTH_SUCCEED,
+                &note,
+                "InterpretHealth",
+            )
+            .await;
+        }
+    }
+}
+
 enum ApplyError {
     /// An object that is not this Work's (unmanaged, or another Work's) is in the way and
     /// conflictResolution is Abort.
     Conflict(String),
     /// The member refused the object (invalid, forbidden, missing namespace, ...).
     Failed(String),
+    /// The member does not serve the kind (yet): a CRD propagated in the same apply as its
+    /// custom resources, not established in the member yet. Retried soon, on a backoff.
+    KindMissing(String),
     /// The member did not answer; retried with backoff.
     Unreachable(String),
 }
@@ -488,7 +576,14 @@ async fn apply_one(
             &Patch::Apply(&manifest),
         )
         .await
-        .map_err(classify)?;
+        .map_err(|e| {
+            if matches!(&e, kube::Error::Api(s) if s.code == 404) {
+                // Perhaps the kind went away (a CRD deleted, maybe re-created with another
+                // scope): discover it again on the next try.
+                ectx.kinds.forget_kind(cluster, api_version, &kind);
+            }
+            classify(e)
+        })?;
     tracing::info!(%cluster, %kind, name = %name, namespace = %ns, "applied");
     Ok((
         identifier,
@@ -508,8 +603,11 @@ async fn resolve_kind(
         .resolve(cluster, member, api_version, kind)
         .await
         .map_err(|e| match e {
-            kube::Error::Discovery(d) => ApplyError::Failed(format!(
-                "cluster {cluster} does not serve {api_version} {kind}: {d}"
+            kube::Error::Discovery(d) => ApplyError::KindMissing(format!(
+                "cluster {cluster} does not serve {api_version} {kind} (yet): {d}"
+            )),
+            kube::Error::Api(s) if s.code == 404 => ApplyError::KindMissing(format!(
+                "cluster {cluster} does not serve {api_version} {kind} (yet); install its CustomResourceDefinition there (propagate it too) if it should"
             )),
             other => classify(other),
         })?;
@@ -598,15 +696,12 @@ async fn finalize(
                 "{} left in cluster {cluster_name}: {why}; remove it by hand if it should go",
                 ownership::describe(m)
             );
-            publish(ctx, m, EventType::Warning, REASON_LEFT_IN_CLUSTER, &note).await;
+            publish(ctx, m, EventType::Warning, events::LEFT_IN_CLUSTER, &note).await;
         }
     }
     super::toolkit::remove_finalizer(works, work, keys::FINALIZER_EXECUTION_CONTROLLER).await?;
     Ok(Action::await_change())
 }
-
-/// Reason of the Event that names a member object a deleted Work had to leave behind.
-pub const REASON_LEFT_IN_CLUSTER: &str = "LeftInCluster";
 
 /// What a Work's deletion could not remove, and why.
 struct Left<'a> {
@@ -796,14 +891,6 @@ async fn publish(ctx: &Context, manifest: &Value, type_: EventType, reason: &str
             .map(String::from),
         ..Default::default()
     };
-    let event = Event {
-        type_,
-        reason: reason.into(),
-        note: Some(note.chars().take(1000).collect()),
-        action: "Apply".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
-        tracing::debug!("event not recorded: {e}");
-    }
+    let warning = matches!(type_, EventType::Warning);
+    events::publish(ctx, &reference, warning, reason, note, "Apply").await;
 }

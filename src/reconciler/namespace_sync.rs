@@ -9,6 +9,10 @@
 //! Skipped like Karmada: reserved namespaces (`karmada-system`, `karmada-cluster`,
 //! `karmada-es-*`), `default`, the skip patterns (`--skipped-propagating-namespaces`, default
 //! `kube-.*`) and namespaces labelled `namespace.karmada.io/skip-auto-propagation: "true"`.
+//!
+//! A namespace a ClusterPropagationPolicy claims is its binding's: its ClusterResourceBinding
+//! writes the Works (same names), with the policy's placement, overrides and conflict
+//! resolution, and this controller leaves it alone (Karmada lets both write the same Works).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,10 +83,14 @@ fn error_policy(ns: Arc<Namespace>, err: &Error, nctx: Arc<NsCtx>) -> Action {
     toolkit::error_policy(&nctx.ctx, CONTROLLER, ns.as_ref(), err)
 }
 
-/// Whether a control-plane namespace is kept out of the members.
+/// Whether a control-plane namespace is kept out of the members by this controller (or left
+/// to the ClusterPropagationPolicy that claimed it).
 pub fn skipped(ns: &Namespace, options: &super::Options) -> bool {
     let name = ns.name_any();
     name == "default"
+        || ns
+            .annotations()
+            .contains_key(keys::ANNOTATION_CLUSTER_PROPAGATION_POLICY_NAME)
         || crate::engine::matching::skipped_namespace(
             &name,
             &options.skipped_propagating_namespaces,
@@ -120,6 +128,11 @@ async fn reconcile(ns: Arc<Namespace>, nctx: Arc<NsCtx>) -> Result<Action> {
             template_generation: ns.metadata.generation.unwrap_or(0),
             work_namespace: &work_ns,
             work_name: &work_name,
+            labels: Vec::new(),
+            annotations: vec![(
+                keys::ANNOTATION_CONFLICT_RESOLUTION,
+                keys::CONFLICT_RESOLUTION_OVERWRITE.into(),
+            )],
         };
         let manifest = render::manifest(&template, None, &origin);
         let works: Api<Work> = Api::namespaced(ctx.client.clone(), &work_ns);

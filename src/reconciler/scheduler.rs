@@ -8,18 +8,17 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType};
-use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::reflector;
 use kube::runtime::watcher;
-use kube::{Resource, ResourceExt as _};
 use serde_json::json;
 
-use super::toolkit::{self, set_condition};
+use super::toolkit::{self, events, set_condition};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::work::TargetCluster;
-use crate::api::{self as keys, Cluster, ResourceBinding};
+use crate::api::{self as keys, Binding, Cluster, ClusterResourceBinding, ResourceBinding};
 use crate::engine::placement::{self, Workload};
 
 const CONTROLLER: &str = "scheduler";
@@ -29,35 +28,51 @@ struct SchedCtx {
     clusters: reflector::Store<Cluster>,
 }
 
+/// Schedules ResourceBindings and ClusterResourceBindings alike (one controller each, sharing
+/// the Cluster cache).
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let client = ctx.client.clone();
     // Any cluster change (join, taint, readiness, labels) may change placements.
     let (clusters, cluster_changes) = super::toolkit::cluster_cache(&client);
+    let [for_rb, for_crb] = toolkit::fanout(cluster_changes);
     let sctx = Arc::new(SchedCtx {
         ctx: ctx.clone(),
         clusters,
     });
-    let results = Controller::new(
-        Api::<ResourceBinding>::all(client),
-        watcher::Config::default(),
-    )
-    .with_config(toolkit::config(&ctx, Duration::from_millis(200)))
-    .reconcile_all_on(cluster_changes)
-    .graceful_shutdown_on(shutdown)
-    .run(reconcile, error_policy, sctx);
-    toolkit::drive(&ctx, CONTROLLER, results).await;
+    futures::join!(
+        schedule::<ResourceBinding>(&sctx, for_rb, shutdown.clone()),
+        schedule::<ClusterResourceBinding>(&sctx, for_crb, shutdown),
+    );
 }
 
-fn error_policy(rb: Arc<ResourceBinding>, err: &Error, sctx: Arc<SchedCtx>) -> Action {
+async fn schedule<B: Binding>(
+    sctx: &Arc<SchedCtx>,
+    cluster_changes: futures::stream::BoxStream<'static, ()>,
+    shutdown: Shutdown,
+) {
+    let ctx = &sctx.ctx;
+    let results = Controller::new(
+        Api::<B>::all(ctx.client.clone()),
+        watcher::Config::default(),
+    )
+    .with_config(toolkit::config(ctx, Duration::from_millis(200)))
+    .reconcile_all_on(cluster_changes)
+    .graceful_shutdown_on(shutdown)
+    .run(reconcile::<B>, error_policy::<B>, sctx.clone());
+    toolkit::drive(ctx, CONTROLLER, results).await;
+}
+
+fn error_policy<B: Binding>(rb: Arc<B>, err: &Error, sctx: Arc<SchedCtx>) -> Action {
     toolkit::error_policy(&sctx.ctx, CONTROLLER, rb.as_ref(), err)
 }
 
-async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Action> {
+async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action> {
     let ctx = &sctx.ctx;
     let _timer = ctx.metrics.start(CONTROLLER);
-    if rb.metadata.deletion_timestamp.is_some() {
+    if rb.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
+    let spec = rb.spec();
     if sctx.clusters.wait_until_ready().await.is_err() {
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
@@ -67,29 +82,28 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
         .iter()
         .map(|c| (**c).clone())
         .collect();
-    let current: Vec<String> = rb.spec.clusters.iter().map(|c| c.name.clone()).collect();
-    let mut decision = match rb.spec.placement.as_ref() {
+    let current: Vec<String> = spec.clusters.iter().map(|c| c.name.clone()).collect();
+    let mut decision = match spec.placement.as_ref() {
         Some(p) => {
             let workload = Workload {
-                api_version: &rb.spec.resource.api_version,
-                kind: &rb.spec.resource.kind,
-                replicas: rb.spec.replicas,
+                api_version: &spec.resource.api_version,
+                kind: &spec.resource.kind,
+                replicas: spec.replicas,
                 current: &current,
-                requests: rb
-                    .spec
+                requests: spec
                     .replica_requirements
                     .as_ref()
                     .map(|r| &r.resource_request),
             };
             placement::schedule(p, &workload, &clusters)
         }
-        None if !rb.spec.required_by.is_empty() => placement::Decision::default(),
+        None if !spec.required_by.is_empty() => placement::Decision::default(),
         None => return Ok(Action::await_change()),
     };
     // A dependency also goes wherever the workloads that need it went.
-    if rb.spec.placement.is_none() || decision.failure.is_none() {
+    if spec.placement.is_none() || decision.failure.is_none() {
         decision.failure = None;
-        for c in rb.spec.required_by.iter().flat_map(|r| &r.clusters) {
+        for c in spec.required_by.iter().flat_map(|r| &r.clusters) {
             if !decision.targets.iter().any(|(n, _)| n == &c.name) {
                 decision.targets.push((c.name.clone(), 0));
             }
@@ -97,8 +111,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
         decision.targets.sort();
     }
 
-    let api: Api<ResourceBinding> =
-        Api::namespaced(ctx.client.clone(), &rb.namespace().unwrap_or_default());
+    let api: Api<B> = B::api(ctx.client.clone(), &rb.namespace().unwrap_or_default());
     let targets: Vec<TargetCluster> = decision
         .targets
         .iter()
@@ -110,8 +123,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
         .collect();
     // When nothing fits, existing placements stay, except on clusters that are leaving.
     let targets = if decision.failure.is_some() {
-        rb.spec
-            .clusters
+        spec.clusters
             .iter()
             .filter(|t| {
                 clusters
@@ -124,7 +136,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
         targets
     };
     let mut resource_version = rb.resource_version();
-    if targets != rb.spec.clusters {
+    if targets != spec.clusters {
         let updated = api
             .patch(
                 &rb.name_any(),
@@ -135,7 +147,7 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
         resource_version = updated.resource_version();
     }
 
-    let mut status = rb.status.clone().unwrap_or_default();
+    let mut status = rb.status().cloned().unwrap_or_default();
     let before = status.clone();
     match &decision.failure {
         None => set_condition(
@@ -153,10 +165,10 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
             why,
         ),
     }
-    status.scheduler_observed_generation = rb.metadata.generation.unwrap_or(0);
+    status.scheduler_observed_generation = rb.meta().generation.unwrap_or(0);
     status.scheduler_observed_affinity_name = decision.affinity_name.clone().unwrap_or_default();
     if status != before {
-        if targets != rb.spec.clusters || status.last_scheduled_time.is_none() {
+        if targets != spec.clusters || status.last_scheduled_time.is_none() {
             status.last_scheduled_time = Some(Time(Timestamp::now()));
         }
         // Only the scheduler's fields: the binding controller writes this status too.
@@ -180,42 +192,20 @@ async fn reconcile(rb: Arc<ResourceBinding>, sctx: Arc<SchedCtx>) -> Result<Acti
                 .find(|c| c.type_ == keys::CONDITION_SCHEDULED)
                 .map(|c| (&c.status, &c.message));
         if scheduled_changed {
-            publish(ctx, &rb, &decision).await;
+            publish(ctx, rb.as_ref(), &decision).await;
         }
     }
     Ok(Action::await_change())
 }
 
-/// An Event on the template, so `kubectl describe deploy nginx` shows where it went, or why not.
-async fn publish(ctx: &Context, rb: &ResourceBinding, decision: &placement::Decision) {
-    let r = &rb.spec.resource;
-    let template = ObjectRef::<kube::api::DynamicObject>::new_with(
-        &r.name,
-        kube::core::ApiResource {
-            group: r
-                .api_version
-                .split_once('/')
-                .map(|(g, _)| g.to_string())
-                .unwrap_or_default(),
-            version: r
-                .api_version
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-            api_version: r.api_version.clone(),
-            kind: r.kind.clone(),
-            plural: String::new(),
-        },
-    )
-    .within(&r.namespace);
-    let mut reference: k8s_openapi::api::core::v1::ObjectReference = template.into();
-    reference.uid = Some(r.uid.clone());
-    let event = match &decision.failure {
-        None => Event {
-            type_: EventType::Normal,
-            reason: "ScheduleBindingSucceed".into(),
-            note: Some(format!(
+/// Karmada's ScheduleBinding* Event on the binding and on its template, so
+/// `kubectl describe deploy nginx` shows where it went, or why not.
+async fn publish<B: Binding>(ctx: &Context, rb: &B, decision: &placement::Decision) {
+    let (warning, reason, note) = match &decision.failure {
+        None => (
+            false,
+            events::SCHEDULE_BINDING_SUCCEED,
+            format!(
                 "scheduled to {}",
                 decision
                     .targets
@@ -223,19 +213,12 @@ async fn publish(ctx: &Context, rb: &ResourceBinding, decision: &placement::Deci
                     .map(|(n, _)| n.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
-            )),
-            action: "Scheduling".into(),
-            secondary: Some(rb.object_ref(&())),
-        },
-        Some(why) => Event {
-            type_: EventType::Warning,
-            reason: "ScheduleBindingFailed".into(),
-            note: Some(why.chars().take(1000).collect()),
-            action: "Scheduling".into(),
-            secondary: Some(rb.object_ref(&())),
-        },
+            ),
+        ),
+        Some(why) => (true, events::SCHEDULE_BINDING_FAILED, why.clone()),
     };
-    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
-        tracing::debug!("event not recorded: {e}");
+    let template = events::template_ref(&rb.spec().resource);
+    for regarding in [events::object_ref(rb), template] {
+        events::publish(ctx, &regarding, warning, reason, &note, "Scheduling").await;
     }
 }

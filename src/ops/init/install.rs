@@ -124,7 +124,7 @@ pub async fn install(opts: &InstallOptions, progress: &dyn Progress) -> Result<I
         }
         Some(target) => super::host_from_target(target).await?,
     };
-    super::check_node_port(&host.client, port).await?;
+    super::check_node_port(&host.client, &opts.config.namespace, port).await?;
 
     let mut cfg = opts.config.clone();
     if opts.build_image {
@@ -161,8 +161,9 @@ pub async fn install(opts: &InstallOptions, progress: &dyn Progress) -> Result<I
         validity: opts.cert_validity,
         ca: opts.ca.clone(),
         etcd_replicas: cfg.etcd_replicas,
+        namespace: cfg.namespace.clone(),
     };
-    let existing = super::existing_pki(&host.client).await?;
+    let existing = super::existing_pki(&host.client, &cfg.namespace).await?;
     let reused = existing.is_some();
     let pki = Pki::complete(existing, &request)?;
     let objects = manifests::host_objects(&cfg, &pki)?;
@@ -189,14 +190,14 @@ pub async fn install(opts: &InstallOptions, progress: &dyn Progress) -> Result<I
         step(
             progress,
             "waiting for etcd",
-            super::wait_ready(&host.client, etcd, timeout),
+            super::wait_ready(&host.client, &cfg.namespace, etcd, timeout),
         )
         .await?;
     }
     step(
         progress,
         "waiting for karmada-apiserver",
-        super::wait_ready(&host.client, apiserver, timeout),
+        super::wait_ready(&host.client, &cfg.namespace, apiserver, timeout),
     )
     .await?;
     let cp_entry = pki.entry(CONTROL_PLANE_CONTEXT, &server, "admin");
@@ -216,13 +217,13 @@ pub async fn install(opts: &InstallOptions, progress: &dyn Progress) -> Result<I
     step(
         progress,
         "waiting for karmada-kube-controller-manager",
-        super::wait_ready(&host.client, kcm, timeout),
+        super::wait_ready(&host.client, &cfg.namespace, kcm, timeout),
     )
     .await?;
     step(
         progress,
         "waiting for karmada-reconciler",
-        super::wait_ready(&host.client, reconciler, timeout),
+        super::wait_ready(&host.client, &cfg.namespace, reconciler, timeout),
     )
     .await?;
 

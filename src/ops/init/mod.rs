@@ -183,13 +183,13 @@ pub async fn node_addresses(client: &Client) -> Vec<String> {
 }
 
 /// Fails when another Service of the host already uses `node_port`.
-pub async fn check_node_port(client: &Client, node_port: u16) -> Result<()> {
+pub async fn check_node_port(client: &Client, ns: &str, node_port: u16) -> Result<()> {
     let services = Api::<Service>::all(client.clone())
         .list(&ListParams::default())
         .await
         .map_err(|e| Error::Other(anyhow::anyhow!("listing Services in the host: {e}")))?;
     for svc in services {
-        let ours = svc.namespace().as_deref() == Some(NAMESPACE) && svc.name_any() == APISERVER;
+        let ours = svc.namespace().as_deref() == Some(ns) && svc.name_any() == APISERVER;
         let uses = svc
             .spec
             .iter()
@@ -207,14 +207,14 @@ pub async fn check_node_port(client: &Client, node_port: u16) -> Result<()> {
     Ok(())
 }
 
-/// The certificates a previous init stored in the host, if any.
-pub async fn existing_pki(client: &Client) -> Result<Option<Pki>> {
-    let secret = Api::<Secret>::namespaced(client.clone(), NAMESPACE)
+/// The certificates a previous init stored in namespace `ns` of the host, if any.
+pub async fn existing_pki(client: &Client, ns: &str) -> Result<Option<Pki>> {
+    let secret = Api::<Secret>::namespaced(client.clone(), ns)
         .get_opt(CERT_SECRET)
         .await
         .map_err(|e| {
             Error::Other(anyhow::anyhow!(
-                "reading Secret {NAMESPACE}/{CERT_SECRET} from the host: {e}"
+                "reading Secret {ns}/{CERT_SECRET} from the host: {e}"
             ))
         })?;
     Ok(secret.as_ref().map(Pki::from_secret))
@@ -298,9 +298,9 @@ pub const COMPONENTS: [Component; 4] = [
 ];
 
 /// `Some(ready/desired)` text when not ready yet, `None` when ready.
-async fn not_ready(client: &Client, c: Component) -> Result<Option<String>> {
+async fn not_ready(client: &Client, ns: &str, c: Component) -> Result<Option<String>> {
     let (generation, observed, desired, ready, updated) = if c.stateful {
-        let Some(s) = Api::<StatefulSet>::namespaced(client.clone(), NAMESPACE)
+        let Some(s) = Api::<StatefulSet>::namespaced(client.clone(), ns)
             .get_opt(c.name)
             .await?
         else {
@@ -315,7 +315,7 @@ async fn not_ready(client: &Client, c: Component) -> Result<Option<String>> {
             st.updated_replicas.unwrap_or(0),
         )
     } else {
-        let Some(d) = Api::<Deployment>::namespaced(client.clone(), NAMESPACE)
+        let Some(d) = Api::<Deployment>::namespaced(client.clone(), ns)
             .get_opt(c.name)
             .await?
         else {
@@ -343,11 +343,12 @@ async fn not_ready(client: &Client, c: Component) -> Result<Option<String>> {
     Ok(Some(format!("{ready}/{desired} ready, {updated} updated")))
 }
 
-/// Waits until `c` has all replicas ready; on timeout the error shows its pods, events and logs.
-pub async fn wait_ready(client: &Client, c: Component, timeout: Duration) -> Result<()> {
+/// Waits until `c` (in namespace `ns` of the host) has all replicas ready; on timeout the error
+/// shows its pods, events and logs.
+pub async fn wait_ready(client: &Client, ns: &str, c: Component, timeout: Duration) -> Result<()> {
     let start = Instant::now();
     loop {
-        let last = match not_ready(client, c).await {
+        let last = match not_ready(client, ns, c).await {
             Ok(None) => return Ok(()),
             Ok(Some(s)) => s,
             Err(e) => e.to_string(),
@@ -357,7 +358,7 @@ pub async fn wait_ready(client: &Client, c: Component, timeout: Duration) -> Res
                 "{} is not ready after {}s ({last})\n{}",
                 c.name,
                 timeout.as_secs(),
-                diagnose(client, c).await
+                diagnose(client, ns, c).await
             )));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -365,9 +366,9 @@ pub async fn wait_ready(client: &Client, c: Component, timeout: Duration) -> Res
 }
 
 /// Pod status, recent events and log tails of component `c`, for a timeout message.
-pub async fn diagnose(client: &Client, c: Component) -> String {
-    let pods_api = Api::<Pod>::namespaced(client.clone(), NAMESPACE);
-    let events = Api::<Event>::namespaced(client.clone(), NAMESPACE)
+pub async fn diagnose(client: &Client, ns: &str, c: Component) -> String {
+    let pods_api = Api::<Pod>::namespaced(client.clone(), ns);
+    let events = Api::<Event>::namespaced(client.clone(), ns)
         .list(&ListParams::default())
         .await
         .map(|l| l.items)
@@ -460,7 +461,7 @@ pub async fn diagnose(client: &Client, c: Component) -> String {
         }
     }
     out.push_str(&format!(
-        "  inspect: kubectl --context {HOST_CONTEXT} -n {NAMESPACE} describe pods -l app={}\n  \
+        "  inspect: kubectl --context {HOST_CONTEXT} -n {ns} describe pods -l app={}\n  \
          retry: fix the cause and run `karmadactl init` again; it keeps what exists (certificates \
          included) and converges",
         c.name
@@ -523,18 +524,19 @@ where
         + serde::de::DeserializeOwned
         + std::fmt::Debug,
 {
-    let api = Api::<K>::namespaced(client.clone(), NAMESPACE);
+    let ns = how.namespace.as_str();
+    let api = Api::<K>::namespaced(client.clone(), ns);
     let list = api
         .list(&ListParams::default().labels(manifests::MANAGED_BY_SELECTOR))
         .await?;
     for obj in list {
         let name = obj.name_any();
         if how.dry_run {
-            removed.push(format!("{}/{NAMESPACE}/{name}", K::kind(&())));
+            removed.push(format!("{}/{ns}/{name}", K::kind(&())));
             continue;
         }
         match api.delete(&name, &DeleteParams::background()).await {
-            Ok(_) => removed.push(format!("{}/{NAMESPACE}/{name}", K::kind(&()))),
+            Ok(_) => removed.push(format!("{}/{ns}/{name}", K::kind(&()))),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => return Err(e.into()),
         }
@@ -543,8 +545,10 @@ where
 }
 
 /// How `deinit` removes what init created.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone)]
 pub struct Removal {
+    /// `-n`: the host namespace init installed into.
+    pub namespace: String,
     /// `--purge-namespace`: delete the namespace even if init did not create it.
     pub purge_namespace: bool,
     /// `--dry-run`: only list what would be deleted.
@@ -552,7 +556,7 @@ pub struct Removal {
 }
 
 /// Deletes everything init created in the host (objects labelled
-/// `app.kubernetes.io/managed-by=karmadactl` in `karmada-system`, then the namespace if init
+/// `app.kubernetes.io/managed-by=karmadactl` in its namespace, then the namespace if init
 /// created it, or with `purge_namespace` in any case). Returns what it deleted (with
 /// `dry_run`: what it would delete); nothing left is not an error.
 pub async fn remove_from_host(client: &Client, how: &Removal) -> Result<Vec<String>> {
@@ -565,22 +569,20 @@ pub async fn remove_from_host(client: &Client, how: &Removal) -> Result<Vec<Stri
     delete_labelled::<ServiceAccount>(client, how, &mut removed).await?;
     delete_labelled::<Secret>(client, how, &mut removed).await?;
     delete_labelled::<PersistentVolumeClaim>(client, how, &mut removed).await?;
+    let name = how.namespace.as_str();
     let namespaces = Api::<Namespace>::all(client.clone());
-    if let Some(ns) = namespaces.get_opt(NAMESPACE).await?
+    if let Some(ns) = namespaces.get_opt(name).await?
         && (how.purge_namespace
             || ns.labels().get(manifests::MANAGED_BY.0).map(String::as_str)
                 == Some(manifests::MANAGED_BY.1))
         && ns.metadata.deletion_timestamp.is_none()
     {
         if how.dry_run {
-            removed.push(format!("Namespace/{NAMESPACE}"));
+            removed.push(format!("Namespace/{name}"));
             return Ok(removed);
         }
-        match namespaces
-            .delete(NAMESPACE, &DeleteParams::background())
-            .await
-        {
-            Ok(_) => removed.push(format!("Namespace/{NAMESPACE}")),
+        match namespaces.delete(name, &DeleteParams::background()).await {
+            Ok(_) => removed.push(format!("Namespace/{name}")),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => return Err(e.into()),
         }

@@ -87,3 +87,28 @@ where
     .await?;
     Ok(())
 }
+
+/// Copies every item of `stream` to `N` streams, for controllers that re-run on the same
+/// changes (one per binding kind) without a watch each. A task of its own polls the source, so
+/// the cache behind it fills even before the controllers start; it ends with the source or
+/// once every copy is dropped.
+pub fn fanout<T: Clone + Send + 'static, const N: usize>(
+    mut stream: BoxStream<'static, T>,
+) -> [BoxStream<'static, T>; N] {
+    let mut senders = Vec::with_capacity(N);
+    let copies = std::array::from_fn(|_| {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        senders.push(tx);
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
+            .boxed()
+    });
+    tokio::spawn(async move {
+        while let Some(item) = stream.next().await {
+            senders.retain(|tx| tx.send(item.clone()).is_ok());
+            if senders.is_empty() {
+                break;
+            }
+        }
+    });
+    copies
+}

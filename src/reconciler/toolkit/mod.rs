@@ -5,6 +5,7 @@
 pub mod backoff;
 pub mod caches;
 pub mod conditions;
+pub mod events;
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 pub use backoff::Backoff;
-pub use caches::{changes, cluster_cache, cluster_cache_of, remove_finalizer};
+pub use caches::{changes, cluster_cache, cluster_cache_of, fanout, remove_finalizer};
 pub use conditions::set_condition;
 
 use super::{Context, Error};

@@ -1,0 +1,228 @@
+//! Event reasons, as Karmada spells them (its `pkg/events`), so dashboards, alerts and
+//! `kubectl get events --field-selector reason=...` written for Karmada keep working, and the
+//! one way controllers publish them.
+//!
+//! Events are published on transitions (a binding written, a Work's Applied condition
+//! changing, a cluster tainted), never on every retry; kube-runtime's `Recorder` folds a
+//! repeat of the same reason on the same object into one Event with a growing `series.count`.
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::runtime::events::{Event, EventType};
+
+use super::super::Context;
+
+// Resource templates.
+pub const APPLY_POLICY_SUCCEED: &str = "ApplyPolicySucceed";
+pub const APPLY_POLICY_FAILED: &str = "ApplyPolicyFailed";
+pub const APPLY_OVERRIDE_POLICY_SUCCEED: &str = "ApplyOverridePolicySucceed";
+pub const APPLY_OVERRIDE_POLICY_FAILED: &str = "ApplyOverridePolicyFailed";
+pub const GET_DEPENDENCIES_SUCCEED: &str = "GetDependenciesSucceed";
+pub const GET_DEPENDENCIES_FAILED: &str = "GetDependenciesFailed";
+pub const PREEMPT_POLICY_SUCCEED: &str = "PreemptPolicySucceed";
+pub const PREEMPT_POLICY_FAILED: &str = "PreemptPolicyFailed";
+
+// Bindings (and their templates).
+pub const SCHEDULE_BINDING_SUCCEED: &str = "ScheduleBindingSucceed";
+pub const SCHEDULE_BINDING_FAILED: &str = "ScheduleBindingFailed";
+pub const SYNC_WORK_SUCCEED: &str = "SyncWorkSucceed";
+pub const SYNC_WORK_FAILED: &str = "SyncWorkFailed";
+pub const AGGREGATE_STATUS_SUCCEED: &str = "AggregateStatusSucceed";
+pub const AGGREGATE_STATUS_FAILED: &str = "AggregateStatusFailed";
+pub const SYNC_SCHEDULE_RESULT_TO_DEPENDENCIES_SUCCEED: &str =
+    "SyncScheduleResultToDependenciesSucceed";
+pub const SYNC_SCHEDULE_RESULT_TO_DEPENDENCIES_FAILED: &str =
+    "SyncScheduleResultToDependenciesFailed";
+pub const DEPENDENCY_POLICY_CONFLICT: &str = "DependencyPolicyConflict";
+pub const EVICT_WORKLOAD_FROM_CLUSTER_SUCCEED: &str = "EvictWorkloadFromClusterSucceed";
+pub const EVICT_WORKLOAD_FROM_CLUSTER_FAILED: &str = "EvictWorkloadFromClusterFailed";
+
+// Works (and the templates of their manifests).
+pub const SYNC_SUCCEED: &str = "SyncSucceed";
+pub const SYNC_FAILED: &str = "SyncFailed";
+pub const REFLECT_STATUS_SUCCEED: &str = "ReflectStatusSucceed";
+pub const REFLECT_STATUS_FAILED: &str = "ReflectStatusFailed";
+pub const INTERPRET_HEALTH_SUCCEED: &str = "InterpretHealthSucceed";
+pub const INTERPRET_HEALTH_FAILED: &str = "InterpretHealthFailed";
+/// Not Karmada's: an object that is not this Work's is in the member (conflictResolution Abort).
+pub const CONFLICT: &str = "Conflict";
+/// Not Karmada's: a deleted Work had to leave member objects behind.
+pub const LEFT_IN_CLUSTER: &str = "LeftInCluster";
+
+// Clusters.
+pub const CREATE_EXECUTION_SPACE_SUCCEED: &str = "CreateExecutionSpaceSucceed";
+pub const CREATE_EXECUTION_SPACE_FAILED: &str = "CreateExecutionSpaceFailed";
+pub const TAINT_CLUSTER_SUCCEED: &str = "TaintClusterSucceed";
+pub const TAINT_CLUSTER_FAILED: &str = "TaintClusterFailed";
+
+/// The last outcome published per (object, step), so a step that keeps succeeding (or keeps
+/// failing the same way) on every reconciliation publishes once, and again only when the
+/// outcome changes.
+#[derive(Default)]
+pub struct Transitions(std::sync::Mutex<std::collections::HashMap<(String, &'static str), String>>);
+
+/// Past this many remembered outcomes the memory starts over (a repeat may then be published
+/// again; the Recorder folds it into the existing Event's series).
+const TRANSITIONS_CAP: usize = 100_000;
+
+impl Transitions {
+    /// Whether `outcome` differs from the last one recorded for `regarding` and `step`
+    /// (and records it).
+    fn changed(&self, regarding: &ObjectReference, step: &'static str, outcome: String) -> bool {
+        let who = format!(
+            "{}/{}/{}/{}/{}",
+            regarding.api_version.as_deref().unwrap_or_default(),
+            regarding.kind.as_deref().unwrap_or_default(),
+            regarding.namespace.as_deref().unwrap_or_default(),
+            regarding.name.as_deref().unwrap_or_default(),
+            regarding.uid.as_deref().unwrap_or_default(),
+        );
+        let mut map = self.0.lock().expect("transitions poisoned");
+        if map.len() >= TRANSITIONS_CAP {
+            map.clear();
+        }
+        map.insert((who, step), outcome.clone()).as_ref() != Some(&outcome)
+    }
+}
+
+/// Publishes like [`publish`], unless the last Event of `step` about `regarding` had the same
+/// reason and note.
+pub async fn publish_on_change(
+    ctx: &Context,
+    regarding: &ObjectReference,
+    step: &'static str,
+    warning: bool,
+    reason: &str,
+    note: &str,
+) {
+    if ctx
+        .transitions
+        .changed(regarding, step, format!("{reason}\n{note}"))
+    {
+        publish(ctx, regarding, warning, reason, note, step).await;
+    }
+}
+
+/// Publishes an Event about `regarding` (Normal unless `warning`); a failure to record it is
+/// logged, never fatal.
+pub async fn publish(
+    ctx: &Context,
+    regarding: &ObjectReference,
+    warning: bool,
+    reason: &str,
+    note: &str,
+    action: &str,
+) {
+    let event = Event {
+        type_: if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
+        reason: reason.into(),
+        // The API server caps an Event's note at 1 kB.
+        note: Some(note.chars().take(1000).collect()),
+        action: action.into(),
+        secondary: None,
+    };
+    let name = regarding.name.as_deref().unwrap_or_default();
+    let result = if is_subdomain(name) {
+        ctx.recorder.publish(&event, regarding).await
+    } else {
+        // The Recorder names the Event after the object, which fails for names Kubernetes
+        // allows but Event names do not (`system:controller` ClusterRoles): name it after a
+        // cleaned-up copy instead. Transitions keep these rare, so no series is kept.
+        create(ctx, &event, regarding, name).await
+    };
+    if let Err(e) = result {
+        tracing::debug!(reason, "event not recorded: {e}");
+    }
+}
+
+/// Whether `name` can start an Event's name (a lowercase RFC 1123 subdomain).
+fn is_subdomain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+async fn create(
+    ctx: &Context,
+    event: &Event,
+    regarding: &ObjectReference,
+    name: &str,
+) -> kube::Result<()> {
+    use k8s_openapi::api::events::v1::Event as K8sEvent;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+    let now = k8s_openapi::jiff::Timestamp::now();
+    let cleaned: String = crate::api::names::binding_name("", name)
+        .trim_end_matches('-')
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+        .take(200)
+        .collect();
+    let namespace = regarding
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    let k8s = K8sEvent {
+        metadata: kube::api::ObjectMeta {
+            name: Some(format!("{cleaned}.{:x}", now.as_nanosecond())),
+            namespace: Some(namespace.clone()),
+            ..Default::default()
+        },
+        action: Some(event.action.clone()),
+        reason: Some(event.reason.clone()),
+        note: event.note.clone(),
+        event_time: Some(MicroTime(now)),
+        regarding: Some(regarding.clone()),
+        reporting_controller: Some(super::super::context::MANAGER.into()),
+        reporting_instance: Some(
+            std::env::var("HOSTNAME").unwrap_or_else(|_| super::super::context::MANAGER.into()),
+        ),
+        type_: Some(match event.type_ {
+            EventType::Normal => "Normal".into(),
+            EventType::Warning => "Warning".into(),
+        }),
+        ..Default::default()
+    };
+    kube::Api::<K8sEvent>::namespaced(ctx.client.clone(), &namespace)
+        .create(&Default::default(), &k8s)
+        .await
+        .map(|_| ())
+}
+
+/// A reference to a resource template from a binding's `spec.resource`.
+pub fn template_ref(r: &crate::api::work::ObjectReference) -> ObjectReference {
+    ObjectReference {
+        api_version: Some(r.api_version.clone()),
+        kind: Some(r.kind.clone()),
+        name: Some(r.name.clone()),
+        namespace: (!r.namespace.is_empty()).then(|| r.namespace.clone()),
+        uid: (!r.uid.is_empty()).then(|| r.uid.clone()),
+        ..Default::default()
+    }
+}
+
+/// A reference to any typed object (binding, Work, Cluster).
+pub fn object_ref<K: kube::Resource<DynamicType = ()>>(obj: &K) -> ObjectReference {
+    obj.object_ref(&())
+}
+
+/// A reference to a resource template read as a dynamic object of kind `resource`.
+pub fn dynamic_ref(
+    obj: &kube::api::DynamicObject,
+    resource: &kube::core::ApiResource,
+) -> ObjectReference {
+    ObjectReference {
+        api_version: Some(resource.api_version.clone()),
+        kind: Some(resource.kind.clone()),
+        name: obj.metadata.name.clone(),
+        namespace: obj.metadata.namespace.clone(),
+        uid: obj.metadata.uid.clone(),
+        ..Default::default()
+    }
+}
