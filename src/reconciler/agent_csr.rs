@@ -187,18 +187,23 @@ async fn reconcile(csr: Arc<CertificateSigningRequest>, ctx: Arc<Context>) -> Re
 
 /// The agent's RBAC on the control plane, and the namespaces it names.
 async fn grant(ctx: &Context, cluster: &str) -> Result<()> {
-    super::cluster_health::ensure_execution_namespace_of(&ctx.client, cluster).await?;
+    // The Roles live in these; the cluster controller finds the execution namespace there.
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(ctx.client.clone());
-    if namespaces.get_opt(LEASE_NAMESPACE).await?.is_none() {
-        let ns =
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": LEASE_NAMESPACE}});
-        namespaces
-            .patch(
-                LEASE_NAMESPACE,
-                &PatchParams::apply(MANAGER),
-                &Patch::Apply(ns),
-            )
-            .await?;
+    let es = crate::api::names::execution_namespace(cluster);
+    for (name, labels) in [
+        (
+            es.as_str(),
+            json!({ crate::api::LABEL_KARMADA_SYSTEM: "true" }),
+        ),
+        (LEASE_NAMESPACE, json!({})),
+    ] {
+        if namespaces.get_opt(name).await?.is_none() {
+            let ns = json!({"apiVersion": "v1", "kind": "Namespace",
+                            "metadata": {"name": name, "labels": labels}});
+            namespaces
+                .patch(name, &PatchParams::apply(MANAGER), &Patch::Apply(ns))
+                .await?;
+        }
     }
     for object in agent::agent_control_plane_rbac(cluster) {
         let kind = object["kind"].as_str().unwrap_or_default();

@@ -633,20 +633,6 @@ fn record_facts(status: &mut ClusterStatus, facts: Facts) {
     );
 }
 
-/// Creates `karmada-es-<cluster>` for an agent whose Cluster may not exist yet (no Event).
-pub(crate) async fn ensure_execution_namespace_of(client: &Client, cluster: &str) -> Result<()> {
-    let api: Api<Namespace> = Api::all(client.clone());
-    let name = execution_namespace(cluster);
-    if api.get_opt(&name).await?.is_some() {
-        return Ok(());
-    }
-    let ns = json!({"apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": name, "labels": {keys::LABEL_KARMADA_SYSTEM: "true"}}});
-    api.patch(&name, &PatchParams::apply(MANAGER), &Patch::Apply(ns))
-        .await?;
-    Ok(())
-}
-
 /// Creates `karmada-es-<cluster>` if missing, with Karmada's CreateExecutionSpace* Event on
 /// the Cluster when it does.
 async fn ensure_execution_namespace(ctx: &Context, cluster: &Cluster) -> Result<()> {
