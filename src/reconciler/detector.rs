@@ -361,7 +361,14 @@ async fn claim_and_bind<B: Binding>(
             };
             let note = format!("{} preempted {from}", claim.describe());
             tracing::info!(template = %obj.name_any(), namespace = %ns, "{note}");
-            publish_template_event(ctx, obj, &tctx.resource, events::PREEMPT_POLICY_SUCCEED, &note).await;
+            publish_template_event(
+                ctx,
+                obj,
+                &tctx.resource,
+                events::PREEMPT_POLICY_SUCCEED,
+                &note,
+            )
+            .await;
         }
         tracing::debug!(template = %obj.name_any(), namespace = %ns, policy = %claim.describe(), "claiming template");
         templates

@@ -93,9 +93,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
         .map(|c| (c.name.clone(), c.replicas))
         .collect();
     // rescheduleTriggeredAt after the last scheduling asks for a fresh division.
-    let last_scheduled = rb
-        .status()
-        .and_then(|s| s.last_scheduled_time.as_ref());
+    let last_scheduled = rb.status().and_then(|s| s.last_scheduled_time.as_ref());
     let fresh = spec
         .reschedule_triggered_at
         .as_ref()
@@ -224,10 +222,10 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
         }
     }
     // A NoExecute taint tolerated for tolerationSeconds: look again when that runs out.
-    let expiry =
-        spec.placement.as_ref().and_then(|p| {
-            placement::next_toleration_expiry(p, &clusters, &current, Timestamp::now())
-        });
+    let expiry = spec
+        .placement
+        .as_ref()
+        .and_then(|p| placement::next_toleration_expiry(p, &clusters, &current, Timestamp::now()));
     Ok(match expiry {
         Some(after) => Action::requeue(after + Duration::from_millis(500)),
         None => Action::await_change(),
