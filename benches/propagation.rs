@@ -3,13 +3,17 @@
 //! namespace targeting all M members; the reconciler runs as a release-mode process.
 //!
 //!   cargo bench --bench propagation -- [--templates N] [--namespaces K] [--members M]
-//!       [--concurrency C] [--status-samples S] [--json PATH]
+//!       [--concurrency C] [--status-samples S] [--deps true|false] [--sweep] [--json PATH]
 //!
 //! Measures: time until every member object exists and per-object latency from template
 //! creation to "present in every target member" (member objects seen by kube watchers, no
-//! polling); member status change -> template status; reconciler peak RSS, CPU seconds, member
-//! writes and API requests per object (from each kube-apiserver's `apiserver_request_total`);
-//! and the floor: the same member writes by a plain kube client at the same concurrency.
+//! polling); where a Deployment template's time goes, stage by stage (watch events on the
+//! control plane); member status change -> template status, while the propagation runs and
+//! idle; reconciler peak RSS, CPU seconds, member writes and API requests per template (from
+//! each kube-apiserver's `apiserver_request_total`, by resource and verb); and the floor: the
+//! same member writes by a plain kube client at the same concurrency. `--sweep` runs 500, 1000,
+//! 2000 and 4000 templates to 3 members and 200 to 10 members, and prints the slope of peak
+//! RSS per 1000 templates.
 
 mod common;
 
@@ -34,6 +38,163 @@ const CREATE_CONCURRENCY: usize = 16;
 
 /// (kind, namespace, name) -> when a watcher first saw it.
 type Seen = Arc<Mutex<HashMap<(&'static str, String, String), Instant>>>;
+
+/// The pipeline stages of a Deployment template, in order, as the bench observes them
+/// (watch events on the control plane and the members).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// The Deployment template was created (the client's create returned).
+    Created = 0,
+    /// The detector's claim labels are on the template.
+    Claimed,
+    /// Its ResourceBinding exists.
+    Binding,
+    /// The binding has `spec.clusters`.
+    Scheduled,
+    /// A Work exists for every member.
+    Works,
+    /// The Deployment exists in every member.
+    Applied,
+    /// Every Work says `Applied=True`.
+    WorkStatus,
+    /// The binding says `FullyApplied=True`.
+    BindingStatus,
+}
+
+const STAGES: [(Stage, &str); 8] = [
+    (Stage::Created, "created"),
+    (Stage::Claimed, "detector: claimed"),
+    (Stage::Binding, "detector: binding"),
+    (Stage::Scheduled, "scheduler: scheduled"),
+    (Stage::Works, "binding: all Works"),
+    (Stage::Applied, "execution: in all members"),
+    (Stage::WorkStatus, "execution: all Works Applied"),
+    (Stage::BindingStatus, "binding: FullyApplied"),
+];
+
+/// First time each stage was seen, per Deployment template (`ns/name`).
+#[derive(Clone, Default)]
+struct Stages(Arc<Mutex<HashMap<String, [Option<Instant>; 8]>>>);
+
+impl Stages {
+    fn mark(&self, key: &str, stage: Stage) {
+        self.mark_at(key, stage, Instant::now());
+    }
+
+    fn mark_at(&self, key: &str, stage: Stage, at: Instant) {
+        let mut map = self.0.lock().unwrap();
+        let slot = &mut map.entry(key.to_string()).or_default()[stage as usize];
+        if slot.is_none() {
+            *slot = Some(at);
+        }
+    }
+}
+
+/// Watches ResourceBindings and Works of Deployment templates on the control plane and marks
+/// the stages they show. Returns once both initial lists are done.
+async fn watch_stages(client: Client, members: usize, stages: Stages) {
+    use karmadactl::api::{self as keys, ResourceBinding, Work};
+    fn condition_true(
+        conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+        type_: &str,
+    ) -> bool {
+        conditions
+            .iter()
+            .any(|c| c.type_ == type_ && c.status == "True")
+    }
+    let (tx1, rx1) = tokio::sync::oneshot::channel::<()>();
+    let mut tx1 = Some(tx1);
+    let st = stages.clone();
+    let mut bindings = watcher(
+        Api::<ResourceBinding>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .boxed();
+    tokio::spawn(async move {
+        while let Some(e) = bindings.next().await {
+            let b = match e {
+                Ok(watcher::Event::Apply(b)) | Ok(watcher::Event::InitApply(b)) => b,
+                Ok(watcher::Event::InitDone) => {
+                    if let Some(tx) = tx1.take() {
+                        let _ = tx.send(());
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            if b.spec.resource.kind != "Deployment" {
+                continue;
+            }
+            let key = format!("{}/{}", b.spec.resource.namespace, b.spec.resource.name);
+            st.mark(&key, Stage::Binding);
+            if !b.spec.clusters.is_empty() {
+                st.mark(&key, Stage::Scheduled);
+            }
+            if b.status
+                .as_ref()
+                .is_some_and(|s| condition_true(&s.conditions, keys::CONDITION_FULLY_APPLIED))
+            {
+                st.mark(&key, Stage::BindingStatus);
+            }
+        }
+    });
+    let (tx2, rx2) = tokio::sync::oneshot::channel::<()>();
+    let mut tx2 = Some(tx2);
+    let mut works = watcher(Api::<Work>::all(client), watcher::Config::default())
+        .default_backoff()
+        .boxed();
+    tokio::spawn(async move {
+        // (binding namespace/name) -> Works seen / applied, by namespace.
+        let mut seen: HashMap<
+            String,
+            (
+                std::collections::HashSet<String>,
+                std::collections::HashSet<String>,
+            ),
+        > = HashMap::new();
+        while let Some(e) = works.next().await {
+            let w = match e {
+                Ok(watcher::Event::Apply(w)) | Ok(watcher::Event::InitApply(w)) => w,
+                Ok(watcher::Event::InitDone) => {
+                    if let Some(tx) = tx2.take() {
+                        let _ = tx.send(());
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            let a = w.annotations();
+            let (Some(ns), Some(name)) = (
+                a.get(keys::ANNOTATION_RESOURCE_BINDING_NAMESPACE),
+                a.get(keys::ANNOTATION_RESOURCE_BINDING_NAME),
+            ) else {
+                continue;
+            };
+            let Some(template) = name.strip_suffix("-deployment") else {
+                continue;
+            };
+            let key = format!("{ns}/{template}");
+            let entry = seen.entry(key.clone()).or_default();
+            let wns = w.namespace().unwrap_or_default();
+            entry.0.insert(wns.clone());
+            if w.status
+                .as_ref()
+                .is_some_and(|s| condition_true(&s.conditions, keys::CONDITION_APPLIED))
+            {
+                entry.1.insert(wns);
+            }
+            if entry.0.len() >= members {
+                stages.mark(&key, Stage::Works);
+            }
+            if entry.1.len() >= members {
+                stages.mark(&key, Stage::WorkStatus);
+            }
+        }
+    });
+    let _ = rx1.await;
+    let _ = rx2.await;
+}
 
 /// Records the first sighting of every managed Deployment/ConfigMap of one member. Returns once
 /// the initial list is done.
@@ -106,7 +267,11 @@ async fn watch_member(client: Client, seen: Seen) {
 }
 
 /// Records when each template's status first shows readyReplicas >= 1.
-async fn watch_template_status(client: Client, ready: Arc<Mutex<HashMap<String, Instant>>>) {
+async fn watch_template_status(
+    client: Client,
+    ready: Arc<Mutex<HashMap<String, Instant>>>,
+    stages: Stages,
+) {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let mut tx = Some(tx);
     let mut stream = watcher(
@@ -119,6 +284,12 @@ async fn watch_template_status(client: Client, ready: Arc<Mutex<HashMap<String, 
         while let Some(item) = stream.next().await {
             match item {
                 Ok(watcher::Event::Apply(d)) | Ok(watcher::Event::InitApply(d)) => {
+                    if d.labels()
+                        .contains_key(karmadactl::api::LABEL_PROPAGATION_POLICY_PERMANENT_ID)
+                    {
+                        let key = format!("{}/{}", d.namespace().unwrap_or_default(), d.name_any());
+                        stages.mark(&key, Stage::Claimed);
+                    }
                     let r = d
                         .status
                         .as_ref()
@@ -167,8 +338,8 @@ fn config_map(ns: &str, name: &str) -> ConfigMap {
     .unwrap()
 }
 
-fn deployment(ns: &str, name: &str) -> Deployment {
-    serde_json::from_value(json!({
+fn deployment(ns: &str, name: &str, with_config_map: bool) -> Deployment {
+    let mut d = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": name, "namespace": ns, "labels": {"bench": "propagation", "app": name}},
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
@@ -176,12 +347,38 @@ fn deployment(ns: &str, name: &str) -> Deployment {
                 "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10",
                     "volumeMounts": [{"name": "cfg", "mountPath": "/etc/app"}]}],
                     "volumes": [{"name": "cfg", "configMap": {"name": format!("{name}-cfg")}}]}}}
-    }))
-    .unwrap()
+    });
+    if !with_config_map {
+        let pod = &mut d["spec"]["template"]["spec"];
+        pod.as_object_mut().unwrap().remove("volumes");
+        pod["containers"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("volumeMounts");
+    }
+    serde_json::from_value(d).unwrap()
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// One propagation run's shape.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    /// Deployment templates (each with its ConfigMap when `deps`).
+    n: usize,
+    k: usize,
+    m: usize,
+    concurrency: u16,
+    samples: usize,
+    deps: bool,
+}
+
+impl Shape {
+    fn templates(&self) -> usize {
+        if self.deps { 2 * self.n } else { self.n }
+    }
 }
 
 #[tokio::main]
@@ -189,16 +386,149 @@ async fn main() {
     if common::skip_unless_bench("propagation") {
         return;
     }
-    let n: usize = common::arg("--templates").unwrap_or(1000);
-    let k: usize = common::arg("--namespaces").unwrap_or(10);
-    let m: usize = common::arg("--members").unwrap_or(3);
-    let concurrency: u16 = common::arg("--concurrency").unwrap_or(8);
-    let samples: usize = common::arg("--status-samples").unwrap_or(20).min(n);
+    let base = Shape {
+        n: common::arg("--templates").unwrap_or(1000),
+        k: common::arg("--namespaces").unwrap_or(10),
+        m: common::arg("--members").unwrap_or(3),
+        concurrency: common::arg("--concurrency").unwrap_or(8),
+        samples: common::arg("--status-samples").unwrap_or(20),
+        deps: common::arg("--deps").unwrap_or(true),
+    };
     let json_path: Option<String> = common::arg("--json");
+    let sweep = std::env::args().any(|a| a == "--sweep");
+    if !sweep {
+        let report = run(base).await;
+        if let Some(path) = json_path {
+            std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+            eprintln!("wrote {path}");
+        }
+        return;
+    }
+    // The sweep: 500, 1000, 2000 and 4000 templates (half Deployments, half their
+    // ConfigMaps) to 3 members, then 200 templates to 10 members.
+    let mut shapes: Vec<Shape> = [250, 500, 1000, 2000]
+        .iter()
+        .map(|&n| Shape {
+            n,
+            deps: true,
+            ..base
+        })
+        .collect();
+    shapes.push(Shape {
+        n: 100,
+        m: 10,
+        deps: true,
+        ..base
+    });
+    let mut reports = Vec::new();
+    for shape in shapes {
+        reports.push(run(shape).await);
+    }
+    println!("\nsweep (templates = Deployments + their ConfigMaps)");
+    println!(
+        "{:>9} {:>7} {:>9} {:>10} {:>8} {:>10} {:>10} {:>8} {:>10}  load before/after",
+        "templates",
+        "members",
+        "total s",
+        "peak MiB",
+        "CPU s",
+        "cp req/t",
+        "GET/t",
+        "ratio",
+        "status p99"
+    );
+    for r in &reports {
+        println!(
+            "{:>9} {:>7} {:>9.1} {:>10.1} {:>8.1} {:>10.2} {:>10.2} {:>7.2}x {:>9.0}ms  {} / {}",
+            r["templates_total"],
+            r["members"],
+            r["total_seconds"].as_f64().unwrap_or(f64::NAN),
+            r["reconciler"]["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
+            r["reconciler"]["cpu_seconds_until_settled"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+            r["reconciler"]["control_plane_requests_per_template"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+            r["reconciler"]["control_plane_gets_per_template"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+            r["floor"]["ratio_time"].as_f64().unwrap_or(f64::NAN),
+            r["status_under_load_ms"]["p99"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+            r["machine_before"]["loadavg"].as_str().unwrap_or_default(),
+            r["machine_after"]["loadavg"].as_str().unwrap_or_default(),
+        );
+    }
+    let points: Vec<(f64, f64)> = reports
+        .iter()
+        .filter(|r| r["members"] == 3)
+        .map(|r| {
+            (
+                r["templates_total"].as_f64().unwrap_or(0.0),
+                r["reconciler"]["peak_rss_mib"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    let slope = common::slope(&points) * 1000.0;
+    println!("peak RSS slope (3 members): {slope:.1} MiB per 1000 templates");
+    if let Some(path) = json_path {
+        let all = json!({"bench": "propagation-sweep", "runs": reports,
+            "rss_slope_mib_per_1000_templates": slope});
+        std::fs::write(&path, serde_json::to_string_pretty(&all).unwrap()).unwrap();
+        eprintln!("wrote {path}");
+    }
+}
+
+/// Member1's status of template `(ns, name)` is patched to ready; how long until the control
+/// plane's template shows it (None after 120 s).
+async fn status_round_trip(
+    member1: &Client,
+    status_ready: &Arc<Mutex<HashMap<String, Instant>>>,
+    ns: &str,
+    name: &str,
+) -> Option<f64> {
+    let patch = json!({"status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1,
+        "updatedReplicas": 1}});
+    let t0 = Instant::now();
+    Api::<Deployment>::namespaced(member1.clone(), ns)
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .ok()?;
+    let key = format!("{ns}/{name}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(t) = status_ready.lock().unwrap().get(&key) {
+            return Some(ms(t.saturating_duration_since(t0)));
+        }
+        if Instant::now() > deadline {
+            eprintln!("status of {key} never reached the template");
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn run(shape: Shape) -> Value {
+    let Shape {
+        n,
+        k,
+        m,
+        concurrency,
+        deps,
+        ..
+    } = shape;
+    let samples = shape.samples.min(n / 2).max(1);
     let load_before = common::machine();
     eprintln!(
-        "propagation bench: {n} templates (+{n} ConfigMaps) in {k} namespaces -> {m} members; \
+        "propagation bench: {n} Deployments{} in {k} namespaces -> {m} members; \
          reconciler {} (concurrency {concurrency}); machine {load_before}",
+        if deps {
+            format!(" (+{n} ConfigMaps)")
+        } else {
+            String::new()
+        },
         common::reconciler_bin().display()
     );
 
@@ -242,17 +572,22 @@ async fn main() {
     for (client, seen) in members.iter().zip(&seen) {
         watch_member(client.clone(), seen.clone()).await;
     }
+    let stages = Stages::default();
     let status_ready: Arc<Mutex<HashMap<String, Instant>>> = Default::default();
-    watch_template_status(cp.clone(), status_ready.clone()).await;
+    watch_template_status(cp.clone(), status_ready.clone(), stages.clone()).await;
+    watch_stages(cp.clone(), m, stages.clone()).await;
     fed.quiesce(Duration::from_secs(2), Duration::from_secs(60))
         .await;
     eprintln!("setup took {:.1}s", setup.elapsed().as_secs_f64());
 
     // --- propagation ------------------------------------------------------------------------
     let mut cp_before = common::apiserver_requests(&cp).await;
+    let cp_by_resource_before = common::apiserver_requests_by_resource(&cp).await;
     let mut member_before = Vec::new();
+    let mut member_by_resource_before = Vec::new();
     for c in &members {
         member_before.push(common::apiserver_requests(c).await);
+        member_by_resource_before.push(common::apiserver_requests_by_resource(c).await);
     }
     let metrics_before = fed.metrics().await;
     let writes_before =
@@ -262,20 +597,58 @@ async fn main() {
     let objects: Vec<(String, String)> = (0..n)
         .map(|i| (namespaces[i % k].clone(), format!("app-{i}")))
         .collect();
+
+    // Status round trips while the propagation runs: templates spread over the creation
+    // order, each as soon as member1 has its Deployment.
+    let propagating = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let under_load = {
+        let member1 = members[0].clone();
+        let seen1 = seen[0].clone();
+        let status_ready = status_ready.clone();
+        let propagating = propagating.clone();
+        let picks: Vec<(String, String)> = (0..samples)
+            .map(|j| objects[j * n / samples].clone())
+            .collect();
+        tokio::spawn(async move {
+            let mut lat = Vec::new();
+            for (ns, name) in picks {
+                let key = ("Deployment", ns.clone(), name.clone());
+                while !seen1.lock().unwrap().contains_key(&key) {
+                    if !propagating.load(std::sync::atomic::Ordering::Relaxed) {
+                        return lat;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                if !propagating.load(std::sync::atomic::Ordering::Relaxed) {
+                    return lat;
+                }
+                if let Some(l) = status_round_trip(&member1, &status_ready, &ns, &name).await {
+                    lat.push(l);
+                }
+            }
+            lat
+        })
+    };
+
     let started = Instant::now();
     let created: Vec<Instant> = futures::stream::iter(objects.iter().cloned())
         .map(|(ns, name)| {
             let cp = cp.clone();
+            let stages = stages.clone();
             async move {
                 let t0 = Instant::now();
-                Api::<ConfigMap>::namespaced(cp.clone(), &ns)
-                    .create(&PostParams::default(), &config_map(&ns, &name))
-                    .await
-                    .unwrap();
+                if deps {
+                    Api::<ConfigMap>::namespaced(cp.clone(), &ns)
+                        .create(&PostParams::default(), &config_map(&ns, &name))
+                        .await
+                        .unwrap();
+                }
+                let t1 = Instant::now();
                 Api::<Deployment>::namespaced(cp, &ns)
-                    .create(&PostParams::default(), &deployment(&ns, &name))
+                    .create(&PostParams::default(), &deployment(&ns, &name, deps))
                     .await
                     .unwrap();
+                stages.mark_at(&format!("{ns}/{name}"), Stage::Created, t1);
                 t0
             }
         })
@@ -283,15 +656,16 @@ async fn main() {
         .collect()
         .await;
     let created_in = started.elapsed();
-    // Our own requests on the control plane: 2 creates per object (not the reconciler's).
-    *cp_before.entry("POST".into()).or_default() += 2.0 * n as f64;
+    // Our own requests on the control plane: the creates (not the reconciler's).
+    let per_pair = if deps { 2.0 } else { 1.0 };
+    *cp_before.entry("POST".into()).or_default() += per_pair * n as f64;
     eprintln!(
         "created {} objects in {:.1}s",
-        2 * n,
+        per_pair as usize * n,
         created_in.as_secs_f64()
     );
 
-    let expected = 2 * n;
+    let expected = per_pair as usize * n;
     let deadline = Instant::now() + Duration::from_secs(1800);
     let mut last_report = Instant::now();
     loop {
@@ -323,19 +697,22 @@ async fn main() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    propagating.store(false, std::sync::atomic::Ordering::Relaxed);
     let mut latencies = Vec::with_capacity(n);
     let mut last_seen = started;
     for (i, (ns, name)) in objects.iter().enumerate() {
         let mut done = created[i];
+        let mut deployment_done = created[i];
         for s in &seen {
             let s = s.lock().unwrap();
-            for key in [
-                ("Deployment", ns.clone(), name.clone()),
-                ("ConfigMap", ns.clone(), format!("{name}-cfg")),
-            ] {
-                done = done.max(s[&key]);
+            let d = s[&("Deployment", ns.clone(), name.clone())];
+            deployment_done = deployment_done.max(d);
+            done = done.max(d);
+            if deps {
+                done = done.max(s[&("ConfigMap", ns.clone(), format!("{name}-cfg"))]);
             }
         }
+        stages.mark_at(&format!("{ns}/{name}"), Stage::Applied, deployment_done);
         last_seen = last_seen.max(done);
         latencies.push(ms(done - created[i]));
     }
@@ -347,6 +724,8 @@ async fn main() {
         expected * m,
         total.as_secs_f64()
     );
+    let mut status_under_load = under_load.await.unwrap_or_default();
+    status_under_load.sort_by(f64::total_cmp);
 
     // Settle (binding/Work status updates trail the applies), then count requests.
     let quiet = fed
@@ -354,49 +733,79 @@ async fn main() {
         .await;
     let settled = started.elapsed();
     let cp_requests = diff(&cp_before, &common::apiserver_requests(&cp).await);
+    let mut cp_by_resource = common::diff_by_resource(
+        &cp_by_resource_before,
+        &common::apiserver_requests_by_resource(&cp).await,
+    );
+    // Leave out the bench's own creates and its status patches (member side).
+    for (resource, count) in [("deployments", n), ("configmaps", if deps { n } else { 0 })] {
+        if let Some(v) = cp_by_resource.get_mut(&(resource.to_string(), "POST".to_string())) {
+            *v -= count as f64;
+        }
+    }
+    cp_by_resource.retain(|_, v| *v > 0.0);
     let mut member_requests = std::collections::BTreeMap::<String, f64>::new();
     for (c, before) in members.iter().zip(&member_before) {
         for (verb, v) in diff(before, &common::apiserver_requests(c).await) {
             *member_requests.entry(verb).or_default() += v;
         }
     }
+    let mut member_by_resource = std::collections::BTreeMap::<(String, String), f64>::new();
+    for (c, before) in members.iter().zip(&member_by_resource_before) {
+        for (key, v) in
+            common::diff_by_resource(before, &common::apiserver_requests_by_resource(c).await)
+        {
+            *member_by_resource.entry(key).or_default() += v;
+        }
+    }
     let metrics_settled = fed.metrics().await;
     let member_writes =
         common::metric_sum(&metrics_settled, "karmada_reconciler_member_writes_total")
             - writes_before;
-    // The reconciler's own count (karmada_reconciler_api_requests_total), by target.
+    // The reconciler's own count (karmada_reconciler_api_requests_total), by target and verb.
     let own_requests: std::collections::BTreeMap<String, f64> = own_requests(&metrics_settled)
         .into_iter()
         .map(|(k, v)| (k.clone(), v - own_before.get(&k).copied().unwrap_or(0.0)))
+        .filter(|(_, v)| *v > 0.0)
         .collect();
     let stats_settled = proc_stats(fed.pid());
 
-    // --- status: member change -> template status ----------------------------------------
+    // --- stages: where a Deployment template's time goes ---------------------------------
+    let stage_rows: Vec<(String, f64, f64, f64)> = {
+        let map = stages.0.lock().unwrap();
+        let mut rows = Vec::new();
+        for w in 1..STAGES.len() {
+            let mut step = Vec::new();
+            let mut since_created = Vec::new();
+            for times in map.values() {
+                let (Some(created), Some(at)) = (times[0], times[w]) else {
+                    continue;
+                };
+                // The latest earlier stage seen: stages may overlap (a Work's status can trail
+                // the member's object).
+                let previous = (0..w).rev().find_map(|p| times[p]).unwrap_or(created);
+                step.push(ms(at.saturating_duration_since(previous)));
+                since_created.push(ms(at.saturating_duration_since(created)));
+            }
+            step.sort_by(f64::total_cmp);
+            since_created.sort_by(f64::total_cmp);
+            rows.push((
+                STAGES[w].1.to_string(),
+                percentile(&step, 50.0),
+                percentile(&step, 99.0),
+                percentile(&since_created, 50.0),
+            ));
+        }
+        rows
+    };
+
+    // --- status: member change -> template status, idle --------------------------------------
     let mut status_lat = Vec::new();
-    let m1_deploys = |ns: &str| Api::<Deployment>::namespaced(members[0].clone(), ns);
     for j in 0..samples {
-        let (ns, name) = &objects[j * n / samples.max(1)];
-        let patch = json!({"status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1,
-            "updatedReplicas": 1}});
-        let t0 = Instant::now();
-        m1_deploys(ns)
-            .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .unwrap();
-        let key = format!("{ns}/{name}");
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let done = loop {
-            if let Some(t) = status_ready.lock().unwrap().get(&key) {
-                break Some(*t);
-            }
-            if Instant::now() > deadline {
-                break None;
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        };
-        match done {
-            Some(t) => status_lat.push(ms(t.saturating_duration_since(t0))),
-            None => eprintln!("status of {key} never reached the template"),
+        // Other templates than the ones sampled under load.
+        let (ns, name) = &objects[(j * n / samples + 1).min(n - 1)];
+        if let Some(l) = status_round_trip(&members[0], &status_ready, ns, name).await {
+            status_lat.push(l);
         }
     }
     status_lat.sort_by(f64::total_cmp);
@@ -474,6 +883,7 @@ async fn main() {
     let per_obj = |v: f64| v / n as f64;
     let member_total = member_requests.get("total").copied().unwrap_or(0.0);
     let cp_total = cp_requests.get("total").copied().unwrap_or(0.0);
+    let cp_gets = cp_requests.get("GET").copied().unwrap_or(0.0);
     let cpu_prop = stats_propagated.cpu_secs - stats_before.cpu_secs;
     let cpu_settled = stats_settled.cpu_secs - stats_before.cpu_secs;
     let rows: Vec<(&str, String)> = vec![
@@ -508,7 +918,16 @@ async fn main() {
             ),
         ),
         (
-            "status member -> template p50/p99",
+            "status member -> template p50/p99, under load",
+            format!(
+                "{:.0} / {:.0} ms ({} samples while propagating)",
+                percentile(&status_under_load, 50.0),
+                percentile(&status_under_load, 99.0),
+                status_under_load.len()
+            ),
+        ),
+        (
+            "status member -> template p50/p99, idle",
             format!(
                 "{:.0} / {:.0} ms ({} samples)",
                 percentile(&status_lat, 50.0),
@@ -545,6 +964,10 @@ async fn main() {
                 .join(", "),
         ),
         (
+            "control-plane GETs / template",
+            format!("{:.2}", per_obj(cp_gets)),
+        ),
+        (
             "floor: plain client, same writes",
             format!("{floor_writes} writes in {:.1} s", floor.as_secs_f64()),
         ),
@@ -561,11 +984,34 @@ async fn main() {
     for (k, v) in &rows {
         println!("{k:<46} {v}");
     }
+    let table = |title: &str, by: &std::collections::BTreeMap<(String, String), f64>| {
+        println!("{title}, per Deployment template (resource VERB):");
+        for ((resource, verb), v) in by {
+            println!(
+                "    {:<40} {:>8.2}   ({v:.0})",
+                format!("{resource} {verb}"),
+                per_obj(*v)
+            );
+        }
+    };
+    table("control-plane requests", &cp_by_resource);
+    table("member requests (all members)", &member_by_resource);
+    println!(
+        "where a Deployment template's time goes (from watch events; step = since the previous stage):"
+    );
+    println!(
+        "    {:<32} {:>10} {:>10} {:>16}",
+        "stage", "step p50", "step p99", "since create p50"
+    );
+    for (name, p50, p99, since) in &stage_rows {
+        println!("    {name:<32} {p50:>8.0}ms {p99:>8.0}ms {since:>14.0}ms");
+    }
     let load_after = common::machine();
     println!("machine before/after: {load_before} / {load_after}");
     let report = json!({
         "bench": "propagation",
-        "templates": n, "namespaces": k, "members": m, "concurrency": concurrency,
+        "templates": n, "templates_total": shape.templates(), "deps": deps,
+        "namespaces": k, "members": m, "concurrency": concurrency,
         "member_objects": expected * m,
         "create_seconds": created_in.as_secs_f64(),
         "total_seconds": total.as_secs_f64(),
@@ -575,6 +1021,9 @@ async fn main() {
             "p99": percentile(&latencies, 99.0), "max": latencies.last()},
         "status_latency_ms": {"samples": status_lat.len(), "p50": percentile(&status_lat, 50.0),
             "p99": percentile(&status_lat, 99.0)},
+        "status_under_load_ms": {"samples": status_under_load.len(),
+            "p50": percentile(&status_under_load, 50.0), "p99": percentile(&status_under_load, 99.0)},
+        "stages_ms": stage_rows.iter().map(|(s, p50, p99, since)| json!({"stage": s, "step_p50": p50, "step_p99": p99, "since_create_p50": since})).collect::<Vec<_>>(),
         "reconciler": {
             "binary": common::reconciler_bin(),
             "peak_rss_mib": stats_end.hwm_kib as f64 / 1024.0,
@@ -587,6 +1036,9 @@ async fn main() {
             "member_requests_per_template": per_obj(member_total),
             "control_plane_requests": cp_requests,
             "control_plane_requests_per_template": per_obj(cp_total),
+            "control_plane_gets_per_template": per_obj(cp_gets),
+            "control_plane_by_resource": cp_by_resource.iter().map(|((r, v), c)| (format!("{r} {v}"), *c)).collect::<std::collections::BTreeMap<_, _>>(),
+            "member_by_resource": member_by_resource.iter().map(|((r, v), c)| (format!("{r} {v}"), *c)).collect::<std::collections::BTreeMap<_, _>>(),
             "own_requests": own_requests,
         },
         "floor": {"writes": floor_writes, "seconds": floor.as_secs_f64(),
@@ -594,13 +1046,11 @@ async fn main() {
             "ratio_member_requests": member_total / floor_writes as f64},
         "machine_before": load_before, "machine_after": load_after,
     });
-    if let Some(path) = json_path {
-        std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
-        eprintln!("wrote {path}");
-    }
+    report
 }
 
-/// `karmada_reconciler_api_requests_total` summed by target (`control-plane`, `member`).
+/// `karmada_reconciler_api_requests_total` summed by target (`control-plane`, `member`), and
+/// by target and verb (`control-plane GET`).
 fn own_requests(metrics: &str) -> std::collections::BTreeMap<String, f64> {
     let mut out = std::collections::BTreeMap::new();
     for target in ["control-plane", "member"] {
@@ -612,6 +1062,16 @@ fn own_requests(metrics: &str) -> std::collections::BTreeMap<String, f64> {
                 &format!("target=\"{target}\""),
             ),
         );
+        for verb in ["GET", "LIST", "WATCH", "POST", "PUT", "PATCH", "DELETE"] {
+            out.insert(
+                format!("{target} {verb}"),
+                common::metric_sum_where(
+                    metrics,
+                    "karmada_reconciler_api_requests_total",
+                    &format!("target=\"{target}\",verb=\"{verb}\""),
+                ),
+            );
+        }
     }
     out
 }

@@ -306,3 +306,67 @@ pub fn arg<T: std::str::FromStr>(name: &str) -> Option<T> {
                 .unwrap_or_else(|_| panic!("{name}: cannot parse {v:?}"))
         })
 }
+
+/// `apiserver_request_total` of one kube-apiserver by `(resource, verb)` (leases left out), to
+/// show which kinds a request count comes from.
+pub async fn apiserver_requests_by_resource(
+    client: &kube::Client,
+) -> BTreeMap<(String, String), f64> {
+    let req = http::Request::get("/metrics").body(Vec::new()).unwrap();
+    let text = client.request_text(req).await.unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("apiserver_request_total{") else {
+            continue;
+        };
+        let Some((labels, value)) = rest.rsplit_once("} ") else {
+            continue;
+        };
+        let label = |k: &str| {
+            labels
+                .split(',')
+                .find_map(|kv| kv.strip_prefix(&format!("{k}=\"")))
+                .map(|v| v.trim_end_matches('"').to_string())
+                .unwrap_or_default()
+        };
+        let resource = label("resource");
+        if resource == "leases" {
+            continue;
+        }
+        let subresource = label("subresource");
+        let resource = if subresource.is_empty() {
+            resource
+        } else {
+            format!("{resource}/{subresource}")
+        };
+        *out.entry((resource, label("verb"))).or_default() += value.parse::<f64>().unwrap_or(0.0);
+    }
+    out
+}
+
+/// `after - before` of [`apiserver_requests_by_resource`], only what grew.
+pub fn diff_by_resource(
+    before: &BTreeMap<(String, String), f64>,
+    after: &BTreeMap<(String, String), f64>,
+) -> BTreeMap<(String, String), f64> {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, v)| *v > 0.0)
+        .collect()
+}
+
+/// Least-squares slope of `y` over `x`.
+pub fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return f64::NAN;
+    }
+    let (sx, sy) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    let (mx, my) = (sx / n, sy / n);
+    let num: f64 = points.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+    let den: f64 = points.iter().map(|(x, _)| (x - mx) * (x - mx)).sum();
+    num / den
+}
