@@ -133,12 +133,8 @@ fn aggregate_job(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Val
     Value::Object(out)
 }
 
-/// A Service's status: every member's LoadBalancer ingress, deduplicated, in cluster order.
-fn aggregate_service(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
-    let mut out = current
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+/// Every member's `status.loadBalancer.ingress` entries, deduplicated, in cluster order.
+fn load_balancer_ingress(items: &[AggregatedStatusItem]) -> Vec<Value> {
     let mut ingress: Vec<Value> = Vec::new();
     for i in items {
         for ing in i
@@ -154,6 +150,16 @@ fn aggregate_service(current: Option<&Value>, items: &[AggregatedStatusItem]) ->
             }
         }
     }
+    ingress
+}
+
+/// A Service's status: every member's LoadBalancer ingress, deduplicated, in cluster order.
+fn aggregate_service(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+    let mut out = current
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let ingress = load_balancer_ingress(items);
     if ingress.is_empty() {
         out.insert("loadBalancer".into(), json!({}));
     } else {
@@ -322,21 +328,7 @@ fn aggregate_ingress(current: Option<&Value>, items: &[AggregatedStatusItem]) ->
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let mut ingress: Vec<Value> = Vec::new();
-    for i in items {
-        for ing in i
-            .status
-            .as_ref()
-            .and_then(|s| s.pointer("/loadBalancer/ingress"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if !ingress.contains(ing) {
-                ingress.push(ing.clone());
-            }
-        }
-    }
+    let mut ingress = load_balancer_ingress(items);
     ingress.sort_by_key(|i| (i["ip"].to_string(), i["hostname"].to_string()));
     if ingress.is_empty() {
         out.insert("loadBalancer".into(), json!({}));

@@ -191,18 +191,7 @@ async fn serve_once(
     ctx.metrics.register_controllers(&["execution", "cluster"]);
     ensure_cluster(cp, &member.client, agent).await?;
 
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let stop: Shutdown = {
-        let shutdown = shutdown.clone();
-        async move {
-            tokio::select! {
-                _ = shutdown => {}
-                _ = stop_rx => {}
-            }
-        }
-        .boxed()
-        .shared()
-    };
+    let (stop_tx, stop) = super::stoppable(shutdown.clone());
     let execution = tokio::spawn(execution::run(ctx.clone(), stop.clone()));
     // Set once the Cluster is being removed (or gone): the Lease is left to lapse, so
     // unregister's cleanup is not undone.

@@ -39,6 +39,21 @@ use kube::Client;
 
 pub use context::Context;
 
+/// A shutdown signal that also fires when the returned sender is used or dropped (leadership
+/// lost, a controller ended).
+pub(crate) fn stoppable(shutdown: Shutdown) -> (tokio::sync::oneshot::Sender<()>, Shutdown) {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let stop: Shutdown = async move {
+        tokio::select! {
+            _ = shutdown => {}
+            _ = stop_rx => {}
+        }
+    }
+    .boxed()
+    .shared();
+    (stop_tx, stop)
+}
+
 /// Settings of one reconciler process (the binary's flags).
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -132,18 +147,7 @@ pub async fn run(
     let grace = options.shutdown_grace_period;
     // What the controllers stop on: `shutdown`, or `stop_tx` when leadership is lost or another
     // controller ended.
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let stop: Shutdown = {
-        let shutdown = shutdown.clone();
-        async move {
-            tokio::select! {
-                _ = shutdown => {}
-                _ = stop_rx => {}
-            }
-        }
-        .boxed()
-        .shared()
-    };
+    let (stop_tx, stop) = stoppable(shutdown.clone());
     let health = server::Health::default();
     let ctx = Arc::new(Context::new(client.clone(), options.clone()));
     ctx.metrics.register_controllers(&CONTROLLERS);
