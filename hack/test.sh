@@ -54,7 +54,8 @@ else
   # beside the other tests rather than after them; its output follows theirs.
   cargo test --locked --all-targets --no-run
   faults_log=$(mktemp)
-  KARMADACTL_FAULT_TESTS=1 cargo test --locked --test faults >"$faults_log" 2>&1 &
+  # All six at once: each is mostly waiting on outages and convergence.
+  KARMADACTL_FAULT_TESTS=1 cargo test --locked --test faults -- --test-threads=6 >"$faults_log" 2>&1 &
   faults_pid=$!
   rest=0
   KARMADACTL_FAULT_TESTS=0 cargo test --locked --all-targets || rest=$?
