@@ -246,27 +246,33 @@ async fn start(args: Args, shutdown: Shared<BoxFuture<'static, ()>>) -> Result<(
         }
         tracing::info!("CRDs installed");
     }
-    let options = Options {
+    let options = options(&args, None);
+    reconciler::run(client, options, shutdown)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The reconciler's settings from its flags; `agent`: the cluster of `--mode=agent`.
+fn options(args: &Args, agent: Option<String>) -> Options {
+    Options {
         metrics_bind_address: args.metrics_bind_address,
-        leader_elect: args.leader_elect,
-        leader_elect_namespace: args.leader_elect_namespace,
+        // An agent serves one member: there is no standby to hand over to.
+        leader_elect: args.leader_elect && agent.is_none(),
+        leader_elect_namespace: args.leader_elect_namespace.clone(),
         cluster_status_update_frequency: args.cluster_status_update_frequency,
         cluster_failure_threshold: args.cluster_failure_threshold,
         cluster_success_threshold: args.cluster_success_threshold,
         cluster_probe_timeout: args.cluster_probe_timeout,
         failover_eviction_timeout: args.failover_eviction_timeout,
         cluster_deletion_grace_period: args.cluster_deletion_grace_period,
-        skipped_propagating_namespaces: args.skipped_propagating_namespaces,
+        skipped_propagating_namespaces: args.skipped_propagating_namespaces.clone(),
         concurrency: args.concurrency,
         shutdown_grace_period: args.shutdown_grace_period,
         member_concurrency: args.member_concurrency,
         member_request_timeout: args.member_request_timeout,
-        agent: None,
+        agent,
         cluster_lease_grace: args.cluster_lease_grace,
-    };
-    reconciler::run(client, options, shutdown)
-        .await
-        .map_err(|e| e.to_string())
+    }
 }
 
 async fn start_agent(args: Args, shutdown: Shared<BoxFuture<'static, ()>>) -> Result<(), String> {
@@ -288,6 +294,7 @@ async fn start_agent(args: Args, shutdown: Shared<BoxFuture<'static, ()>>) -> Re
     };
     let member = agent::member_clients(config, args.member_request_timeout)
         .map_err(|e| format!("cannot build a client for the member: {e}"))?;
+    let options = options(&args, Some(cluster.clone()));
     let mut opts = AgentOptions::new(&cluster);
     opts.api_endpoint = args.cluster_api_endpoint;
     opts.provider = args.cluster_provider;
@@ -295,24 +302,6 @@ async fn start_agent(args: Args, shutdown: Shared<BoxFuture<'static, ()>>) -> Re
     opts.zones = args.cluster_zones;
     opts.lease_duration = args.cluster_lease_duration;
     opts.renew_threshold = args.cert_rotation_remaining_time_threshold;
-    let options = Options {
-        metrics_bind_address: args.metrics_bind_address,
-        leader_elect: false,
-        leader_elect_namespace: args.leader_elect_namespace,
-        cluster_status_update_frequency: args.cluster_status_update_frequency,
-        cluster_failure_threshold: args.cluster_failure_threshold,
-        cluster_success_threshold: args.cluster_success_threshold,
-        cluster_probe_timeout: args.cluster_probe_timeout,
-        failover_eviction_timeout: args.failover_eviction_timeout,
-        cluster_deletion_grace_period: args.cluster_deletion_grace_period,
-        skipped_propagating_namespaces: args.skipped_propagating_namespaces,
-        concurrency: args.concurrency,
-        shutdown_grace_period: args.shutdown_grace_period,
-        member_concurrency: args.member_concurrency,
-        member_request_timeout: args.member_request_timeout,
-        agent: Some(cluster),
-        cluster_lease_grace: args.cluster_lease_grace,
-    };
     agent::run(member, options, opts, shutdown)
         .await
         .map_err(|e| e.to_string())
