@@ -36,10 +36,7 @@ pub fn reflect(live: &Value) -> Option<Value> {
 /// The Job status summed over members: counts add up; Complete when every member completed,
 /// Failed when any failed; startTime the earliest, completionTime the latest once all are done.
 fn aggregate_job(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
-    let mut out = current
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut out = current_fields(current);
     let statuses: Vec<&Value> = items.iter().filter_map(|i| i.status.as_ref()).collect();
     for f in ["active", "succeeded", "failed", "ready", "terminating"] {
         let sum: i64 = statuses.iter().filter_map(|s| s.get(f)?.as_i64()).sum();
@@ -133,6 +130,27 @@ fn aggregate_job(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Val
     Value::Object(out)
 }
 
+/// The template's current status fields, the base every aggregation writes over.
+fn current_fields(current: Option<&Value>) -> serde_json::Map<String, Value> {
+    current
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Each member copy's `status.phase` (a copy that reported nothing counts as Pending).
+fn phases(items: &[AggregatedStatusItem]) -> Vec<&str> {
+    items
+        .iter()
+        .map(|i| {
+            i.status
+                .as_ref()
+                .and_then(|s| s.get("phase")?.as_str())
+                .unwrap_or("Pending")
+        })
+        .collect()
+}
+
 /// Every member's `status.loadBalancer.ingress` entries, deduplicated, in cluster order.
 fn load_balancer_ingress(items: &[AggregatedStatusItem]) -> Vec<Value> {
     let mut ingress: Vec<Value> = Vec::new();
@@ -155,10 +173,7 @@ fn load_balancer_ingress(items: &[AggregatedStatusItem]) -> Vec<Value> {
 
 /// A Service's status: every member's LoadBalancer ingress, deduplicated, in cluster order.
 fn aggregate_service(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
-    let mut out = current
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut out = current_fields(current);
     let ingress = load_balancer_ingress(items);
     if ingress.is_empty() {
         out.insert("loadBalancer".into(), json!({}));
@@ -170,19 +185,8 @@ fn aggregate_service(current: Option<&Value>, items: &[AggregatedStatusItem]) ->
 
 /// A PVC's phase over members: Bound when bound everywhere, Lost when lost anywhere, else Pending.
 fn aggregate_pvc(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
-    let mut out = current
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let phases: Vec<&str> = items
-        .iter()
-        .map(|i| {
-            i.status
-                .as_ref()
-                .and_then(|s| s.get("phase")?.as_str())
-                .unwrap_or("Pending")
-        })
-        .collect();
+    let mut out = current_fields(current);
+    let phases = phases(items);
     let phase = if !phases.is_empty() && phases.iter().all(|p| *p == "Bound") {
         "Bound"
     } else if phases.contains(&"Lost") {
@@ -205,10 +209,7 @@ fn aggregate_pvc(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Val
 
 /// A CronJob's status: active Jobs of every member, the latest schedule and success times.
 fn aggregate_cronjob(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
-    let mut out = current
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut out = current_fields(current);
     let statuses: Vec<&Value> = items.iter().filter_map(|i| i.status.as_ref()).collect();
     let active: Vec<Value> = statuses
         .iter()
@@ -229,22 +230,11 @@ fn aggregate_cronjob(current: Option<&Value>, items: &[AggregatedStatusItem]) ->
 /// A Pod's status: the worst phase of its copies (Failed, Pending, Running, Succeeded; a copy
 /// that reported nothing counts as Pending) and every copy's container readiness and state.
 fn aggregate_pod(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
-    let mut out = current
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut out = current_fields(current);
     if items.is_empty() {
         return Value::Object(out);
     }
-    let phases: Vec<&str> = items
-        .iter()
-        .map(|i| {
-            i.status
-                .as_ref()
-                .and_then(|s| s["phase"].as_str())
-                .unwrap_or("Pending")
-        })
-        .collect();
+    let phases = phases(items);
     let phase = ["Failed", "Pending", "Running", "Succeeded"]
         .into_iter()
         .find(|p| phases.contains(p));
@@ -264,19 +254,8 @@ fn aggregate_pod(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Val
 /// A PersistentVolume's phase: the first of Failed, Pending, Available, Bound, Released that a
 /// copy has (a copy that reported nothing counts as Pending).
 fn aggregate_pv(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
-    let mut out = current
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let phases: Vec<&str> = items
-        .iter()
-        .map(|i| {
-            i.status
-                .as_ref()
-                .and_then(|s| s["phase"].as_str())
-                .unwrap_or("Pending")
-        })
-        .collect();
+    let mut out = current_fields(current);
+    let phases = phases(items);
     let phase = ["Failed", "Pending", "Available", "Bound", "Released"]
         .into_iter()
         .find(|p| phases.contains(p));
@@ -286,10 +265,7 @@ fn aggregate_pv(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Valu
 
 /// A PodDisruptionBudget's counts summed; disrupted pods named `<cluster>/<pod>`.
 fn aggregate_pdb(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
-    let mut out = current
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut out = current_fields(current);
     for f in [
         "currentHealthy",
         "desiredHealthy",
@@ -324,10 +300,7 @@ fn aggregate_pdb(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Val
 
 /// An Ingress' status: every member's load balancer ingress, deduplicated and sorted.
 fn aggregate_ingress(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
-    let mut out = current
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut out = current_fields(current);
     let mut ingress = load_balancer_ingress(items);
     ingress.sort_by_key(|i| (i["ip"].to_string(), i["hostname"].to_string()));
     if ingress.is_empty() {
@@ -398,10 +371,7 @@ pub fn aggregate(
         "PersistentVolumeClaim" => return Some(aggregate_pvc(current, items)),
         _ => return None,
     };
-    let mut out = current
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut out = current_fields(current);
     for f in fields {
         let sum: i64 = items
             .iter()

@@ -319,40 +319,40 @@ fn write_error(what: &str, e: kube::Error) -> Error {
     }
 }
 
-/// Server-side applies a PropagationPolicy; returns `propagationpolicy.policy.karmada.io/x created`
-/// (or configured, unchanged).
+/// Server-side applies a PropagationPolicy or ClusterPropagationPolicy; returns
+/// `propagationpolicy.policy.karmada.io/x created` (or configured, unchanged).
 pub async fn write_policy(cp: &Client, policy: &Value, force: bool) -> Result<String> {
     let ns = policy["metadata"]["namespace"].as_str().unwrap_or_default();
-    let name = policy["metadata"]["name"].as_str().unwrap_or_default();
     if policy["kind"] == "ClusterPropagationPolicy" {
         let api: Api<ClusterPropagationPolicy> = Api::all(cp.clone());
-        let before = api.get_opt(name).await?;
-        let mut params = PatchParams::apply(FIELD_MANAGER);
-        params.force = force;
-        let shown = format!("clusterpropagationpolicy.policy.karmada.io/{name}");
-        let after = api
-            .patch(name, &params, &Patch::Apply(policy))
-            .await
-            .map_err(|e| write_error(&shown, e))?;
-        let verb = match before {
-            None => "created",
-            Some(b) if b.spec == after.spec => "unchanged",
-            Some(_) => "configured",
-        };
-        return Ok(format!("{shown} {verb}"));
+        return apply_policy(api, policy, force, |a, b| a.spec == b.spec).await;
     }
     let api: Api<PropagationPolicy> = Api::namespaced(cp.clone(), ns);
+    apply_policy(api, policy, force, |a, b| a.spec == b.spec).await
+}
+
+/// One policy object through `api`, reported as kubectl does (`same`: whether nothing changed).
+async fn apply_policy<K>(
+    api: Api<K>,
+    policy: &Value,
+    force: bool,
+    same: fn(&K, &K) -> bool,
+) -> Result<String>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let name = policy["metadata"]["name"].as_str().unwrap_or_default();
     let before = api.get_opt(name).await?;
     let mut params = PatchParams::apply(FIELD_MANAGER);
     params.force = force;
-    let shown = format!("propagationpolicy.policy.karmada.io/{name}");
+    let shown = format!("{}.policy.karmada.io/{name}", K::kind(&()).to_lowercase());
     let after = api
         .patch(name, &params, &Patch::Apply(policy))
         .await
         .map_err(|e| write_error(&shown, e))?;
     let verb = match before {
         None => "created",
-        Some(b) if b.spec == after.spec => "unchanged",
+        Some(b) if same(&b, &after) => "unchanged",
         Some(_) => "configured",
     };
     Ok(format!("{shown} {verb}"))
