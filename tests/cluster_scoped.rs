@@ -243,6 +243,34 @@ async fn cluster_scoped_templates_propagate_with_karmadas_names_marks_and_events
         "demo.reader-clusterrole"
     );
 
+    // `why` reads the ClusterResourceBinding of a cluster-scoped template: placement from it,
+    // both members targeted and applied.
+    let target = karmadactl::client::connect::Target {
+        kubeconfig: Some(fed.bed.kubeconfig().to_path_buf()),
+        context: Some(CONTROL_PLANE.into()),
+    };
+    let why = karmadactl::ops::why::why(&target, "clusterrole", "demo:reader", None)
+        .await
+        .unwrap();
+    let placement = why.placement.expect("a placement section");
+    assert_eq!(
+        placement.source,
+        "ClusterResourceBinding demo.reader-clusterrole"
+    );
+    assert!(why.notes.is_empty(), "{:?}", why.notes);
+    assert!(
+        placement.clusters.iter().all(|c| c.targeted),
+        "{:?}",
+        placement.clusters
+    );
+    assert_eq!(
+        why.apply
+            .iter()
+            .map(|a| (a.cluster.as_str(), a.applied.as_deref()))
+            .collect::<Vec<_>>(),
+        vec![("member1", Some("True")), ("member2", Some("True"))]
+    );
+
     // Karmada's marks on the member copy: the claim, the binding, the Work.
     let role = get(
         &members[0].1,

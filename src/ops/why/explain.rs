@@ -242,12 +242,6 @@ pub fn explain(input: &Inputs) -> Explanation {
         .flatten()
         .map(|r| r.replicas);
     let mut notes = Vec::new();
-    if !input.namespaced {
-        notes.push(format!(
-            "{} is cluster-scoped; this version propagates namespaced templates only",
-            r.kind
-        ));
-    }
     if names::is_reserved_namespace(&ns) {
         notes.push(format!(
             "namespace {ns} is reserved for Karmada; templates in it are never propagated"
@@ -377,17 +371,12 @@ pub fn explain(input: &Inputs) -> Explanation {
         .map(|b| b.spec.clusters.iter().map(|t| t.name.clone()).collect())
         .unwrap_or_default();
     let placement_and_source: Option<(Placement, String)> = binding
-        .and_then(|b| {
-            b.spec
-                .placement
-                .clone()
-                .map(|p| (p, format!("ResourceBinding {ns}/{}", b.name_any())))
-        })
+        .and_then(|b| b.spec.placement.clone().map(|p| (p, binding_phrase(b))))
         .or_else(|| {
             claim.map(|c| {
                 (
                     c.spec.placement.clone(),
-                    "the policy (no ResourceBinding yet)".to_string(),
+                    "the policy (no binding yet)".to_string(),
                 )
             })
         });
@@ -596,6 +585,15 @@ pub fn explain(input: &Inputs) -> Explanation {
         overrides: override_section,
         apply,
         notes,
+    }
+}
+
+/// `ResourceBinding ns/name`, or `ClusterResourceBinding name` for a cluster-scoped template
+/// (gathered into the same type, without a namespace).
+fn binding_phrase(b: &ResourceBinding) -> String {
+    match b.metadata.namespace.as_deref() {
+        Some(ns) if !ns.is_empty() => format!("ResourceBinding {ns}/{}", b.name_any()),
+        _ => format!("ClusterResourceBinding {}", b.name_any()),
     }
 }
 

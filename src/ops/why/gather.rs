@@ -6,8 +6,8 @@ use kube::ResourceExt as _;
 use kube::api::{Api, DynamicObject, ListParams};
 
 use crate::api::{
-    Cluster, ClusterOverridePolicy, ClusterPropagationPolicy, OverridePolicy, PropagationPolicy,
-    ResourceBinding, Work, names,
+    Cluster, ClusterOverridePolicy, ClusterPropagationPolicy, ClusterResourceBinding,
+    OverridePolicy, PropagationPolicy, ResourceBinding, Work, names,
 };
 use crate::client::connect::Target;
 use crate::client::kinds::{self, Resolved};
@@ -69,7 +69,16 @@ pub async fn gather(
             .get_opt(&names::binding_name(&ar.kind, name))
             .await?
     } else {
-        None
+        // Same spec and status: `explain` reads either kind as a ResourceBinding without a
+        // namespace.
+        Api::<ClusterResourceBinding>::all(cp.clone())
+            .get_opt(&names::binding_name(&ar.kind, name))
+            .await?
+            .map(|crb| ResourceBinding {
+                metadata: crb.metadata,
+                spec: crb.spec,
+                status: crb.status,
+            })
     };
     let work_name = names::work_name(&ar.kind, name, if namespaced { &ns } else { "" });
     let mut works = BTreeMap::new();
