@@ -945,7 +945,7 @@ async fn member_outage(env: &mut Env) {
     let clusters: Api<Cluster> = Api::all(env.cp.clone());
     // docs/examples/failover.yaml: "mover" runs on one of member2/member3; member2 is cordoned
     // while it is placed, so it lands on member3, and stays there once member2 is uncordoned.
-    // "pinned" (member3 only) tolerates the not-ready NoExecute taint.
+    // "pinned" (member3 only) tolerates the not-ready NoExecute taint its ClusterTaintPolicy adds.
     let cordon = json!({"spec": {"taints": [{"key": "cluster.karmada.io/unschedulable", "effect": "NoSchedule"}]}});
     clusters
         .patch("member2", &PatchParams::default(), &Patch::Merge(cordon))
@@ -1017,7 +1017,8 @@ async fn member_outage(env: &mut Env) {
     )
     .await;
 
-    // Failover: past the eviction timeout member3 is tainted NoExecute and mover moves to member2.
+    // Failover: the example's ClusterTaintPolicy taints member3 NoExecute (the controller's own
+    // health taint is NoSchedule only, as in Karmada) and mover moves to member2.
     eventually("member3 tainted not-ready:NoExecute", T, &log, || async {
         let c = clusters.get("member3").await.ok()?;
         c.spec
@@ -1047,6 +1048,45 @@ async fn member_outage(env: &mut Env) {
         ["member3"],
         "a tolerated NoExecute taint does not evict"
     );
+    // mover left member3 through a graceful eviction task, which keeps its Work there until
+    // the new copy is healthy: member2's controllers would report that; here a status patch does.
+    let mover = Api::<ResourceBinding>::namespaced(env.cp.clone(), FAILOVER)
+        .get("mover-deployment")
+        .await
+        .unwrap();
+    assert!(
+        mover
+            .spec
+            .graceful_eviction_tasks
+            .iter()
+            .any(|t| t.from_cluster == "member3" && t.reason == "TaintUntolerated"),
+        "{:?}",
+        mover.spec.graceful_eviction_tasks
+    );
+    let deploys: Api<Deployment> = Api::namespaced(m2.clone(), FAILOVER);
+    let generation = deploys.get("mover").await.unwrap().metadata.generation;
+    deploys
+        .patch_status(
+            "mover",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"status": {"observedGeneration": generation, "replicas": 1,
+                "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}}),
+            ),
+        )
+        .await
+        .unwrap();
+    eventually("mover's eviction task ends", T, &log, || async {
+        Api::<ResourceBinding>::namespaced(env.cp.clone(), FAILOVER)
+            .get("mover-deployment")
+            .await
+            .ok()?
+            .spec
+            .graceful_eviction_tasks
+            .is_empty()
+            .then_some(())
+    })
+    .await;
 
     env.fed.bed.start_cluster("member3").await.unwrap();
     eventually(

@@ -264,6 +264,7 @@ fn absurd_durations_are_refused_at_start() {
         "--cluster-success-threshold",
         "--cluster-probe-timeout",
         "--failover-eviction-timeout",
+        "--graceful-eviction-timeout",
     ] {
         for value in ["1e400", "99999999999999999999h", "-1s", "36600d"] {
             let out = std::process::Command::new(env!("CARGO_BIN_EXE_karmada-reconciler"))

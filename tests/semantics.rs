@@ -32,6 +32,23 @@ async fn get(api: &Api<DynamicObject>, name: &str) -> Option<Value> {
         .map(|o| serde_json::to_value(o).unwrap())
 }
 
+/// Writes a member Deployment's status as its controller would once all its replicas are
+/// available: healthy, so a graceful eviction of another cluster's copy can end.
+async fn mark_healthy(member: &Client, name: &str) {
+    let deploys = api(member, "apps/v1", "Deployment", "default").await;
+    let generation =
+        get(&deploys, name).await.expect("member Deployment")["metadata"]["generation"]
+            .as_i64()
+            .unwrap_or(1);
+    let replicas = 1;
+    let status = json!({"status": {"observedGeneration": generation, "replicas": replicas,
+        "updatedReplicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas}});
+    deploys
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap_or_else(|e| panic!("status of {name} in the member: {e}"));
+}
+
 /// A change made in the member by someone else (an HPA, `kubectl scale`, a member controller).
 async fn member_patch(api: &Api<DynamicObject>, name: &str, patch: Value) {
     api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -408,6 +425,10 @@ spec:
         &log,
     )
     .await;
+    // Healthy in member2, so the copies leaving member1 are not kept for their replacement.
+    for name in ["tolerant", "intolerant"] {
+        mark_healthy(&members[1].1, name).await;
+    }
     let clusters: Api<karmadactl::api::Cluster> = Api::all(cp.clone());
     let now = k8s_openapi::jiff::Timestamp::now();
     clusters
@@ -632,6 +653,8 @@ spec:
 "#
         )
     };
+    // Healthy in member2: the graceful eviction of member1's copy ends at once.
+    mark_healthy(&members[1].1, "evictable").await;
     // While member1 is Ready the policy adds the taint: the workload leaves member1 only.
     apply_yaml(&cp, &taint_policy("\"True\"", "\"False\"")).await;
     let clusters: Api<karmadactl::api::Cluster> = Api::all(cp.clone());

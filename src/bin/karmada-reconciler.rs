@@ -95,10 +95,20 @@ struct Args {
     #[arg(long, default_value = "5s", value_parser = karmadactl::duration::parse)]
     cluster_probe_timeout: Duration,
 
-    /// How long a member may stay not Ready before it is tainted NoExecute and the workloads
-    /// that do not tolerate that move to other clusters
-    #[arg(long, default_value = "5m", value_parser = karmadactl::duration::parse)]
-    failover_eviction_timeout: Duration,
+    /// Deprecated, no effect: as in Karmada, health taints are NoSchedule only and NoExecute
+    /// (failover) comes from a ClusterTaintPolicy. Accepted so existing command lines work
+    #[arg(long, value_parser = karmadactl::duration::parse)]
+    failover_eviction_timeout: Option<Duration>,
+
+    /// How long a graceful eviction task without gracePeriodSeconds keeps the old copy of a
+    /// workload that is moving away (while its new copy is not healthy yet)
+    #[arg(long, default_value = "10m", value_parser = karmadactl::duration::parse)]
+    graceful_eviction_timeout: Duration,
+
+    /// How a NoExecute taint evicts workloads whose policy sets no failover.cluster.purgeMode:
+    /// Gracefully (keep the old copy until the new one is healthy) or Directly
+    #[arg(long, default_value = "Gracefully", value_parser = karmadactl::reconciler::taint_eviction::parse_purge_mode)]
+    no_execute_taint_eviction_purge_mode: karmadactl::api::policy::PurgeMode,
 
     /// How long deleting a Work retries a member that cannot be reached (or refuses) before
     /// giving up: the Work goes anyway and an Event names what was left in the member. A Cluster
@@ -227,6 +237,11 @@ async fn run(args: Args) -> ExitCode {
 }
 
 async fn start(args: Args, shutdown: Shared<BoxFuture<'static, ()>>) -> Result<(), String> {
+    if args.failover_eviction_timeout.is_some() {
+        tracing::warn!(
+            "--failover-eviction-timeout has no effect: add a ClusterTaintPolicy with a NoExecute taint for failover (docs/failover.md)"
+        );
+    }
     if args.mode == Mode::Agent {
         return start_agent(args, shutdown).await;
     }
@@ -263,7 +278,8 @@ fn options(args: &Args, agent: Option<String>) -> Options {
         cluster_failure_threshold: args.cluster_failure_threshold,
         cluster_success_threshold: args.cluster_success_threshold,
         cluster_probe_timeout: args.cluster_probe_timeout,
-        failover_eviction_timeout: args.failover_eviction_timeout,
+        graceful_eviction_timeout: args.graceful_eviction_timeout,
+        no_execute_taint_eviction_purge_mode: args.no_execute_taint_eviction_purge_mode,
         cluster_deletion_grace_period: args.cluster_deletion_grace_period,
         skipped_propagating_namespaces: args.skipped_propagating_namespaces.clone(),
         concurrency: args.concurrency,

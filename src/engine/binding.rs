@@ -162,6 +162,8 @@ fn strip_clusters(spec: &Value) -> Value {
     let mut s = spec.clone();
     if let Some(m) = s.as_object_mut() {
         m.remove("clusters");
+        // The failover controllers' field, like clusters.
+        m.remove("gracefulEvictionTasks");
         m.retain(|_, v| !v.is_null());
     }
     s

@@ -1,5 +1,5 @@
 //! Cluster health decisions: the Ready condition's value, the health taints Karmada keeps in
-//! step with it, and when an unhealthy cluster's workloads should move away.
+//! step with it, and the taints ClusterTaintPolicies add.
 
 use std::time::{Duration, Instant};
 
@@ -19,42 +19,33 @@ pub fn ready_status(status: &ClusterStatus) -> Option<&str> {
 }
 
 /// Health taints as Karmada sets them: Ready=False (or missing) → not-ready, Unknown →
-/// unreachable, True → neither. `NoSchedule` keeps new workloads away at once; `NoExecute`
-/// (once the cluster has been unhealthy past the failover eviction timeout) moves workloads
-/// that do not tolerate it to other clusters. Other taints are kept in order.
-pub fn health_taints(current: &[Taint], ready: Option<&str>, evict: bool) -> Vec<Taint> {
+/// unreachable, True → neither, with effect `NoSchedule` only: nothing new is scheduled there,
+/// what runs there stays. Moving workloads away (NoExecute) is left to ClusterTaintPolicies, so
+/// health-keyed taints of other effects (theirs) are kept, as are all other taints, in order.
+pub fn health_taints(current: &[Taint], ready: Option<&str>) -> Vec<Taint> {
     let wanted_key = match ready {
         Some("True") => None,
         Some("Unknown") => Some(keys::TAINT_CLUSTER_UNREACHABLE),
         _ => Some(keys::TAINT_CLUSTER_NOT_READY),
-    };
-    let wanted_effects: &[&str] = if evict {
-        &["NoSchedule", "NoExecute"]
-    } else {
-        &["NoSchedule"]
     };
     let mut out: Vec<Taint> = current
         .iter()
         .filter(|t| {
             let health =
                 t.key == keys::TAINT_CLUSTER_NOT_READY || t.key == keys::TAINT_CLUSTER_UNREACHABLE;
-            !health
-                || (Some(t.key.as_str()) == wanted_key
-                    && wanted_effects.contains(&t.effect.as_str()))
+            !health || t.effect != "NoSchedule" || Some(t.key.as_str()) == wanted_key
         })
         .cloned()
         .collect();
-    if let Some(key) = wanted_key {
-        for effect in wanted_effects {
-            if !out.iter().any(|t| t.key == key && t.effect == *effect) {
-                out.push(Taint {
-                    key: key.into(),
-                    effect: (*effect).into(),
-                    time_added: Some(Time(Timestamp::now())),
-                    value: None,
-                });
-            }
-        }
+    if let Some(key) = wanted_key
+        && !out.iter().any(|t| t.key == key && t.effect == "NoSchedule")
+    {
+        out.push(Taint {
+            key: key.into(),
+            effect: "NoSchedule".into(),
+            time_added: Some(Time(Timestamp::now())),
+            value: None,
+        });
     }
     out
 }
@@ -187,19 +178,6 @@ pub fn hold_ready(
     flips && now < m.since + threshold
 }
 
-/// Whether the cluster has been unhealthy for longer than `timeout` (by its Ready condition).
-pub fn unhealthy_for(status: &ClusterStatus, timeout: Duration) -> bool {
-    status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == keys::CONDITION_READY)
-        .filter(|c| c.status != "True")
-        .is_some_and(|c| {
-            let since = Timestamp::now().as_second() - c.last_transition_time.0.as_second();
-            since >= timeout.as_secs() as i64
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,10 +239,10 @@ mod tests {
             effect: "NoSchedule".into(),
             ..Default::default()
         };
-        let t = health_taints(std::slice::from_ref(&cordon), Some("False"), false);
+        let t = health_taints(std::slice::from_ref(&cordon), Some("False"));
         assert_eq!(t.len(), 2);
         assert_eq!(t[1].key, keys::TAINT_CLUSTER_NOT_READY);
-        let t = health_taints(&t, Some("Unknown"), false);
+        let t = health_taints(&t, Some("Unknown"));
         assert_eq!(
             t.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(),
             vec![
@@ -272,7 +250,7 @@ mod tests {
                 keys::TAINT_CLUSTER_UNREACHABLE
             ]
         );
-        let t = health_taints(&t, Some("True"), false);
+        let t = health_taints(&t, Some("True"));
         assert_eq!(t, vec![cordon]);
     }
 
@@ -312,11 +290,21 @@ mod tests {
     }
 
     #[test]
-    fn eviction_adds_no_execute_and_recovery_removes_it() {
-        let t = health_taints(&[], Some("False"), true);
+    fn health_taints_are_no_schedule_and_leave_no_execute_to_policies() {
+        let t = health_taints(&[], Some("False"));
         let effects: Vec<&str> = t.iter().map(|t| t.effect.as_str()).collect();
-        assert_eq!(effects, vec!["NoSchedule", "NoExecute"]);
-        assert!(t.iter().all(|t| t.key == keys::TAINT_CLUSTER_NOT_READY));
-        assert!(health_taints(&t, Some("True"), false).is_empty());
+        assert_eq!(effects, vec!["NoSchedule"]);
+        // A ClusterTaintPolicy's NoExecute taint on the same key is not the controller's.
+        let mut with_policy = t.clone();
+        with_policy.push(Taint {
+            key: keys::TAINT_CLUSTER_NOT_READY.into(),
+            effect: "NoExecute".into(),
+            ..Default::default()
+        });
+        assert_eq!(health_taints(&with_policy, Some("False")), with_policy);
+        assert_eq!(
+            health_taints(&with_policy, Some("True")),
+            with_policy[1..].to_vec()
+        );
     }
 }

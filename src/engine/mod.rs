@@ -14,7 +14,8 @@
 //! | [`ownership`] | whose a member object is: what applying or deleting a Work may do to it |
 //! | [`status`] | what a Work records of a member object; the template's summed status |
 //! | [`health`] | whether a member object is healthy |
-//! | [`cluster`] | a cluster's health taints and when its workloads move away |
+//! | [`cluster`] | a cluster's health taints and the taints its ClusterTaintPolicies add |
+//! | [`eviction`] | graceful eviction tasks: when a cluster's copy goes, what state moves with it |
 //! | [`dependencies`] | what a workload depends on (ConfigMaps, Secrets, ...) |
 //! | [`interpreter`] | any kind's replicas, status, health and dependencies: customizations (Lua), bundled ones, built-in |
 //! | [`selector`], [`quantity`] | label selectors; Kubernetes quantities as numbers |
@@ -24,6 +25,7 @@ pub mod capacity;
 pub mod cluster;
 pub mod dependencies;
 pub mod division;
+pub mod eviction;
 pub mod health;
 pub mod interpreter;
 pub mod matching;

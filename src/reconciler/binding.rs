@@ -274,6 +274,8 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
                 }
             }
         }
+        // statePreservation of a failover: the old cluster's state as labels, as Karmada does.
+        crate::engine::eviction::inject_preserved_state(spec, &target.name, &mut workload);
         let Some(cluster) = clusters.iter().find(|c| c.name_any() == target.name) else {
             // Not in this controller's cache yet (a fresh join): rendering now would skip its
             // overrides. Its cache update re-runs this binding.
@@ -393,16 +395,17 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
         }
     }
     // Works for clusters that are no longer targets go (the execution controller removes
-    // their member objects).
+    // their member objects), unless a graceful eviction task keeps them for now.
     for w in &existing {
         let cluster = w
             .namespace()
             .as_deref()
             .and_then(names::cluster_of_execution_namespace)
             .map(str::to_string);
-        let targeted = cluster
-            .as_ref()
-            .is_some_and(|c| spec.clusters.iter().any(|t| &t.name == c));
+        let targeted = cluster.as_ref().is_some_and(|c| {
+            spec.clusters.iter().any(|t| &t.name == c)
+                || crate::engine::eviction::keeps_work(spec, c)
+        });
         if !targeted && w.metadata.deletion_timestamp.is_none() {
             let works: Api<Work> =
                 Api::namespaced(ctx.client.clone(), &w.namespace().unwrap_or_default());

@@ -32,9 +32,7 @@ use crate::api::names::execution_namespace;
 use crate::api::taint_policy::ClusterTaintPolicy;
 use crate::api::{self as keys, Cluster, ClusterStatus, Work};
 use crate::engine::capacity;
-use crate::engine::cluster::{
-    Thresholds, health_taints, hold_ready, policy_taints, ready_status, unhealthy_for,
-};
+use crate::engine::cluster::{Thresholds, health_taints, hold_ready, policy_taints, ready_status};
 use crate::install::agent::LEASE_NAMESPACE;
 
 const CONTROLLER: &str = "cluster";
@@ -130,8 +128,7 @@ async fn reconcile(cluster: Arc<Cluster>, hctx: Arc<HealthCtx>) -> Result<Action
         api.patch_status(&name, &PatchParams::default(), &Patch::Merge(patch))
             .await?;
     }
-    let evict = unhealthy_for(&status, ctx.options.failover_eviction_timeout);
-    let taints = health_taints(&cluster.spec.taints, ready_status(&status), evict);
+    let taints = health_taints(&cluster.spec.taints, ready_status(&status));
     // Then the ClusterTaintPolicies, on the conditions just recorded.
     let taints = if hctx.taint_policies.wait_until_ready().await.is_ok() {
         let mut policies = hctx.taint_policies.state();

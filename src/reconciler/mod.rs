@@ -6,18 +6,23 @@
 //!   member status --execution--> Work status --binding--> binding status --> template status
 //! (Cluster)OverridePolicy --binding--> per-cluster changes in each Work (overrides.rs)
 //! Cluster --cluster_health--> Ready, version, APIs, summaries, health taints
+//! NoExecute taint --scheduler (taint_eviction)--> binding.spec.gracefulEvictionTasks
+//! unhealthy workload --application_failover--> binding.spec.gracefulEvictionTasks
+//! new targets healthy / grace over --graceful_eviction--> task removed, old Work deleted
 //! Namespace --namespace_sync--> a Work per member cluster
 //! ```
 //! Every controller only writes when something would change.
 
 pub mod agent;
 pub mod agent_csr;
+pub mod application_failover;
 pub mod binding;
 pub mod cluster_health;
 pub mod context;
 pub mod dependencies;
 pub mod detector;
 pub mod execution;
+pub mod graceful_eviction;
 pub mod interpreting;
 pub mod leader;
 pub mod member_watches;
@@ -25,6 +30,7 @@ pub mod metrics;
 pub mod namespace_sync;
 pub mod scheduler;
 pub mod server;
+pub mod taint_eviction;
 pub mod toolkit;
 
 use std::collections::HashMap;
@@ -66,8 +72,11 @@ pub struct Options {
     /// How long probe successes must last before a not-Ready cluster is marked Ready.
     pub cluster_success_threshold: Duration,
     pub cluster_probe_timeout: Duration,
-    /// How long a cluster may stay not Ready before its workloads move away (NoExecute taint).
-    pub failover_eviction_timeout: Duration,
+    /// How long a graceful eviction task without `gracePeriodSeconds` keeps the old copy at
+    /// most (`--graceful-eviction-timeout`).
+    pub graceful_eviction_timeout: Duration,
+    /// How a NoExecute taint evicts when the policy sets no `failover.cluster.purgeMode`.
+    pub no_execute_taint_eviction_purge_mode: crate::api::policy::PurgeMode,
     /// How long a Work's deletion retries a member that cannot be reached (or refuses) before
     /// its finalizer is released anyway, with an Event naming what was left in the member.
     pub cluster_deletion_grace_period: Duration,
@@ -98,7 +107,8 @@ impl Default for Options {
             cluster_failure_threshold: Duration::from_secs(30),
             cluster_success_threshold: Duration::from_secs(30),
             cluster_probe_timeout: Duration::from_secs(5),
-            failover_eviction_timeout: Duration::from_secs(300),
+            graceful_eviction_timeout: Duration::from_secs(600),
+            no_execute_taint_eviction_purge_mode: crate::api::policy::PurgeMode::Gracefully,
             cluster_deletion_grace_period: Duration::from_secs(300),
             skipped_propagating_namespaces: vec!["kube-.*".into()],
             concurrency: 8,
@@ -202,13 +212,21 @@ pub async fn run(
     tracing::info!("starting controllers");
     let mut controllers = tokio::task::JoinSet::new();
     let mut running = HashMap::new();
-    let tasks: [(&'static str, BoxFuture<'static, ()>); 7] = [
+    let tasks: [(&'static str, BoxFuture<'static, ()>); 9] = [
         ("detector", detector::run(ctx.clone(), stop.clone()).boxed()),
         (
             "scheduler",
             scheduler::run(ctx.clone(), stop.clone()).boxed(),
         ),
         ("binding", binding::run(ctx.clone(), stop.clone()).boxed()),
+        (
+            "graceful-eviction",
+            graceful_eviction::run(ctx.clone(), stop.clone()).boxed(),
+        ),
+        (
+            "application-failover",
+            application_failover::run(ctx.clone(), stop.clone()).boxed(),
+        ),
         (
             "execution",
             execution::run(ctx.clone(), stop.clone()).boxed(),
@@ -300,10 +318,12 @@ pub async fn run(
 }
 
 /// The controllers, as named in metrics and logs.
-const CONTROLLERS: [&str; 7] = [
+const CONTROLLERS: [&str; 9] = [
     "detector",
     "scheduler",
     "binding",
+    "graceful-eviction",
+    "application-failover",
     "execution",
     "cluster",
     "namespace",

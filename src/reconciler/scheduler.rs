@@ -86,6 +86,23 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
         .iter()
         .map(|c| (**c).clone())
         .collect();
+    // Targets with an untolerated NoExecute taint leave through graceful eviction tasks first;
+    // the update runs this again, on the binding without them.
+    let leaving = super::taint_eviction::untolerated(rb.as_ref(), &clusters, Timestamp::now());
+    if !leaving.is_empty() {
+        super::taint_eviction::evict(ctx, rb.as_ref(), &leaving).await?;
+        return Ok(Action::await_change());
+    }
+    // A cluster the workload is being evicted from is not a candidate while its task lasts.
+    let candidates: Vec<Cluster> = clusters
+        .iter()
+        .filter(|c| {
+            let name = c.name_any();
+            !crate::engine::eviction::in_tasks(spec, &name)
+                || spec.clusters.iter().any(|t| t.name == name)
+        })
+        .cloned()
+        .collect();
     let current: Vec<String> = spec.clusters.iter().map(|c| c.name.clone()).collect();
     let scheduled: Vec<(String, i32)> = spec
         .clusters
@@ -113,7 +130,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
                 fresh,
                 uid: &spec.resource.uid,
             };
-            placement::schedule(p, &workload, &clusters)
+            placement::schedule(p, &workload, &candidates)
         }
         None if !spec.required_by.is_empty() => placement::Decision::default(),
         None => return Ok(Action::await_change()),

@@ -70,7 +70,6 @@ pub const RECONCILER_FLAGS: &[(&str, &str)] = &[
     ("--cluster-failure-threshold", "3s"),
     ("--cluster-success-threshold", "3s"),
     ("--cluster-probe-timeout", "2s"),
-    ("--failover-eviction-timeout", "5s"),
 ];
 
 /// The reconciler against `bed`'s control plane, with short health-probe timings; its log is
