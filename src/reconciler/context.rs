@@ -7,6 +7,7 @@ use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 
 use super::Options;
+use super::cache::Caches;
 use super::metrics::Metrics;
 use super::toolkit::Backoff;
 use crate::client::member;
@@ -34,6 +35,9 @@ pub struct Context {
     pub interpreter: Arc<Interpreter>,
     /// Changes of the customizations (see `interpreting::changes`), once started.
     pub customizations: OnceLock<tokio::sync::watch::Receiver<u64>>,
+    /// The stores every controller reads (bindings, Works, templates), each started on first
+    /// use.
+    pub caches: Caches,
 }
 
 impl Context {
@@ -44,6 +48,7 @@ impl Context {
         };
         Context {
             members: member::Clients::new(options.member_request_timeout),
+            caches: Caches::new(client.clone()),
             recorder: Recorder::new(client.clone(), reporter),
             client,
             options,

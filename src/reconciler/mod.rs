@@ -13,6 +13,7 @@
 pub mod agent;
 pub mod agent_csr;
 pub mod binding;
+pub mod cache;
 pub mod cluster_health;
 pub mod context;
 pub mod dependencies;
