@@ -37,8 +37,23 @@ fn main() {
         "cargo:rustc-env=KARMADACTL_TARGET={}",
         std::env::var("TARGET").unwrap_or_default()
     );
-    // Rebuild when HEAD moves, not on every source change.
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/refs/heads");
+    // Rebuild when HEAD moves, not on every source change. Ask git where HEAD and the refs are:
+    // in a worktree `.git` is a file, and a path that does not exist makes cargo rerun this
+    // script (and so rebuild the crate, the date having changed) on every command.
+    // Only this branch's ref: other worktrees' commits touch `refs/heads` too.
+    let git_dir = run("git", &["rev-parse", "--git-dir"]).unwrap_or_else(|| ".git".into());
+    println!("cargo:rerun-if-changed={git_dir}/HEAD");
+    if let (Some(common), Some(branch)) = (
+        run("git", &["rev-parse", "--git-common-dir"]),
+        run("git", &["symbolic-ref", "-q", "HEAD"]),
+    ) {
+        let loose = std::path::Path::new(&common).join(&branch);
+        let watched = if loose.exists() {
+            loose
+        } else {
+            std::path::Path::new(&common).join("packed-refs")
+        };
+        println!("cargo:rerun-if-changed={}", watched.display());
+    }
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
 }

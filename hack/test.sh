@@ -50,24 +50,8 @@ if [ $# -gt 0 ]; then
   export KARMADACTL_FAULT_TESTS=${KARMADACTL_FAULT_TESTS:-1}
   cargo test --locked --all-targets "$@"
 else
-  # tests/faults.rs (kill -9, outages, grace periods; several minutes, mostly waiting) runs
-  # beside the other tests rather than after them; its output follows theirs.
-  cargo test --locked --all-targets --no-run
-  faults_log=$(mktemp)
-  # All six at once: each is mostly waiting on outages and convergence.
-  KARMADACTL_FAULT_TESTS=1 cargo test --locked --test faults -- --test-threads=6 >"$faults_log" 2>&1 &
-  faults_pid=$!
-  rest=0
-  KARMADACTL_FAULT_TESTS=0 cargo test --locked --all-targets || rest=$?
-  faults=0
-  wait "$faults_pid" || faults=$?
-  step "fault tests (tests/faults.rs, run beside the others)"
-  cat "$faults_log"
-  rm -f "$faults_log"
-  if [ "$rest" != 0 ] || [ "$faults" != 0 ]; then
-    echo "==> tests failed (others: exit $rest, fault tests: exit $faults)" >&2
-    exit 1
-  fi
+  # Test binaries several at a time, the longest first; fault tests included.
+  hack/run-tests.sh
 fi
 
 printf '\n==> all checks passed in %ss\n' "$(( $(date +%s) - started ))"

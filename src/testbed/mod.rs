@@ -213,8 +213,9 @@ impl std::fmt::Debug for TestBed {
 }
 
 impl TestBed {
-    /// Starts etcd, then all kube-apiservers concurrently, and returns once every one answers
-    /// `/readyz` and has its `default` namespace.
+    /// Starts etcd, then all kube-apiservers concurrently (and kube-controller-manager as soon as
+    /// the control plane is ready), and returns once every one answers `/readyz` and has its
+    /// `default` namespace.
     pub async fn start(spec: BedSpec) -> Result<TestBed> {
         spec.validate()?;
         let etcd_bin = binary("etcd")?;
@@ -296,13 +297,25 @@ impl TestBed {
         combined.current_context = Some(CONTROL_PLANE.to_string());
         kubeconfig::write(&self.kubeconfig, &combined)?;
 
-        futures::future::try_join_all(self.clusters.iter_mut().map(ClusterState::start)).await?;
-
-        if let Some(kcm_bin) = kcm_bin {
-            let dir = self.dir.join(CONTROL_PLANE);
-            let process = controller_manager::start(&kcm_bin, &dir, &self.clusters[0]).await?;
-            self.controller_manager = Some(process);
-        }
+        // kube-controller-manager needs only the control plane: it starts while the members'
+        // apiservers are still coming up.
+        let kcm_dir = self.dir.join(CONTROL_PLANE);
+        let (control_plane, members) = self
+            .clusters
+            .split_first_mut()
+            .expect("the control plane is always there");
+        let control_plane_and_kcm = async {
+            control_plane.start().await?;
+            match kcm_bin {
+                Some(bin) => controller_manager::start(&bin, &kcm_dir, control_plane)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let members = futures::future::try_join_all(members.iter_mut().map(ClusterState::start));
+        let (kcm, _) = futures::future::try_join(control_plane_and_kcm, members).await?;
+        self.controller_manager = kcm;
         Ok(())
     }
 
