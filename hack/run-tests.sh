@@ -3,7 +3,7 @@
 #
 # `cargo test --all-targets` runs one test binary after the other, and most of them spend their
 # time waiting on apiservers and reconcilers (grace periods, convergence) with a CPU idle. Here
-# the binaries cargo built run as jobs (KARMADACTL_TEST_JOBS at once, default 3), those that
+# the binaries cargo built run as jobs (KARMADACTL_TEST_JOBS at once, default 2), those that
 # take longest first, so the long ones do not end up last; tests/faults.rs is split in two jobs
 # (its heaviest test alone, and the others). A job's output is printed whole when it ends,
 # then a table of every job's wall time. Exit status 1 if any job failed.
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-jobs_max=${KARMADACTL_TEST_JOBS:-3}
+jobs_max=${KARMADACTL_TEST_JOBS:-2}
 
 # Longest first (measured on the 2-vCPU CI machine; see docs/performance.md "Test times").
 # "name" is the target name as in `cargo test --test name`; a target not listed runs after
@@ -25,6 +25,7 @@ plan=(
   "faults --skip hung_member_does_not_stall_the_others --test-threads=6"
   "federation"
   "semantics"
+  "failover"
   "cluster_scoped"
   "init"
   "join_unjoin"
