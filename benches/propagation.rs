@@ -594,6 +594,7 @@ async fn run(shape: Shape) -> Value {
         common::metric_sum(&metrics_before, "karmada_reconciler_member_writes_total");
     let own_before = own_requests(&metrics_before);
     let stats_before = proc_stats(fed.pid());
+    let log_offset = std::fs::metadata(&fed.log).map(|m| m.len()).unwrap_or(0);
     let objects: Vec<(String, String)> = (0..n)
         .map(|i| (namespaces[i % k].clone(), format!("app-{i}")))
         .collect();
@@ -769,6 +770,21 @@ async fn run(shape: Shape) -> Value {
         .filter(|(_, v)| *v > 0.0)
         .collect();
     let stats_settled = proc_stats(fed.pid());
+    let attributed = attribute_requests(&fed.log, log_offset);
+    // What became of the Events the reconciler recorded (karmada_reconciler_events_total).
+    let events: std::collections::BTreeMap<&str, f64> = ["created", "folded", "dropped", "failed"]
+        .into_iter()
+        .map(|outcome| {
+            let of = |text: &str| {
+                common::metric_sum_where(
+                    text,
+                    "karmada_reconciler_events_total",
+                    &format!("outcome=\"{outcome}\""),
+                )
+            };
+            (outcome, of(&metrics_settled) - of(&metrics_before))
+        })
+        .collect();
 
     // --- stages: where a Deployment template's time goes ---------------------------------
     let stage_rows: Vec<(String, f64, f64, f64)> = {
@@ -964,6 +980,15 @@ async fn run(shape: Shape) -> Value {
                 .join(", "),
         ),
         (
+            "events / template (created, folded into a series, dropped)",
+            format!(
+                "{:.2}, {:.2}, {:.2}",
+                per_obj(events["created"]),
+                per_obj(events["folded"]),
+                per_obj(events["dropped"])
+            ),
+        ),
+        (
             "control-plane GETs / template",
             format!("{:.2}", per_obj(cp_gets)),
         ),
@@ -996,6 +1021,7 @@ async fn run(shape: Shape) -> Value {
     };
     table("control-plane requests", &cp_by_resource);
     table("member requests (all members)", &member_by_resource);
+    let attributed_report = print_attributed(&attributed, n);
     println!(
         "where a Deployment template's time goes (from watch events; step = since the previous stage):"
     );
@@ -1040,6 +1066,8 @@ async fn run(shape: Shape) -> Value {
             "control_plane_by_resource": cp_by_resource.iter().map(|((r, v), c)| (format!("{r} {v}"), *c)).collect::<std::collections::BTreeMap<_, _>>(),
             "member_by_resource": member_by_resource.iter().map(|((r, v), c)| (format!("{r} {v}"), *c)).collect::<std::collections::BTreeMap<_, _>>(),
             "own_requests": own_requests,
+            "attributed_per_template": attributed_report,
+            "events": events,
         },
         "floor": {"writes": floor_writes, "seconds": floor.as_secs_f64(),
             "ratio_time": total.as_secs_f64() / floor.as_secs_f64(),
@@ -1047,6 +1075,109 @@ async fn run(shape: Shape) -> Value {
         "machine_before": load_before, "machine_after": load_after,
     });
     report
+}
+
+/// The reconciler's requests, from its `karmada_api` trace lines after `offset` in its log:
+/// (target, whose, "resource VERB") -> count, where whose is `deployment` (a Deployment
+/// template's own objects: the template, its binding, its Works, its member copies),
+/// `dependency` (its ConfigMap's), `events`, or `other` (lists and watches, Clusters, leases,
+/// discovery, probes).
+fn attribute_requests(
+    log: &std::path::Path,
+    offset: u64,
+) -> std::collections::BTreeMap<(String, &'static str, String), f64> {
+    use std::io::{BufRead as _, Seek as _};
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(mut file) = std::fs::File::open(log) else {
+        return out;
+    };
+    if file.seek(std::io::SeekFrom::Start(offset)).is_err() {
+        return out;
+    }
+    for line in std::io::BufReader::new(file).lines().map_while(Result::ok) {
+        let Some((_, rest)) = line.split_once(" karmada_api: ") else {
+            continue;
+        };
+        let mut parts = rest.split_whitespace();
+        let (Some(target), Some(verb), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let (whose, resource) = whose(path);
+        *out.entry((target.to_string(), whose, format!("{resource} {verb}")))
+            .or_default() += 1.0;
+    }
+    out
+}
+
+/// Whose request a path is (see [`attribute_requests`]) and its resource (`works/status`).
+fn whose(path: &str) -> (&'static str, String) {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let rest = match segments.first() {
+        Some(&"api") if segments.len() > 2 => &segments[2..],
+        Some(&"apis") if segments.len() > 3 => &segments[3..],
+        _ => return ("other", "discovery".into()),
+    };
+    let rest = if rest.first() == Some(&"namespaces") && rest.len() >= 3 {
+        &rest[2..]
+    } else {
+        rest
+    };
+    let resource = match rest.get(2) {
+        Some(sub) => format!("{}/{sub}", rest[0]),
+        None => rest[0].to_string(),
+    };
+    let name = rest.get(1).copied().unwrap_or_default();
+    let whose = if rest[0] == "events" {
+        "events"
+    } else if name.contains("-cfg") {
+        "dependency"
+    } else if name.starts_with("app-") {
+        "deployment"
+    } else {
+        "other"
+    };
+    (whose, resource)
+}
+
+/// Prints the attributed requests per Deployment template; returns them for the JSON report.
+fn print_attributed(
+    attributed: &std::collections::BTreeMap<(String, &'static str, String), f64>,
+    n: usize,
+) -> Value {
+    if attributed.is_empty() {
+        println!("requests by object: none traced (set karmada_api=trace in BENCH_RECONCILER_LOG)");
+        return Value::Null;
+    }
+    let per = |v: f64| v / n as f64;
+    let mut report = serde_json::Map::new();
+    for target in ["control-plane", "member"] {
+        println!(
+            "{target} requests per Deployment template, by whose object (reconciler's trace):"
+        );
+        for whose in ["deployment", "dependency", "events", "other"] {
+            let rows: Vec<(&String, f64)> = attributed
+                .iter()
+                .filter(|((t, w, _), _)| t == target && *w == whose)
+                .map(|((_, _, r), v)| (r, *v))
+                .collect();
+            let total: f64 = rows.iter().map(|(_, v)| v).sum();
+            let detail: Vec<String> = rows
+                .iter()
+                .map(|(r, v)| format!("{r} {:.2}", per(*v)))
+                .collect();
+            println!(
+                "    {whose:<11} {:>7.2}   {}",
+                per(total),
+                detail.join(", ")
+            );
+            report.insert(
+                format!("{target} {whose}"),
+                json!({"total": per(total), "by": rows.iter().map(|(r, v)| ((*r).clone(), json!(per(*v)))).collect::<serde_json::Map<_, _>>()}),
+            );
+        }
+    }
+    Value::Object(report)
 }
 
 /// `karmada_reconciler_api_requests_total` summed by target (`control-plane`, `member`), and

@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -48,6 +49,159 @@ spec:
 "#,
     )
     .unwrap()
+}
+
+/// Control-plane writes to the pipeline's objects (templates, bindings, Works and their
+/// status), by (resource, verb), from the apiserver's own `apiserver_request_total`.
+async fn pipeline_writes(cp: &kube::Client) -> BTreeMap<(String, String), f64> {
+    let req = http::Request::get("/metrics").body(Vec::new()).unwrap();
+    let text = cp.request_text(req).await.unwrap();
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some((labels, value)) = line
+            .strip_prefix("apiserver_request_total{")
+            .and_then(|l| l.rsplit_once("} "))
+        else {
+            continue;
+        };
+        let label = |k: &str| {
+            labels
+                .split(',')
+                .find_map(|kv| kv.strip_prefix(&format!("{k}=\"")))
+                .map(|v| v.trim_end_matches('"').to_string())
+                .unwrap_or_default()
+        };
+        let (resource, sub, verb) = (label("resource"), label("subresource"), label("verb"));
+        if !["deployments", "resourcebindings", "works"].contains(&resource.as_str())
+            || !["POST", "PATCH", "APPLY", "PUT", "DELETE"].contains(&verb.as_str())
+        {
+            continue;
+        }
+        let resource = if sub.is_empty() {
+            resource
+        } else {
+            format!("{resource}/{sub}")
+        };
+        *out.entry((resource, verb)).or_default() += value.parse::<f64>().unwrap_or(0.0);
+    }
+    out
+}
+
+/// Waits until the reconciler has run no reconciliation but cluster probes for 3 s.
+async fn quiet(port: u16, log: &std::path::Path) {
+    let last = std::cell::Cell::new((-1.0, tokio::time::Instant::now()));
+    support::eventually("the reconciler goes quiet", T, log, || {
+        let now = tokio::time::Instant::now();
+        let last = &last;
+        async move {
+            let text = support::scrape(port).await;
+            let runs = support::metric(&text, "karmada_reconciler_reconciles_total", &[])
+                - support::metric(
+                    &text,
+                    "karmada_reconciler_reconciles_total",
+                    &["controller=\"cluster\""],
+                );
+            let (seen, since) = last.get();
+            if runs != seen {
+                last.set((runs, now));
+                return None;
+            }
+            (now - since >= Duration::from_secs(3)).then_some(())
+        }
+    })
+    .await;
+}
+
+/// Writes only where they change something, batched per object: N Deployments to 2 members cost one template status write each and few
+/// binding status writes (once both Works have reported, not after each), one Work apply per
+/// member.
+#[tokio::test(flavor = "multi_thread")]
+async fn propagation_writes_once_per_object_and_step() {
+    const N: usize = 6;
+    let fed = support::federation(&["member1", "member2"]).await;
+    let log = fed.bed.dir().join("reconciler.log");
+    let port = fed.reconciler.metrics_port();
+    let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
+    let members = [
+        fed.bed.client("member1").await.unwrap(),
+        fed.bed.client("member2").await.unwrap(),
+    ];
+    support::apply_yaml(
+        &cp,
+        r#"
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata: {name: web, namespace: default}
+spec:
+  resourceSelectors: [{apiVersion: apps/v1, kind: Deployment, labelSelector: {matchLabels: {tier: web}}}]
+  placement: {clusterAffinity: {clusterNames: [member1, member2]}}
+"#,
+    )
+    .await;
+    quiet(port, &log).await;
+    let before = pipeline_writes(&cp).await;
+
+    let deploys: Api<Deployment> = Api::namespaced(cp.clone(), "default");
+    let names: Vec<String> = (0..N).map(|i| format!("web-{i}")).collect();
+    for name in &names {
+        let mut d = nginx();
+        d.metadata.name = Some(name.clone());
+        d.metadata.labels = Some([("tier".to_string(), "web".to_string())].into());
+        deploys.create(&PostParams::default(), &d).await.unwrap();
+    }
+    let rbs: Api<ResourceBinding> = Api::namespaced(cp.clone(), "default");
+    for name in &names {
+        for m in &members {
+            let api: Api<Deployment> = Api::namespaced(m.clone(), "default");
+            support::eventually(&format!("{name} in a member"), T, &log, || async {
+                api.get_opt(name).await.ok().flatten()
+            })
+            .await;
+        }
+        support::eventually(&format!("{name} FullyApplied"), T, &log, || async {
+            let rb = rbs.get_opt(&format!("{name}-deployment")).await.ok()??;
+            rb.status?
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "FullyApplied" && c.status == "True")
+                .then_some(())
+        })
+        .await;
+    }
+    quiet(port, &log).await;
+
+    let after = pipeline_writes(&cp).await;
+    let mut writes: BTreeMap<(String, String), f64> = after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, v)| *v > 0.0)
+        .collect();
+    // The test's own creates.
+    if let Some(v) = writes.get_mut(&("deployments".into(), "POST".into())) {
+        *v -= N as f64;
+    }
+    let n = N as f64;
+    let of = |resource: &str, verb: &str| {
+        writes
+            .get(&(resource.to_string(), verb.to_string()))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    // Before the statuses waited for every Work's first report: 5.5 binding status writes
+    // and 2.2 template status writes per template here.
+    assert!(
+        of("resourcebindings/status", "PATCH") <= 4.0 * n,
+        "binding status: the scheduler's write, then one per report round: {writes:?}"
+    );
+    assert!(
+        of("deployments/status", "PATCH") <= n,
+        "template status written once: {writes:?}"
+    );
+    assert_eq!(
+        of("works", "APPLY"),
+        2.0 * n,
+        "one Work apply per member: {writes:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

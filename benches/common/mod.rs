@@ -130,8 +130,11 @@ fn spawn_reconciler(bed: &TestBed, concurrency: u16) -> Reconciler {
         ])
         .env(
             "RUST_LOG",
-            std::env::var("BENCH_RECONCILER_LOG")
-                .unwrap_or_else(|_| "info,kube_runtime=warn,kube_client=warn".into()),
+            // `karmada_api=trace`: one line per request, which the propagation bench attributes
+            // to the objects the requests concern.
+            std::env::var("BENCH_RECONCILER_LOG").unwrap_or_else(|_| {
+                "info,kube_runtime=warn,kube_client=warn,karmada_api=trace".into()
+            }),
         )
         .start()
         .unwrap_or_else(|e| panic!("starting {}: {e}", reconciler_bin().display()))

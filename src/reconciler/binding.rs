@@ -160,6 +160,17 @@ async fn bind<B: Binding>(
     toolkit::drive(&ctx, CONTROLLER, results).await;
 }
 
+/// Whether the scheduler has looked at the binding (Scheduled, True or False), or something
+/// else placed it.
+fn scheduled<B: Binding>(rb: &B) -> bool {
+    !rb.spec().clusters.is_empty()
+        || rb.status().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == keys::CONDITION_SCHEDULED)
+        })
+}
+
 /// The binding a Work belongs to, from the annotations naming it.
 fn owner_of<B: Binding>(work: &Work) -> Option<ObjectRef<B>> {
     let a = work.annotations();
@@ -211,9 +222,15 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
     {
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
+    let spec = rb.spec();
+    let existing = works_of(&bctx, rb.as_ref());
+    if !scheduled(rb.as_ref()) && existing.is_empty() {
+        // Not placed yet: nothing to render, and a status written now would only race the
+        // scheduler's. Its write runs this again.
+        return Ok(Action::await_change());
+    }
     super::interpreting::ready(ctx).await;
     let interpreter = ctx.interpreter.clone();
-    let spec = rb.spec();
     let r = &spec.resource;
     let resolved = bctx
         .kinds
@@ -233,9 +250,8 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
         return Ok(Action::await_change()); // the detector has not finished writing it
     };
 
-    // Render and apply one Work per target: the template, its share of replicas, then the
-    // override rules for that cluster.
-    let existing = works_of(&bctx, rb.as_ref());
+    // Render one Work per target (the template, its share of replicas, then the override
+    // rules for that cluster) and apply those that changed, all at once.
     let template_json =
         serde_json::to_value(&template).map_err(|e| Error::Internal(e.to_string()))?;
     let work_name = names::work_name(&r.kind, &r.name, &r.namespace);
@@ -247,6 +263,8 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
     let mut requeue = false;
     // Clusters whose Work this pass wrote; Events name the binding as Karmada's do.
     let mut synced: Vec<String> = Vec::new();
+    // (cluster, execution namespace, Work, ApplyOverridePolicySucceed notes) to apply.
+    let mut writes: Vec<(String, String, Value, Vec<String>)> = Vec::new();
     let binding_ref = events::object_ref(rb.as_ref());
     let template_ref = events::template_ref(r);
     let binding_phrase = if B::CLUSTER_SCOPED {
@@ -336,16 +354,52 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
                 .as_ref()
                 .is_none_or(|l| !render::is_subset(&desired, l) || l["spec"] != desired["spec"]);
         if changed {
-            tracing::debug!(work = %work_name, cluster = %target.name, overrides = matched.len(), "work updated");
-            let works: Api<Work> = Api::namespaced(ctx.client.clone(), &work_ns);
-            let written = works
+            let notes: Vec<String> = matched
+                .iter()
+                .map(|m| {
+                    format!(
+                        "Apply {} for cluster({}) succeed.",
+                        override_phrase(m),
+                        target.name
+                    )
+                })
+                .collect();
+            writes.push((target.name.clone(), work_ns, desired, notes));
+        }
+    }
+    let written = futures::future::join_all(writes.iter().map(|(cluster, work_ns, desired, _)| {
+        tracing::debug!(work = %work_name, %cluster, "work updated");
+        let works: Api<Work> = Api::namespaced(ctx.client.clone(), work_ns);
+        let work_name = &work_name;
+        async move {
+            works
                 .patch(
-                    &work_name,
+                    work_name,
                     &PatchParams::apply(MANAGER).force(),
-                    &Patch::Apply(&desired),
+                    &Patch::Apply(desired),
                 )
-                .await;
-            if let Err(e) = written {
+                .await
+        }
+    }))
+    .await;
+    let mut failed = None;
+    for ((cluster, work_ns, _, notes), result) in writes.iter().zip(written) {
+        match result {
+            Ok(_) => {
+                synced.push(cluster.clone());
+                for note in notes {
+                    events::publish(
+                        ctx,
+                        &template_ref,
+                        false,
+                        events::APPLY_OVERRIDE_POLICY_SUCCEED,
+                        note,
+                        "ApplyOverridePolicy",
+                    )
+                    .await;
+                }
+            }
+            Err(e) => {
                 let note =
                     format!("Failed to sync work({work_ns}/{work_name}) of {binding_phrase}: {e}");
                 for regarding in [&binding_ref, &template_ref] {
@@ -359,26 +413,12 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
                     )
                     .await;
                 }
-                return Err(e.into());
-            }
-            synced.push(target.name.clone());
-            for m in &matched {
-                let note = format!(
-                    "Apply {} for cluster({}) succeed.",
-                    override_phrase(m),
-                    target.name
-                );
-                events::publish(
-                    ctx,
-                    &template_ref,
-                    false,
-                    events::APPLY_OVERRIDE_POLICY_SUCCEED,
-                    &note,
-                    "ApplyOverridePolicy",
-                )
-                .await;
+                failed.get_or_insert(e);
             }
         }
+    }
+    if let Some(e) = failed {
+        return Err(e.into());
     }
     if !synced.is_empty() && override_failures.is_empty() {
         let note = format!("Sync work of {binding_phrase} successful.");
@@ -438,6 +478,17 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
             }
             synced?;
         }
+    }
+
+    // The statuses wait briefly for every Work's first report, so they are written once
+    // rather than after each Work's (whose report runs this again).
+    if let Some(wait) = first_reports_pending(spec, &existing, &override_failures) {
+        let wait = if requeue {
+            wait.min(Duration::from_secs(2))
+        } else {
+            wait
+        };
+        return Ok(Action::requeue(wait));
     }
 
     // Aggregate status into the binding.
@@ -737,6 +788,43 @@ fn desired_work<B: Binding>(
         work["metadata"]["annotations"][*k] = json!(v);
     }
     work
+}
+
+/// How long a binding's status waits for its Works' first report (Applied, either way) before
+/// it is written without them (a member that is down, a Work that stays suspended).
+const FIRST_REPORT_WAIT: Duration = Duration::from_secs(5);
+
+/// How much longer the status should wait: `Some` while a target's Work (rendered) has not
+/// reported yet and is younger than [`FIRST_REPORT_WAIT`]; a Work not in the cache yet has
+/// just been created.
+fn first_reports_pending(
+    spec: &ResourceBindingSpec,
+    works: &[Arc<Work>],
+    override_failures: &HashMap<String, String>,
+) -> Option<Duration> {
+    let now = k8s_openapi::jiff::Timestamp::now();
+    spec.clusters
+        .iter()
+        .filter(|t| !override_failures.contains_key(&t.name))
+        .filter_map(|t| {
+            let ns = names::execution_namespace(&t.name);
+            let Some(work) = works.iter().find(|w| w.namespace().as_deref() == Some(&ns)) else {
+                return Some(Duration::ZERO);
+            };
+            let reported = work.status.as_ref().is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == keys::CONDITION_APPLIED)
+            });
+            if reported {
+                return None;
+            }
+            let created = work.metadata.creation_timestamp.as_ref()?;
+            Some(now.duration_since(created.0).try_into().unwrap_or_default())
+        })
+        .min()
+        .and_then(|age| FIRST_REPORT_WAIT.checked_sub(age))
+        .filter(|d| !d.is_zero())
 }
 
 /// One item per target cluster, sorted by cluster, from that cluster's Work.

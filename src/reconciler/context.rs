@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use kube::Client;
-use kube::runtime::events::{Recorder, Reporter};
 
 use super::Options;
 use super::metrics::Metrics;
 use super::toolkit::Backoff;
+use super::toolkit::recorder::Recorder;
 use crate::client::member;
 use crate::engine::cluster::Observation;
 use crate::engine::interpreter::Interpreter;
@@ -21,6 +21,7 @@ pub struct Context {
     pub options: Options,
     pub metrics: Metrics,
     pub members: member::Clients,
+    /// Sends Events in the background, folding repeats (see `toolkit::recorder`).
     pub recorder: Recorder,
     /// What each member's probes last said and since when: drives the success and failure
     /// thresholds of its Ready condition.
@@ -38,16 +39,14 @@ pub struct Context {
 
 impl Context {
     pub fn new(client: Client, options: Options) -> Self {
-        let reporter = Reporter {
-            controller: MANAGER.into(),
-            instance: std::env::var("HOSTNAME").ok(),
-        };
+        let instance = std::env::var("HOSTNAME").unwrap_or_else(|_| MANAGER.into());
+        let metrics = Metrics::default();
         Context {
             members: member::Clients::new(options.member_request_timeout),
-            recorder: Recorder::new(client.clone(), reporter),
+            recorder: Recorder::new(client.clone(), instance, metrics.clone()),
             client,
             options,
-            metrics: Metrics::default(),
+            metrics,
             ready_observations: Mutex::new(HashMap::new()),
             backoff: Backoff::default(),
             transitions: Default::default(),

@@ -503,20 +503,7 @@ async fn publish_template_event(
     note: &str,
 ) {
     use kube::Resource as _;
-    let event = kube::runtime::events::Event {
-        type_: kube::runtime::events::EventType::Normal,
-        reason: reason.into(),
-        note: Some(note.chars().take(1000).collect()),
-        action: "Claim".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx
-        .recorder
-        .publish(&event, &obj.object_ref(resource))
-        .await
-    {
-        tracing::debug!("event not recorded: {e}");
-    }
+    events::publish(ctx, &obj.object_ref(resource), false, reason, note, "Claim").await;
 }
 
 /// Gives the policy its permanent-id label (a UUID, like Karmada) if it has none yet.

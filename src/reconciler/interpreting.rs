@@ -8,7 +8,6 @@ use std::sync::Arc;
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use kube::api::Api;
-use kube::runtime::events::{Event, EventType};
 use kube::runtime::{WatchStreamExt as _, reflector, watcher};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -110,14 +109,6 @@ pub async fn report(ctx: &Context, object: &Value, uid: Option<&str>, err: &Inte
             .or_else(|| meta["uid"].as_str().map(String::from)),
         ..Default::default()
     };
-    let event = Event {
-        type_: EventType::Warning,
-        reason: reason(err),
-        note: Some(err.to_string().chars().take(1000).collect()),
-        action: "Interpret".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
-        tracing::debug!("event not recorded: {e}");
-    }
+    let note = err.to_string();
+    super::toolkit::events::publish(ctx, &reference, true, &reason(err), &note, "Interpret").await;
 }

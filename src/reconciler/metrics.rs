@@ -17,6 +17,11 @@ pub struct ControllerLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ClusterLabel {
     pub cluster: String,
 }
@@ -34,6 +39,8 @@ pub struct Metrics {
     pub leader: Gauge,
     /// Watches running in each member cluster (one per kind applied there).
     pub member_watches: Family<ClusterLabel, Gauge>,
+    /// Events recorded, by what became of them.
+    events: Family<OutcomeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -48,6 +55,10 @@ impl Default for Metrics {
         let member_writes = Counter::default();
         let leader = Gauge::default();
         let member_watches = Family::<ClusterLabel, Gauge>::default();
+        let events = Family::<OutcomeLabel, Counter>::default();
+        for outcome in ["created", "folded", "dropped", "failed"] {
+            let _ = events.get_or_create(&OutcomeLabel { outcome });
+        }
         registry.register(
             "leader",
             "1 while this process is the active reconciler, 0 while it waits for the lease",
@@ -88,6 +99,11 @@ impl Default for Metrics {
             "Watches of managed objects running in each member cluster (one per kind)",
             member_watches.clone(),
         );
+        registry.register(
+            "events",
+            "Events recorded: created (a new Event), folded (a repeat counted in an existing Event's series), dropped (the send queue was full), failed (refused by the API server)",
+            events.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             reconciles,
@@ -97,6 +113,7 @@ impl Default for Metrics {
             member_writes,
             leader,
             member_watches,
+            events,
         }
     }
 }
@@ -126,6 +143,11 @@ impl Metrics {
             let _ = self.duration.get_or_create(&label);
             let _ = self.in_flight.get_or_create(&label);
         }
+    }
+
+    /// Counts an Event by what became of it (see `toolkit::recorder`).
+    pub fn event(&self, outcome: &'static str) {
+        self.events.get_or_create(&OutcomeLabel { outcome }).inc();
     }
 
     pub fn error(&self, controller: &'static str) {

@@ -3,11 +3,11 @@
 //! one way controllers publish them.
 //!
 //! Events are published on transitions (a binding written, a Work's Applied condition
-//! changing, a cluster tainted), never on every retry; kube-runtime's `Recorder` folds a
-//! repeat of the same reason on the same object into one Event with a growing `series.count`.
+//! changing, a cluster tainted), never on every retry, and sent off the reconcilers' path by
+//! [`Recorder`](super::recorder::Recorder), which folds a repeat of the same reason on the same
+//! object into one Event with a growing `series.count`.
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use kube::runtime::events::{Event, EventType};
 
 use super::super::Context;
 
@@ -102,8 +102,8 @@ pub async fn publish_on_change(
     }
 }
 
-/// Publishes an Event about `regarding` (Normal unless `warning`); a failure to record it is
-/// logged, never fatal.
+/// Publishes an Event about `regarding` (Normal unless `warning`): queued for the background
+/// sender (`recorder.rs`), which folds repeats into a series; never waits, never fails.
 pub async fn publish(
     ctx: &Context,
     regarding: &ObjectReference,
@@ -112,87 +112,13 @@ pub async fn publish(
     note: &str,
     action: &str,
 ) {
-    let event = Event {
-        type_: if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        },
+    ctx.recorder.record(super::recorder::Record {
+        regarding: regarding.clone(),
+        warning,
         reason: reason.into(),
-        // The API server caps an Event's note at 1 kB.
-        note: Some(note.chars().take(1000).collect()),
+        note: note.into(),
         action: action.into(),
-        secondary: None,
-    };
-    let name = regarding.name.as_deref().unwrap_or_default();
-    let result = if is_subdomain(name) {
-        ctx.recorder.publish(&event, regarding).await
-    } else {
-        // The Recorder names the Event after the object, which fails for names Kubernetes
-        // allows but Event names do not (`system:controller` ClusterRoles): name it after a
-        // cleaned-up copy instead. Transitions keep these rare, so no series is kept.
-        create(ctx, &event, regarding, name).await
-    };
-    if let Err(e) = result {
-        tracing::debug!(reason, "event not recorded: {e}");
-    }
-}
-
-/// Whether `name` can start an Event's name (a lowercase RFC 1123 subdomain).
-fn is_subdomain(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 200
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-}
-
-async fn create(
-    ctx: &Context,
-    event: &Event,
-    regarding: &ObjectReference,
-    name: &str,
-) -> kube::Result<()> {
-    use k8s_openapi::api::events::v1::Event as K8sEvent;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
-    let now = k8s_openapi::jiff::Timestamp::now();
-    let cleaned: String = crate::api::names::binding_name("", name)
-        .trim_end_matches('-')
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
-        .take(200)
-        .collect();
-    let namespace = regarding
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".into());
-    let k8s = K8sEvent {
-        metadata: kube::api::ObjectMeta {
-            name: Some(format!("{cleaned}.{:x}", now.as_nanosecond())),
-            namespace: Some(namespace.clone()),
-            ..Default::default()
-        },
-        action: Some(event.action.clone()),
-        reason: Some(event.reason.clone()),
-        note: event.note.clone(),
-        event_time: Some(MicroTime(now)),
-        regarding: Some(regarding.clone()),
-        reporting_controller: Some(super::super::context::MANAGER.into()),
-        reporting_instance: Some(
-            std::env::var("HOSTNAME").unwrap_or_else(|_| super::super::context::MANAGER.into()),
-        ),
-        type_: Some(match event.type_ {
-            EventType::Normal => "Normal".into(),
-            EventType::Warning => "Warning".into(),
-        }),
-        ..Default::default()
-    };
-    kube::Api::<K8sEvent>::namespaced(ctx.client.clone(), &namespace)
-        .create(&Default::default(), &k8s)
-        .await
-        .map(|_| ())
+    });
 }
 
 /// A reference to a resource template from a binding's `spec.resource`.
@@ -250,14 +176,5 @@ mod tests {
         assert!(t.changed(&b, "ApplyPolicy", "ok".into()), "another object");
         assert!(t.changed(&a, "ApplyPolicy", "failed".into()));
         assert!(t.changed(&a, "ApplyPolicy", "ok".into()), "back to ok");
-    }
-
-    #[test]
-    fn event_names_need_a_subdomain() {
-        assert!(is_subdomain("nginx"));
-        assert!(is_subdomain("demo.reader-clusterrole"));
-        assert!(!is_subdomain("system:controller"));
-        assert!(!is_subdomain("Upper"));
-        assert!(!is_subdomain(""));
     }
 }

@@ -1,11 +1,12 @@
 //! What every controller shares, so each controller module reads as NAME / run / reconcile /
 //! error_policy: the run-loop settings, the error policy with per-object backoff, the
-//! conflict-safe status patch, conditions, caches and finalizers.
+//! conflict-safe status patch, conditions, caches, finalizers and the Event recorder.
 
 pub mod backoff;
 pub mod caches;
 pub mod conditions;
 pub mod events;
+pub mod recorder;
 
 use std::fmt::Debug;
 use std::time::Duration;
