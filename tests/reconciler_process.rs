@@ -163,12 +163,17 @@ async fn leader_election_probes_metrics_and_sigterm() {
     // Its own count of API requests: the controllers' watches of the control plane.
     wait_for("a counted WATCH request", Duration::from_secs(30), || {
         let (_, m) = get(p1, "/metrics")?;
-        let line = m.lines().find(|l| {
-            l.starts_with(
-                "karmada_reconciler_api_requests_total{target=\"control-plane\",verb=\"WATCH\"}",
-            )
-        })?;
-        (line.rsplit(' ').next()?.parse::<u64>().ok()? > 0).then_some(())
+        // Summed over the resource label.
+        let watches: u64 = m
+            .lines()
+            .filter(|l| {
+                l.starts_with(
+                    "karmada_reconciler_api_requests_total{target=\"control-plane\",verb=\"WATCH\",",
+                )
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum();
+        (watches > 0).then_some(())
     });
     let lease = Api::<Lease>::namespaced(cp.clone(), "karmada-system")
         .get("karmada-reconciler")

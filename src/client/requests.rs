@@ -1,5 +1,7 @@
-//! Counts every request the reconciler sends to a Kubernetes API server, by target and verb:
-//! `karmada_reconciler_api_requests_total{target="control-plane"|"member",verb="GET"|...}`.
+//! Counts every request the reconciler sends to a Kubernetes API server, by target, verb and
+//! resource: `karmada_reconciler_api_requests_total{target="control-plane"|"member",
+//! verb="GET"|...,resource="deployments"|"works/status"|...}` (resource empty for discovery and
+//! health endpoints).
 //! A tower layer on the kube clients, so nothing is missed (reflector lists and watches
 //! included) and call sites stay unaware of it. Each request is also traced (target
 //! `karmada_api`) with its path.
@@ -15,6 +17,8 @@ use prometheus_client::metrics::family::Family;
 pub struct RequestLabels {
     pub target: &'static str,
     pub verb: &'static str,
+    /// The resource's plural, with `/subresource` if any; empty for other paths.
+    pub resource: String,
 }
 
 /// Process-wide: clients are built in several places (control plane, each member).
@@ -58,18 +62,33 @@ pub fn verb(method: &http::Method, uri: &http::Uri) -> &'static str {
 /// `/api/v1/namespaces/x/pods`, `/apis/apps/v1/deployments`: a collection; `.../pods/p`, a
 /// namespace `/api/v1/namespaces/x` and discovery paths are not.
 fn is_collection(path: &str) -> bool {
+    resource_segments(path).is_some_and(|rest| rest.len() == 1)
+}
+
+/// The path's segments after the group version and the namespace: `[plural, name, sub]`.
+fn resource_segments(path: &str) -> Option<Vec<&str>> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let rest = match segments.first() {
-        Some(&"api") if segments.len() >= 2 => &segments[2..],
-        Some(&"apis") if segments.len() >= 3 => &segments[3..],
-        _ => return false,
+        Some(&"api") if segments.len() >= 3 => &segments[2..],
+        Some(&"apis") if segments.len() >= 4 => &segments[3..],
+        _ => return None,
     };
     let rest = if rest.first() == Some(&"namespaces") && rest.len() >= 3 {
         &rest[2..]
     } else {
         rest
     };
-    rest.len() == 1
+    Some(rest.to_vec())
+}
+
+/// The resource a request is about: `deployments`, `deployments/status`; empty for discovery
+/// and health endpoints.
+pub fn resource(uri: &http::Uri) -> String {
+    match resource_segments(uri.path()).as_deref() {
+        Some([plural]) | Some([plural, _]) => plural.to_string(),
+        Some([plural, _, sub, ..]) => format!("{plural}/{sub}"),
+        _ => String::new(),
+    }
 }
 
 #[derive(Clone)]
@@ -110,6 +129,7 @@ where
         let labels = RequestLabels {
             target: self.target,
             verb: verb(req.method(), req.uri()),
+            resource: resource(req.uri()),
         };
         API_REQUESTS.get_or_create(&labels).inc();
         // One line per request with `RUST_LOG=karmada_api=trace`: the propagation bench
@@ -147,6 +167,7 @@ mod tests {
         );
         assert_eq!(v(Method::GET, "/apis/apps/v1"), "GET");
         assert_eq!(v(Method::GET, "/readyz"), "GET");
+        assert_eq!(v(Method::GET, "/api"), "GET");
         assert_eq!(
             v(
                 Method::PATCH,
@@ -154,6 +175,23 @@ mod tests {
             ),
             "PATCH"
         );
+    }
+
+    #[test]
+    fn resources_are_named_by_their_plural() {
+        let r = |uri: &str| resource(&uri.parse().unwrap());
+        assert_eq!(r("/api/v1/namespaces/a/configmaps"), "configmaps");
+        assert_eq!(r("/api/v1/namespaces/a/configmaps/c"), "configmaps");
+        assert_eq!(r("/api/v1/namespaces/a"), "namespaces");
+        assert_eq!(r("/api/v1/namespaces"), "namespaces");
+        assert_eq!(
+            r("/apis/work.karmada.io/v1alpha1/namespaces/karmada-es-m1/works/w/status"),
+            "works/status"
+        );
+        assert_eq!(r("/apis/apps/v1/deployments?watch=true"), "deployments");
+        assert_eq!(r("/apis/apps/v1"), "");
+        assert_eq!(r("/api/v1"), "");
+        assert_eq!(r("/readyz"), "");
     }
 
     #[tokio::test]
@@ -165,6 +203,7 @@ mod tests {
         let labels = RequestLabels {
             target: "test-target",
             verb: "GET",
+            resource: String::new(),
         };
         let before = API_REQUESTS.get_or_create(&labels).get();
         let _ = client.apiserver_version().await;
