@@ -368,3 +368,197 @@ async fn seed_walkthrough() {
     })
     .await;
 }
+
+/// The sum of the reconciler's `api_requests_total` samples of `target` and `verb` whose
+/// resource is one of `resources` (all named resources when empty), by resource.
+fn requests(
+    metrics: &str,
+    target: &str,
+    verb: &str,
+    resources: &[&str],
+) -> std::collections::BTreeMap<String, f64> {
+    let prefix = format!(
+        "karmada_reconciler_api_requests_total{{target=\"{target}\",verb=\"{verb}\",resource=\""
+    );
+    let mut out = std::collections::BTreeMap::new();
+    for line in metrics.lines() {
+        let Some(rest) = line.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some((resource, value)) = rest.split_once("\"} ") else {
+            continue;
+        };
+        if resource.is_empty() || !(resources.is_empty() || resources.contains(&resource)) {
+            continue;
+        }
+        *out.entry(resource.to_string()).or_default() += value.parse::<f64>().unwrap_or(0.0);
+    }
+    out
+}
+
+/// What `after` counts more than `before`, per resource.
+fn delta(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+) -> std::collections::BTreeMap<String, f64> {
+    after
+        .iter()
+        .map(|(r, v)| (r.clone(), v - before.get(r).copied().unwrap_or(0.0)))
+        .filter(|(_, v)| *v > 0.0)
+        .collect()
+}
+
+/// Issue 14 item 1: in steady state every read comes from a watch cache. N Deployments, each
+/// with a ConfigMap (propagateDeps), go to two members; the reconciler's own request count
+/// says what that cost: on the control plane no GET and no LIST per template (only the lists
+/// of caches started on demand), in the members at most one GET per object (first contact:
+/// it may exist unmanaged).
+#[tokio::test(flavor = "multi_thread")]
+async fn propagation_reads_from_caches() {
+    const N: usize = 12;
+    let fed = support::federation(&["member1", "member2"]).await;
+    let log = fed.bed.dir().join("reconciler.log");
+    let port = fed.reconciler.metrics_port();
+    let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
+    let ns = "reads";
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(cp.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let members = [
+        fed.bed.client("member1").await.unwrap(),
+        fed.bed.client("member2").await.unwrap(),
+    ];
+    // The namespace reaches the members (namespace sync) before the clock starts.
+    for m in &members {
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(m.clone());
+        support::eventually("namespace reads in the members", T, &log, || async {
+            api.get_opt(ns).await.ok().flatten()
+        })
+        .await;
+    }
+    let policy: PropagationPolicy = serde_json::from_value(json!({
+        "apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy",
+        "metadata": {"name": "reads", "namespace": ns},
+        "spec": {
+            "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment",
+                "labelSelector": {"matchLabels": {"app": "reads"}}}],
+            "propagateDeps": true,
+            "placement": {"clusterAffinity": {"clusterNames": ["member1", "member2"]}},
+        },
+    }))
+    .unwrap();
+    Api::<PropagationPolicy>::namespaced(cp.clone(), ns)
+        .create(&PostParams::default(), &policy)
+        .await
+        .unwrap();
+    // Start-up is done once the detector lists the Deployments its policy selects.
+    let before = support::eventually("the Deployments listed", T, &log, || async {
+        let text = support::scrape(port).await;
+        let listed = requests(&text, "control-plane", "LIST", &["deployments"]);
+        (listed.values().sum::<f64>() >= 1.0).then_some(text)
+    })
+    .await;
+
+    let deploys: Api<Deployment> = Api::namespaced(cp.clone(), ns);
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(cp.clone(), ns);
+    for i in 0..N {
+        let cm = serde_json::from_value(json!({
+            "metadata": {"name": format!("cfg-{i}")}, "data": {"k": "v"}
+        }))
+        .unwrap();
+        config_maps
+            .create(&PostParams::default(), &cm)
+            .await
+            .unwrap();
+        let d = serde_json::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": format!("app-{i}"), "labels": {"app": "reads"}},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": format!("app-{i}")}},
+                "template": {"metadata": {"labels": {"app": format!("app-{i}")}},
+                    "spec": {"containers": [{"name": "c", "image": "nginx"}],
+                        "volumes": [{"name": "cfg", "configMap": {"name": format!("cfg-{i}")}}]}}}
+        }))
+        .unwrap();
+        deploys.create(&PostParams::default(), &d).await.unwrap();
+    }
+
+    // Every object in both members, and every binding FullyApplied (the Works' status is in).
+    for m in &members {
+        let d: Api<Deployment> = Api::namespaced(m.clone(), ns);
+        let c: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(m.clone(), ns);
+        support::eventually("every object in the members", T * 3, &log, || async {
+            let lp = kube::api::ListParams::default().labels("karmada.io/managed=true");
+            let (d, c) = (d.list(&lp).await.ok()?, c.list(&lp).await.ok()?);
+            (d.items.len() == N && c.items.len() == N).then_some(())
+        })
+        .await;
+    }
+    let bindings: Api<ResourceBinding> = Api::namespaced(cp.clone(), ns);
+    support::eventually("every binding FullyApplied", T * 3, &log, || async {
+        let all = bindings.list(&Default::default()).await.ok()?.items;
+        let applied = all.iter().filter(|b| {
+            b.status.as_ref().is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "FullyApplied" && c.status == "True")
+            })
+        });
+        (all.len() == 2 * N && applied.count() == 2 * N).then_some(())
+    })
+    .await;
+    let after = support::scrape(port).await;
+
+    let cached = [
+        "deployments",
+        "configmaps",
+        "secrets",
+        "resourcebindings",
+        "clusterresourcebindings",
+        "works",
+        "clusters",
+        "namespaces",
+    ];
+    let gets = delta(
+        &requests(&before, "control-plane", "GET", &[]),
+        &requests(&after, "control-plane", "GET", &[]),
+    );
+    let lists = delta(
+        &requests(&before, "control-plane", "LIST", &[]),
+        &requests(&after, "control-plane", "LIST", &[]),
+    );
+    let member_gets = delta(
+        &requests(&before, "member", "GET", &["deployments", "configmaps"]),
+        &requests(&after, "member", "GET", &["deployments", "configmaps"]),
+    );
+    eprintln!(
+        "{N} Deployments + {N} ConfigMaps to 2 members: control-plane GET {gets:?}, LIST {lists:?}; member GET {member_gets:?}"
+    );
+    let on_cached = |m: &std::collections::BTreeMap<String, f64>| -> f64 {
+        m.iter()
+            .filter(|(r, _)| cached.contains(&r.as_str()))
+            .map(|(_, v)| v)
+            .sum()
+    };
+    // Not proportional to N: only the first list of a cache started on demand (the
+    // ConfigMaps the dependency bindings are rendered from).
+    assert!(
+        on_cached(&gets) <= 2.0,
+        "control-plane GETs during the propagation: {gets:?}"
+    );
+    assert!(
+        on_cached(&lists) <= 2.0,
+        "control-plane LISTs during the propagation: {lists:?}"
+    );
+    // One read per member object at most: the first contact.
+    let objects = (2 * N * members.len()) as f64;
+    let member_total: f64 = member_gets.values().sum();
+    assert!(
+        member_total <= objects,
+        "member GETs: {member_gets:?} for {objects} objects"
+    );
+}

@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt as _};
 use serde_json::{Value, json};
 
@@ -34,14 +33,13 @@ const CONTROLLER: &str = "binding";
 
 struct BindingCtx {
     ctx: Arc<Context>,
-    works: Store<Work>,
     kinds: Arc<KindCache>,
     /// Override rules pick clusters by name, labels and fields.
     clusters: Store<Cluster>,
     override_policies: Store<OverridePolicy>,
     cluster_override_policies: Store<ClusterOverridePolicy>,
-    /// Workloads waiting for a dependency to be created (propagateDeps).
-    waiting: Arc<super::dependencies::Waiting>,
+    /// The dependency kinds' caches, and the workloads waiting for a dependency (propagateDeps).
+    dependencies: Arc<super::dependencies::Dependencies>,
 }
 
 /// What of a Cluster an override rule can select on: its labels and its spec (fields).
@@ -69,15 +67,14 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let [op_rb, op_crb] = toolkit::fanout(op_changes);
     let [cop_rb, cop_crb] = toolkit::fanout(cop_changes);
     let [clusters_rb, clusters_crb] = toolkit::fanout(cluster_changes);
-    let waiting = Arc::new(super::dependencies::Waiting::default());
-    let dependency_changes = super::dependencies::triggers(&client, waiting.clone());
+    let (dependencies, dependency_changes) = super::dependencies::Dependencies::start(&client);
     let shared = Shared {
         ctx: ctx.clone(),
         kinds: Arc::new(KindCache::default()),
         clusters,
         override_policies,
         cluster_override_policies,
-        waiting,
+        dependencies,
     };
     futures::join!(
         bind::<ResourceBinding>(
@@ -117,7 +114,7 @@ struct Shared {
     clusters: Store<Cluster>,
     override_policies: Store<OverridePolicy>,
     cluster_override_policies: Store<ClusterOverridePolicy>,
-    waiting: Arc<super::dependencies::Waiting>,
+    dependencies: Arc<super::dependencies::Dependencies>,
 }
 
 async fn bind<B: Binding>(
@@ -127,14 +124,10 @@ async fn bind<B: Binding>(
     shutdown: Shutdown,
 ) {
     let ctx = shared.ctx.clone();
-    let client = ctx.client.clone();
-    let (works, writer) = reflector::store();
-    // Only the Works of this binding kind (they carry its permanent-id label).
-    let config = watcher::Config::default().labels(B::ID_LABEL);
-    let work_events =
-        reflector::reflector(writer, watcher(Api::<Work>::all(client.clone()), config))
-            .default_backoff()
-            .touched_objects();
+    // Bindings and Works from the shared caches (the scheduler and the execution controller
+    // read the same).
+    let bindings = ctx.caches.bindings::<B>();
+    let work_events = ctx.caches.works().subscribe();
     // Dependencies (ConfigMaps, Secrets, ...) are namespaced: only ResourceBindings follow them.
     let dependency_changes = dependency_changes.filter_map(|r| async move {
         (!B::CLUSTER_SCOPED).then(|| {
@@ -143,16 +136,15 @@ async fn bind<B: Binding>(
     });
     let bctx = Arc::new(BindingCtx {
         ctx: ctx.clone(),
-        works,
         kinds: shared.kinds,
         clusters: shared.clusters,
         override_policies: shared.override_policies,
         cluster_override_policies: shared.cluster_override_policies,
-        waiting: shared.waiting,
+        dependencies: shared.dependencies,
     });
-    let results = Controller::new(Api::<B>::all(client), watcher::Config::default())
+    let results = Controller::for_shared_stream(bindings.subscribe(), bindings.store())
         .with_config(toolkit::config(&ctx, Duration::from_millis(100)))
-        .watches_stream(work_events, |work: Work| owner_of::<B>(&work))
+        .watches_shared_stream(work_events, |work: Arc<Work>| owner_of::<B>(&work))
         .reconcile_on(dependency_changes)
         .reconcile_all_on(reconcile_all)
         .graceful_shutdown_on(shutdown)
@@ -191,16 +183,12 @@ fn binding_id<B: Binding>(rb: &B) -> Option<&String> {
     rb.labels().get(B::ID_LABEL)
 }
 
-/// Works of this binding, from the cache.
+/// Works of this binding, from the cache's index.
 fn works_of<B: Binding>(bctx: &BindingCtx, rb: &B) -> Vec<Arc<Work>> {
     let Some(id) = binding_id(rb) else {
         return Vec::new();
     };
-    bctx.works
-        .state()
-        .into_iter()
-        .filter(|w| w.labels().get(B::ID_LABEL) == Some(id))
-        .collect()
+    bctx.ctx.caches.works_of::<B>(id)
 }
 
 async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Action> {
@@ -211,7 +199,8 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
     if rb.meta().deletion_timestamp.is_some() {
         return finalize(rb.as_ref(), &bctx, &bindings).await;
     }
-    if bctx.works.wait_until_ready().await.is_err()
+    let works_cache = ctx.caches.works();
+    if !works_cache.ready().await
         || bctx.clusters.wait_until_ready().await.is_err()
         || bctx.override_policies.wait_until_ready().await.is_err()
         || bctx
@@ -242,10 +231,21 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
     } else {
         Api::all_with(ctx.client.clone(), &resource)
     };
-    let Some(template) = templates.get_opt(&r.name).await? else {
-        // The template is gone; the garbage collector removes this binding (ownerReference).
-        return Ok(Action::await_change());
+    let template_cache = ctx.caches.templates(&resource);
+    if !template_cache.ready().await {
+        return Err(Error::Internal("the template cache stopped".into()));
+    }
+    let namespace = resolved.namespaced.then_some(r.namespace.as_str());
+    let Some(template) = template_cache.get(namespace, &r.name) else {
+        // Gone (the garbage collector removes this binding, ownerReference), or not in the
+        // cache yet (a dependency's binding is made from another watch): look again soon.
+        return Ok(Action::requeue(Duration::from_secs(5)));
     };
+    if older(&template.metadata.resource_version, &r.resource_version) {
+        // The cache has not caught up with the version the binding was made from.
+        return Ok(Action::requeue(Duration::from_millis(500)));
+    }
+    let template = (*template).clone();
     let Some(id) = binding_id(rb.as_ref()).cloned() else {
         return Ok(Action::await_change()); // the detector has not finished writing it
     };
@@ -371,6 +371,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
         tracing::debug!(work = %work_name, %cluster, "work updated");
         let works: Api<Work> = Api::namespaced(ctx.client.clone(), work_ns);
         let work_name = &work_name;
+        let works_cache = &works_cache;
         async move {
             works
                 .patch(
@@ -379,6 +380,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
                     &Patch::Apply(desired),
                 )
                 .await
+                .map(|w| works_cache.record(w))
         }
     }))
     .await;
@@ -447,11 +449,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
                 || crate::engine::eviction::keeps_work(spec, c)
         });
         if !targeted && w.metadata.deletion_timestamp.is_none() {
-            let works: Api<Work> =
-                Api::namespaced(ctx.client.clone(), &w.namespace().unwrap_or_default());
-            works
-                .delete(&w.name_any(), &DeleteParams::background())
-                .await?;
+            delete_work(ctx, w).await?;
         }
     }
 
@@ -471,8 +469,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
         // A failed script leaves the dependencies as they are rather than releasing them.
         if let Some(deps) = deps {
             let synced =
-                super::dependencies::sync(&ctx.client, rb, Some(deps.as_slice()), &bctx.waiting)
-                    .await;
+                super::dependencies::sync(ctx, rb, Some(deps.as_slice()), &bctx.dependencies).await;
             if spec.propagate_deps {
                 publish_dependencies(ctx, &binding_ref, &template_ref, spec, &deps, &synced).await;
             }
@@ -602,7 +599,8 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
             .patch_status(&r.name, &PatchParams::default(), &Patch::Merge(patch))
             .await
         {
-            Ok(_) => {
+            Ok(written) => {
+                template_cache.record(written);
                 let note = "Update Resource with AggregatedStatus successfully.";
                 events::publish_on_change(
                     ctx,
@@ -871,26 +869,57 @@ async fn finalize<B: Binding>(rb: &B, bctx: &BindingCtx, bindings: &Api<B>) -> R
     }
     let ctx = &bctx.ctx;
     if let Some(id) = binding_id(rb) {
-        let all: Api<Work> = Api::all(ctx.client.clone());
-        let lp = ListParams::default().labels(&format!("{}={id}", B::ID_LABEL));
-        let remaining = all.list(&lp).await?.items;
+        if !ctx.caches.works().ready().await {
+            return Err(Error::Internal("the Work cache stopped".into()));
+        }
+        // From the cache (with this process's own writes): a Work it has not seen yet was not
+        // written by this process, and the binding's deletion stops anyone else writing one.
+        let remaining = ctx.caches.works_of::<B>(id);
         if !remaining.is_empty() {
             for w in remaining
                 .iter()
                 .filter(|w| w.metadata.deletion_timestamp.is_none())
             {
-                let works: Api<Work> =
-                    Api::namespaced(ctx.client.clone(), &w.namespace().unwrap_or_default());
-                works
-                    .delete(&w.name_any(), &DeleteParams::background())
-                    .await?;
+                delete_work(ctx, w).await?;
             }
             return Ok(Action::requeue(Duration::from_secs(1)));
         }
     }
     if let Some(rb) = rb.as_resource_binding() {
-        super::dependencies::sync(&ctx.client, rb, None, &bctx.waiting).await?;
+        super::dependencies::sync(ctx, rb, None, &bctx.dependencies).await?;
     }
     super::toolkit::remove_finalizer(bindings, rb, B::FINALIZER).await?;
     Ok(Action::await_change())
+}
+
+/// Deletes a Work; the cache keeps it (with its deletion timestamp) until its finalizer is
+/// released.
+async fn delete_work(ctx: &Context, w: &Work) -> Result<()> {
+    let works: Api<Work> = Api::namespaced(ctx.client.clone(), &w.namespace().unwrap_or_default());
+    let cache = ctx.caches.works();
+    match works
+        .delete(&w.name_any(), &DeleteParams::background())
+        .await
+    {
+        Ok(either) => match either.left() {
+            Some(deleting) => cache.record(deleting),
+            None => cache.forget(w.namespace().as_deref(), &w.name_any()),
+        },
+        Err(kube::Error::Api(s)) if s.code == 404 => {
+            cache.forget(w.namespace().as_deref(), &w.name_any())
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// Whether resourceVersion `a` is older than `b` (both etcd revisions; unknown: not older).
+fn older(a: &Option<String>, b: &str) -> bool {
+    match (
+        a.as_deref().and_then(|a| a.parse::<u64>().ok()),
+        b.parse::<u64>(),
+    ) {
+        (Some(a), Ok(b)) => a < b,
+        _ => false,
+    }
 }

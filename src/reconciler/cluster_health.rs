@@ -635,6 +635,11 @@ fn record_facts(status: &mut ClusterStatus, facts: Facts) {
 async fn ensure_execution_namespace(ctx: &Context, cluster: &Cluster) -> Result<()> {
     let api: Api<Namespace> = Api::all(ctx.client.clone());
     let name = execution_namespace(&cluster.name_any());
+    // From the cache on every probe; from the API only when the cache does not have it yet.
+    let cached = ctx.caches.namespaces();
+    if cached.ready().await && cached.get(None, &name).is_some() {
+        return Ok(());
+    }
     if api.get_opt(&name).await?.is_some() {
         return Ok(());
     }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use kube::Client;
 
 use super::Options;
+use super::cache::Caches;
 use super::metrics::Metrics;
 use super::toolkit::Backoff;
 use super::toolkit::recorder::Recorder;
@@ -35,6 +36,9 @@ pub struct Context {
     pub interpreter: Arc<Interpreter>,
     /// Changes of the customizations (see `interpreting::changes`), once started.
     pub customizations: OnceLock<tokio::sync::watch::Receiver<u64>>,
+    /// The stores every controller reads (bindings, Works, templates), each started on first
+    /// use.
+    pub caches: Caches,
 }
 
 impl Context {
@@ -43,6 +47,7 @@ impl Context {
         let metrics = Metrics::default();
         Context {
             members: member::Clients::new(options.member_request_timeout),
+            caches: Caches::new(client.clone()),
             recorder: Recorder::new(client.clone(), instance, metrics.clone()),
             client,
             options,

@@ -3,9 +3,10 @@
 //! (`<name>-<kind>`, owned by the dependency) whose `spec.requiredBy` lists the bindings that
 //! need it and where they went; the scheduler places it on the union of those clusters.
 //!
-//! Dependencies are rarely selected by a policy, so nothing else watches them: [`triggers`]
-//! re-runs a dependency's binding when the object changes (an edited ConfigMap reaches the
-//! members) and the workloads that referenced it before it existed.
+//! Dependencies are rarely selected by a policy, so nothing else watches them: [`Dependencies`]
+//! keeps their metadata in caches (whether one exists, its uid and resourceVersion, without a
+//! request) and re-runs a dependency's binding when the object changes (an edited ConfigMap
+//! reaches the members) and the workloads that referenced it before it existed.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -13,16 +14,15 @@ use std::sync::{Arc, Mutex};
 use futures::stream::BoxStream;
 use futures::{StreamExt as _, stream};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, ServiceAccount};
-use kube::api::{
-    Api, DeleteParams, DynamicObject, ListParams, PartialObjectMeta, Patch, PatchParams,
-};
+use kube::api::{Api, DeleteParams, PartialObjectMeta, Patch, PatchParams};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::runtime::watcher;
 use kube::{Resource, ResourceExt as _};
 use serde_json::json;
 
-use super::Result;
+use super::cache::Cached;
 use super::context::MANAGER;
+use super::{Context, Result};
 use crate::api::work::BindingSnapshot;
 use crate::api::{self as keys, ResourceBinding, names};
 use crate::engine::interpreter::DependentObjectReference;
@@ -65,48 +65,116 @@ impl Waiting {
     }
 }
 
-/// Bindings to re-run when an object of a dependency kind changes: its own binding
-/// (`<name>-<kind>`, if any) and the workloads waiting for it. Metadata-only watches.
-pub fn triggers(
-    client: &kube::Client,
-    waiting: Arc<Waiting>,
-) -> BoxStream<'static, ObjectRef<ResourceBinding>> {
-    fn of<K>(
+/// Metadata caches of the kinds that follow a workload, and the workloads waiting for one.
+pub struct Dependencies {
+    config_maps: Cached<PartialObjectMeta<ConfigMap>>,
+    secrets: Cached<PartialObjectMeta<Secret>>,
+    service_accounts: Cached<PartialObjectMeta<ServiceAccount>>,
+    claims: Cached<PartialObjectMeta<PersistentVolumeClaim>>,
+    waiting: Waiting,
+}
+
+impl Dependencies {
+    /// Starts the caches; the stream names the bindings to re-run when an object of a
+    /// dependency kind changes: its own binding (`<name>-<kind>`, if any) and the workloads
+    /// waiting for it.
+    pub fn start(
         client: &kube::Client,
-        kind: &'static str,
-        waiting: Arc<Waiting>,
-    ) -> BoxStream<'static, ObjectRef<ResourceBinding>>
-    where
-        K: Resource<DynamicType = ()>
-            + Clone
-            + serde::de::DeserializeOwned
-            + std::fmt::Debug
-            + Send
-            + Sync
-            + 'static,
-    {
-        watcher(
-            Api::<PartialObjectMeta<K>>::all(client.clone()),
-            watcher::Config::default(),
-        )
-        .default_backoff()
-        .touched_objects()
-        .filter_map(|r| async move { r.ok() })
-        .flat_map(move |m| {
-            let (ns, name) = (m.namespace().unwrap_or_default(), m.name_any());
-            let own = ObjectRef::new(&names::binding_name(kind, &name)).within(&ns);
-            let waiting = waiting.take(&(ns, kind, name));
-            stream::iter(std::iter::once(own).chain(waiting))
-        })
-        .boxed()
+    ) -> (Arc<Self>, BoxStream<'static, ObjectRef<ResourceBinding>>) {
+        fn cache<K>(client: &kube::Client) -> Cached<PartialObjectMeta<K>>
+        where
+            K: Resource<DynamicType = ()>
+                + Clone
+                + serde::de::DeserializeOwned
+                + std::fmt::Debug
+                + Send
+                + Sync
+                + 'static,
+        {
+            let api = Api::<PartialObjectMeta<K>>::all(client.clone());
+            Cached::start(api, watcher::Config::default(), (), None)
+        }
+        let deps = Arc::new(Dependencies {
+            config_maps: cache(client),
+            secrets: cache(client),
+            service_accounts: cache(client),
+            claims: cache(client),
+            waiting: Waiting::default(),
+        });
+        fn of<K>(
+            cache: &Cached<PartialObjectMeta<K>>,
+            kind: &'static str,
+            deps: &Arc<Dependencies>,
+        ) -> BoxStream<'static, ObjectRef<ResourceBinding>>
+        where
+            K: Resource<DynamicType = ()>
+                + Clone
+                + serde::de::DeserializeOwned
+                + std::fmt::Debug
+                + Send
+                + Sync
+                + 'static,
+        {
+            // Weak: the stream must not keep the caches (and their watches) alive.
+            let deps = Arc::downgrade(deps);
+            cache
+                .subscribe()
+                .flat_map(move |m| {
+                    let (ns, name) = (m.namespace().unwrap_or_default(), m.name_any());
+                    let own = ObjectRef::new(&names::binding_name(kind, &name)).within(&ns);
+                    let waiting = deps
+                        .upgrade()
+                        .map(|d| d.waiting.take(&(ns, kind, name)))
+                        .unwrap_or_default();
+                    stream::iter(std::iter::once(own).chain(waiting))
+                })
+                .boxed()
+        }
+        let changes = stream::select_all([
+            of(&deps.config_maps, "ConfigMap", &deps),
+            of(&deps.secrets, "Secret", &deps),
+            of(&deps.service_accounts, "ServiceAccount", &deps),
+            of(&deps.claims, "PersistentVolumeClaim", &deps),
+        ])
+        .boxed();
+        (deps, changes)
     }
-    stream::select_all([
-        of::<ConfigMap>(client, "ConfigMap", waiting.clone()),
-        of::<Secret>(client, "Secret", waiting.clone()),
-        of::<ServiceAccount>(client, "ServiceAccount", waiting.clone()),
-        of::<PersistentVolumeClaim>(client, "PersistentVolumeClaim", waiting),
-    ])
-    .boxed()
+
+    /// (uid, resourceVersion) of a dependency, if the cache has it.
+    async fn find(&self, kind: &str, ns: &str, name: &str) -> Result<Option<(String, String)>> {
+        async fn one<K>(
+            cache: &Cached<PartialObjectMeta<K>>,
+            ns: &str,
+            name: &str,
+        ) -> Result<Option<(String, String)>>
+        where
+            K: Resource<DynamicType = ()>
+                + Clone
+                + serde::de::DeserializeOwned
+                + std::fmt::Debug
+                + Send
+                + Sync
+                + 'static,
+        {
+            if !cache.ready().await {
+                return Err(super::Error::Internal(
+                    "the cache of dependencies stopped".into(),
+                ));
+            }
+            Ok(cache.get(Some(ns), name).map(|m| {
+                (
+                    m.uid().unwrap_or_default(),
+                    m.resource_version().unwrap_or_default(),
+                )
+            }))
+        }
+        match kind {
+            "ConfigMap" => one(&self.config_maps, ns, name).await,
+            "Secret" => one(&self.secrets, ns, name).await,
+            "ServiceAccount" => one(&self.service_accounts, ns, name).await,
+            _ => one(&self.claims, ns, name).await,
+        }
+    }
 }
 
 fn depended_by_label(parent: &ResourceBinding) -> String {
@@ -124,13 +192,17 @@ fn depended_by_label(parent: &ResourceBinding) -> String {
 /// (ConfigMap, Secret, ServiceAccount, PersistentVolumeClaim, by name, in its namespace) are
 /// propagated; others are logged and left alone.
 pub async fn sync(
-    client: &kube::Client,
+    ctx: &Context,
     parent: &ResourceBinding,
     dependencies: Option<&[DependentObjectReference]>,
-    waiting: &Waiting,
+    caches: &Dependencies,
 ) -> Result<()> {
     let ns = parent.namespace().unwrap_or_default();
-    let bindings: Api<ResourceBinding> = Api::namespaced(client.clone(), &ns);
+    let bindings: Api<ResourceBinding> = Api::namespaced(ctx.client.clone(), &ns);
+    let cached = ctx.caches.bindings::<ResourceBinding>();
+    if !cached.ready().await {
+        return Err(super::Error::Internal("the binding cache stopped".into()));
+    }
     let label = depended_by_label(parent);
     let mut wanted: BTreeSet<(&'static str, String)> = BTreeSet::new();
     if parent.spec.propagate_deps && parent.metadata.deletion_timestamp.is_none() {
@@ -156,22 +228,18 @@ pub async fn sync(
         clusters: parent.spec.clusters.clone(),
     };
     for (kind, name) in &wanted {
-        let ar = kube::core::ApiResource {
-            group: String::new(),
-            version: "v1".into(),
-            api_version: "v1".into(),
-            kind: (*kind).into(),
-            plural: format!("{}s", kind.to_lowercase()),
-        };
-        let objects: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
-        let dep = objects.get_opt(name).await?;
+        // Noted as waiting before the cache is read: the cache takes an object in before it
+        // wakes its waiters, so a dependency created meanwhile is never missed.
         let parent_ref = ObjectRef::from_obj(parent);
-        waiting.set((ns.clone(), kind, name.clone()), &parent_ref, dep.is_none());
-        let Some(dep) = dep else {
+        let key = (ns.clone(), *kind, name.clone());
+        caches.waiting.set(key.clone(), &parent_ref, true);
+        let dep = caches.find(kind, &ns, name).await?;
+        let Some((dep_uid, dep_version)) = dep else {
             continue; // not created yet: its creation re-runs this parent
         };
+        caches.waiting.set(key, &parent_ref, false);
         let binding_name = names::binding_name(kind, name);
-        let existing = bindings.get_opt(&binding_name).await?;
+        let existing = cached.get(Some(&ns), &binding_name).map(|b| (*b).clone());
         let mut required_by: Vec<BindingSnapshot> = existing
             .as_ref()
             .map(|b| b.spec.required_by.clone())
@@ -193,7 +261,7 @@ pub async fn sync(
                     .cloned()
             })
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let owner = json!({"apiVersion": "v1", "kind": kind, "name": name, "uid": dep.uid(), "blockOwnerDeletion": true});
+        let owner = json!({"apiVersion": "v1", "kind": kind, "name": name, "uid": dep_uid, "blockOwnerDeletion": true});
         let body = json!({
             "apiVersion": ResourceBinding::api_version(&()),
             "kind": ResourceBinding::kind(&()),
@@ -203,7 +271,7 @@ pub async fn sync(
                 "finalizers": [keys::FINALIZER_BINDING_CONTROLLER]},
             "spec": {
                 "resource": {"apiVersion": "v1", "kind": kind, "namespace": ns, "name": name,
-                    "uid": dep.uid(), "resourceVersion": dep.resource_version()},
+                    "uid": dep_uid, "resourceVersion": dep_version},
                 "requiredBy": required_by,
                 "conflictResolution": parent.spec.conflict_resolution,
             },
@@ -220,7 +288,7 @@ pub async fn sync(
                 .expect("object")
                 .remove("conflictResolution");
         }
-        bindings
+        let written = bindings
             .patch(
                 &binding_name,
                 // One field manager per parent, so each parent's depended-by label is its own
@@ -233,16 +301,13 @@ pub async fn sync(
                 &Patch::Apply(&body),
             )
             .await?;
+        cached.record(written);
         tracing::info!(dependency = %format!("{ns}/{binding_name}"), parent = %parent.name_any(), "dependency follows its workload");
     }
 
     // Dependencies this parent no longer references: drop its entry; a dependency nobody
     // needs and no policy claims goes away.
-    let previous = bindings
-        .list(&ListParams::default().labels(&label))
-        .await?
-        .items;
-    for b in previous {
+    for b in cached.indexed(&label) {
         let key = (b.spec.resource.kind.as_str(), b.spec.resource.name.clone());
         if wanted.iter().any(|(k, n)| *k == key.0 && *n == key.1) {
             continue;
@@ -255,14 +320,26 @@ pub async fn sync(
             || b.labels()
                 .contains_key(keys::LABEL_CLUSTER_PROPAGATION_POLICY_PERMANENT_ID);
         if required_by.is_empty() && !claimed {
-            bindings
+            match bindings
                 .delete(&b.name_any(), &DeleteParams::background())
-                .await?;
+                .await
+            {
+                Ok(either) => match either.left() {
+                    Some(deleting) => cached.record(deleting),
+                    None => cached.forget(Some(&ns), &b.name_any()),
+                },
+                Err(kube::Error::Api(s)) if s.code == 404 => {
+                    cached.forget(Some(&ns), &b.name_any())
+                }
+                Err(e) => return Err(e.into()),
+            }
         } else {
-            let patch = json!({"metadata": {"labels": {label.as_str(): null}}, "spec": {"requiredBy": required_by}});
-            bindings
+            // Guarded: another parent may have changed requiredBy since the cache saw it.
+            let patch = json!({"metadata": {"labels": {label.as_str(): null}, "resourceVersion": b.resource_version()}, "spec": {"requiredBy": required_by}});
+            let written = bindings
                 .patch(&b.name_any(), &PatchParams::default(), &Patch::Merge(patch))
                 .await?;
+            cached.record(written);
         }
     }
     Ok(())

@@ -210,7 +210,10 @@ async fn start_template_controller(
         ar: resource,
         namespaced,
     } = kinds::resolve_gvk(&ctx.client, api_version, kind).await?;
-    let api: Api<DynamicObject> = Api::all_with(ctx.client.clone(), &resource);
+    // The templates' store is shared with the binding controller, which renders from it.
+    let templates = ctx.caches.templates(&resource);
+    // Object references must carry the store's own type to find anything in it.
+    let resource = templates.dyntype();
     let triggers = stream::unfold(changed.subscribe(), |mut rx| async move {
         match rx.recv().await {
             Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => Some(((), rx)),
@@ -230,12 +233,16 @@ async fn start_template_controller(
         deleted_bindings::<ClusterResourceBinding>(ctx, &resource)
     };
     tracing::info!(%api_version, %kind, "watching resource templates");
-    let results = Controller::new_with(api, watcher::Config::default(), resource)
-        .with_config(toolkit::config(ctx, Duration::ZERO))
-        .reconcile_all_on(triggers)
-        .reconcile_on(deleted_bindings)
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile_template, template_error, tctx);
+    let results = Controller::for_shared_stream_with(
+        templates.subscribe(),
+        templates.store(),
+        templates.dyntype(),
+    )
+    .with_config(toolkit::config(ctx, Duration::ZERO))
+    .reconcile_all_on(triggers)
+    .reconcile_on(deleted_bindings)
+    .graceful_shutdown_on(shutdown)
+    .run(reconcile_template, template_error, tctx);
     let ctx = ctx.clone();
     Ok(tokio::spawn(async move {
         toolkit::drive(&ctx, CONTROLLER, results).await
@@ -334,7 +341,7 @@ async fn claim_and_bind<B: Binding>(
 
     let Some(claim) = winner else {
         if current.is_some() {
-            release(&templates, &bindings, obj, &binding_name).await?;
+            release(ctx, &templates, &bindings, obj, &binding_name).await?;
         }
         return Ok(Action::await_change());
     };
@@ -351,7 +358,7 @@ async fn claim_and_bind<B: Binding>(
     let claim_meta = claim_metadata(&claim, &policy_id);
     if needs_metadata(&obj.metadata.labels, &obj.metadata.annotations, &claim_meta) {
         if current.is_some() && current != Some((claim.namespace.clone(), claim.name.clone())) {
-            release(&templates, &bindings, obj, &binding_name).await?;
+            release(ctx, &templates, &bindings, obj, &binding_name).await?;
         }
         if preempted && let Some((pns, pname)) = &current {
             let from = if pns.is_empty() {
@@ -381,7 +388,11 @@ async fn claim_and_bind<B: Binding>(
         return Ok(Action::await_change()); // the template's own update event continues from here
     }
 
-    let existing = bindings.get_opt(&binding_name).await?;
+    let cached = ctx.caches.bindings::<B>();
+    if !cached.ready().await {
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
+    let existing = cached.get(Some(ns), &binding_name).map(|b| (*b).clone());
     if existing
         .as_ref()
         .is_some_and(|b| b.meta().deletion_timestamp.is_some())
@@ -430,6 +441,7 @@ async fn claim_and_bind<B: Binding>(
                 &Patch::Apply(&desired),
             )
             .await;
+        let written = written.map(|b| cached.record(b));
         if let Err(e) = written {
             let note = format!("Apply {} failed: {e}", policy_phrase(&claim));
             events::publish_on_change(
@@ -537,6 +549,7 @@ async fn ensure_policy_id(ctx: &Context, mut claim: Claim) -> Result<Claim> {
 /// Removes the claim from the template and its binding; the binding, its Works and member
 /// objects stay (deleting a policy tears nothing down).
 async fn release<B: Binding>(
+    ctx: &Context,
     templates: &Api<DynamicObject>,
     bindings: &Api<B>,
     obj: &DynamicObject,
@@ -550,16 +563,22 @@ async fn release<B: Binding>(
             &Patch::Merge(json!({"metadata": nulls.clone()})),
         )
         .await?;
-    if let Some(b) = bindings.get_opt(binding).await?
-        && needs_release(&b)
+    let cached = ctx.caches.bindings::<B>();
+    if !cached.ready().await {
+        return Err(Error::Internal("the binding cache stopped".into()));
+    }
+    let ns = obj.namespace();
+    if let Some(b) = cached.get(ns.as_deref(), binding)
+        && needs_release(b.as_ref())
     {
-        bindings
+        let released = bindings
             .patch(
                 binding,
                 &PatchParams::default(),
                 &Patch::Merge(json!({"metadata": nulls})),
             )
             .await?;
+        cached.record(released);
     }
     tracing::info!(template = %obj.name_any(), "released from its policy");
     Ok(())

@@ -69,14 +69,19 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
     // No global bound on reconciliations: each waits for a slot of its own member instead, so
     // a member that hangs holds only its own slots while the others keep their pace.
-    let works = match agent {
-        Some(cluster) => {
-            Api::<Work>::namespaced(ctx.client.clone(), &names::execution_namespace(cluster))
+    let controller = match agent {
+        Some(cluster) => Controller::new(
+            Api::<Work>::namespaced(ctx.client.clone(), &names::execution_namespace(cluster)),
+            watcher::Config::default(),
+        ),
+        // The Works' store is shared with the binding and namespace controllers.
+        None => {
+            let works = ctx.caches.works();
+            Controller::for_shared_stream(works.subscribe(), works.store())
         }
-        None => Api::<Work>::all(ctx.client.clone()),
     };
-    let controller = Controller::new(works, watcher::Config::default())
-        .with_config(toolkit::config(&ctx, Duration::from_millis(100)).concurrency(0));
+    let controller =
+        controller.with_config(toolkit::config(&ctx, Duration::from_millis(100)).concurrency(0));
     let follow = tokio::spawn(follow_clusters(
         ectx.clone(),
         controller.store(),
@@ -576,11 +581,21 @@ async fn apply_one(
     } else {
         Api::all_with(member.clone(), &ar)
     };
-    let live = api
-        .get_opt(&name)
-        .await
-        .map_err(classify)?
-        .map(|o| serde_json::to_value(o).unwrap_or_default());
+    // The member watch's cache holds every object we manage there; only an object it lacks
+    // (first contact, or one that exists unmanaged) is read from the member.
+    let cache = ectx.watches.cache(cluster, &ar);
+    let cached = cache
+        .as_ref()
+        .filter(|c| c.is_ready())
+        .and_then(|c| c.get(namespaced.then_some(ns.as_str()), &name));
+    let live = match cached {
+        Some(o) => Some(serde_json::to_value(&*o).unwrap_or_default()),
+        None => api
+            .get_opt(&name)
+            .await
+            .map_err(classify)?
+            .map(|o| serde_json::to_value(o).unwrap_or_default()),
+    };
     // Values the member controls (per the kind's Retain customization) are kept.
     let retained;
     let manifest = match live.as_ref() {
@@ -628,10 +643,11 @@ async fn apply_one(
             classify(e)
         })?;
     tracing::info!(%cluster, %kind, name = %name, namespace = %ns, "applied");
-    Ok((
-        identifier,
-        Some(serde_json::to_value(&applied).unwrap_or_default()),
-    ))
+    let applied_json = serde_json::to_value(&applied).unwrap_or_default();
+    if let Some(c) = cache {
+        c.record(applied);
+    }
+    Ok((identifier, Some(applied_json)))
 }
 
 async fn resolve_kind(

@@ -1,6 +1,8 @@
 //! The execution controller's watches in member clusters: one per (cluster, kind) of the
-//! objects it applied (label `karmada.io/managed=true`); each change triggers the Work that
-//! owns the object. They follow the member's credentials: a rotated token or a re-join
+//! objects it applied (label `karmada.io/managed=true`), each into a cache the execution
+//! controller reads the live objects from (a GET only for an object the cache does not hold:
+//! first contact, or one that is not managed); each change triggers the Work that owns the
+//! object. They follow the member's credentials: a rotated token or a re-join
 //! (another Secret, another endpoint) restarts every watch of that member on the new clients,
 //! and a removed Cluster stops them. Watch errors are logged (once per outage) and retried
 //! with kube-runtime's backoff.
@@ -13,10 +15,11 @@ use kube::ResourceExt as _;
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::runtime::watcher;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::cache::Cached;
 use super::metrics::{ClusterLabel, Metrics};
 use crate::api::{self as keys, Work, names};
 use crate::client::member::{Member, WATCH_TIMEOUT_SECS};
@@ -33,14 +36,20 @@ pub struct MemberWatches {
 struct ClusterWatches {
     /// The credentials every watch of the cluster runs on.
     credentials: u64,
-    kinds: HashMap<Kind, (ApiResource, JoinHandle<()>)>,
+    kinds: HashMap<Kind, Watch>,
 }
 
-impl Drop for ClusterWatches {
+/// One kind's watch in one member: its cache, and the task that turns its changes into Work
+/// triggers.
+struct Watch {
+    ar: ApiResource,
+    cache: Cached<DynamicObject>,
+    triggers: JoinHandle<()>,
+}
+
+impl Drop for Watch {
     fn drop(&mut self) {
-        for (_, task) in self.kinds.values() {
-            task.abort();
-        }
+        self.triggers.abort();
     }
 }
 
@@ -70,12 +79,22 @@ impl MemberWatches {
         let running = entry
             .kinds
             .get(&kind)
-            .is_some_and(|(_, task)| !task.is_finished());
+            .is_some_and(|w| !w.triggers.is_finished());
         if !running {
-            let task = self.spawn(cluster, member, ar);
-            entry.kinds.insert(kind, (ar.clone(), task));
+            let watch = self.spawn(cluster, member, ar);
+            entry.kinds.insert(kind, watch);
             self.publish(cluster, entry.kinds.len());
         }
+    }
+
+    /// The cache of the managed objects of kind `ar` in `cluster` (see `Cached::is_ready`).
+    pub fn cache(&self, cluster: &str, ar: &ApiResource) -> Option<Cached<DynamicObject>> {
+        let clusters = self.clusters.lock().expect("watch registry poisoned");
+        let watch = clusters
+            .get(cluster)?
+            .kinds
+            .get(&(ar.api_version.clone(), ar.kind.clone()))?;
+        Some(watch.cache.clone())
     }
 
     /// Restarts the watches of `cluster` on `member`'s clients if its credentials changed;
@@ -125,9 +144,8 @@ impl MemberWatches {
     fn restart(&self, cluster: &str, entry: &mut ClusterWatches, member: &Member) {
         tracing::info!(%cluster, watches = entry.kinds.len(), "member credentials changed; restarting its watches");
         entry.credentials = member.credentials;
-        for (ar, task) in entry.kinds.values_mut() {
-            task.abort();
-            *task = self.spawn(cluster, member, ar);
+        for watch in entry.kinds.values_mut() {
+            *watch = self.spawn(cluster, member, &watch.ar.clone());
         }
     }
 
@@ -140,44 +158,27 @@ impl MemberWatches {
             .set(watches as i64);
     }
 
-    /// A watch of the managed objects of kind `ar` in `cluster`; its first list triggers every
-    /// Work with such an object, so what changed while no watch ran is caught up.
-    fn spawn(&self, cluster: &str, member: &Member, ar: &ApiResource) -> JoinHandle<()> {
+    /// A watch of the managed objects of kind `ar` in `cluster`, into a cache; its first list
+    /// triggers every Work with such an object, so what changed while no watch ran is caught
+    /// up.
+    fn spawn(&self, cluster: &str, member: &Member, ar: &ApiResource) -> Watch {
         let api: Api<DynamicObject> = Api::all_with(member.watch.clone(), ar);
         let config = watcher::Config::default()
             .labels(&format!("{}=true", keys::LABEL_MANAGED))
             .timeout(WATCH_TIMEOUT_SECS);
+        let cache = Cached::start_named(
+            format!("{} in cluster {cluster}", ar.kind),
+            api,
+            config,
+            ar.clone(),
+            None,
+            Some(super::cache::typed),
+        );
+        let mut changes = cache.subscribe();
         let triggers = self.triggers.clone();
-        let cluster = cluster.to_string();
-        let cluster_ns = names::execution_namespace(&cluster);
-        let kind = ar.kind.clone();
-        tokio::spawn(async move {
-            let mut events = watcher(api, config).default_backoff().boxed();
-            let mut failing = false;
-            while let Some(event) = events.next().await {
-                let obj = match event {
-                    Err(e) => {
-                        if failing {
-                            tracing::debug!(%cluster, %kind, "member watch still failing: {e}");
-                        } else {
-                            tracing::warn!(%cluster, %kind, "member watch failed, retrying with backoff: {e}");
-                        }
-                        failing = true;
-                        continue;
-                    }
-                    Ok(event) => {
-                        if failing {
-                            tracing::info!(%cluster, %kind, "member watch resumed");
-                            failing = false;
-                        }
-                        match event {
-                            watcher::Event::Apply(o)
-                            | watcher::Event::Delete(o)
-                            | watcher::Event::InitApply(o) => o,
-                            watcher::Event::Init | watcher::Event::InitDone => continue,
-                        }
-                    }
-                };
+        let cluster_ns = names::execution_namespace(cluster);
+        let task = tokio::spawn(async move {
+            while let Some(obj) = changes.next().await {
                 let a = obj.annotations();
                 let (Some(name), Some(ns)) = (
                     a.get(keys::ANNOTATION_WORK_NAME),
@@ -192,6 +193,11 @@ impl MemberWatches {
                     break;
                 }
             }
-        })
+        });
+        Watch {
+            ar: ar.clone(),
+            cache,
+            triggers: task,
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod agent;
 pub mod agent_csr;
 pub mod application_failover;
 pub mod binding;
+pub mod cache;
 pub mod cluster_health;
 pub mod context;
 pub mod dependencies;

@@ -108,7 +108,8 @@ async fn reconcile(ns: Arc<Namespace>, nctx: Arc<NsCtx>) -> Result<Action> {
     if ns.metadata.deletion_timestamp.is_some() || skipped(&ns, &ctx.options) {
         return Ok(Action::await_change());
     }
-    if nctx.clusters.wait_until_ready().await.is_err() {
+    let cached = ctx.caches.works();
+    if nctx.clusters.wait_until_ready().await.is_err() || !cached.ready().await {
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
     let name = ns.name_any();
@@ -144,13 +145,8 @@ async fn reconcile(ns: Arc<Namespace>, nctx: Arc<NsCtx>) -> Result<Action> {
                 "annotations": {keys::ANNOTATION_CONFLICT_RESOLUTION: keys::CONFLICT_RESOLUTION_OVERWRITE}},
             "spec": {"workload": {"manifests": [manifest]}},
         });
-        let current = match works.get_opt(&work_name).await {
-            Ok(w) => w,
-            // The execution namespace appears with the cluster's first status update.
-            Err(kube::Error::Api(s)) if s.code == 404 => continue,
-            Err(e) => return Err(e.into()),
-        };
-        let live = current.map(|w| serde_json::to_value(w).unwrap_or_default());
+        let current = cached.get(Some(&work_ns), &work_name);
+        let live = current.map(|w| serde_json::to_value(&*w).unwrap_or_default());
         if live
             .as_ref()
             .is_none_or(|l| !render::is_subset(&desired, l) || l["spec"] != desired["spec"])
@@ -163,7 +159,8 @@ async fn reconcile(ns: Arc<Namespace>, nctx: Arc<NsCtx>) -> Result<Action> {
                 )
                 .await
             {
-                Ok(_) => {}
+                Ok(written) => cached.record(written),
+                // The execution namespace appears with the cluster's first status update.
                 Err(kube::Error::Api(s)) if s.code == 404 => continue,
                 Err(e) => return Err(e.into()),
             }

@@ -12,7 +12,6 @@ use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector;
-use kube::runtime::watcher;
 use serde_json::json;
 
 use super::toolkit::{self, events, set_condition};
@@ -51,14 +50,13 @@ async fn schedule<B: Binding>(
     shutdown: Shutdown,
 ) {
     let ctx = &sctx.ctx;
-    let results = Controller::new(
-        Api::<B>::all(ctx.client.clone()),
-        watcher::Config::default(),
-    )
-    .with_config(toolkit::config(ctx, Duration::from_millis(200)))
-    .reconcile_all_on(cluster_changes)
-    .graceful_shutdown_on(shutdown)
-    .run(reconcile::<B>, error_policy::<B>, sctx.clone());
+    // The bindings' store is shared with the detector and the binding controller.
+    let bindings = ctx.caches.bindings::<B>();
+    let results = Controller::for_shared_stream(bindings.subscribe(), bindings.store())
+        .with_config(toolkit::config(ctx, Duration::from_millis(200)))
+        .reconcile_all_on(cluster_changes)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::<B>, error_policy::<B>, sctx.clone());
     toolkit::drive(ctx, CONTROLLER, results).await;
 }
 
@@ -180,6 +178,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
             )
             .await?;
         resource_version = updated.resource_version();
+        ctx.caches.bindings::<B>().record(updated);
     }
 
     let mut status = rb.status().cloned().unwrap_or_default();
