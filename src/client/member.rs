@@ -285,9 +285,9 @@ impl Clients {
         }
         let secret_ref = secret_ref(cluster)?;
         let store = self.secret_store(control_plane, &secret_ref.namespace);
-        if tokio::time::timeout(self.request_timeout, store.wait_until_ready())
+        if super::ready::store_ready_within(&store, self.request_timeout)
             .await
-            .is_err()
+            .is_none()
         {
             return Err(Error::Unreachable {
                 target: "the control plane".into(),

@@ -15,9 +15,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt as _;
-use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
 use serde_json::json;
 
 use super::graceful_eviction::{patch_spec_guarded, publish};
@@ -54,13 +52,12 @@ async fn failover<B: Binding>(ctx: Arc<Context>, shutdown: Shutdown) {
         ctx: ctx.clone(),
         unhealthy: Unhealthy::default(),
     });
-    let results = Controller::new(
-        Api::<B>::all(ctx.client.clone()),
-        watcher::Config::default(),
-    )
-    .with_config(toolkit::config(&ctx, Duration::from_millis(200)))
-    .graceful_shutdown_on(shutdown)
-    .run(reconcile::<B>, error_policy::<B>, fctx);
+    // The bindings' store is shared with the scheduler and the binding controller.
+    let bindings = ctx.caches.bindings::<B>();
+    let results = Controller::for_shared_stream(bindings.subscribe(), bindings.store())
+        .with_config(toolkit::config(&ctx, Duration::from_millis(200)))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::<B>, error_policy::<B>, fctx);
     toolkit::drive(&ctx, CONTROLLER, results).await;
 }
 

@@ -25,6 +25,7 @@ use crate::api::{
     Work, names,
 };
 use crate::client::kinds::KindCache;
+use crate::client::ready::store_ready;
 use crate::client::requests::CONTROL_PLANE;
 use crate::engine::overrides;
 use crate::engine::render::{self, Origin};
@@ -201,13 +202,9 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
     }
     let works_cache = ctx.caches.works();
     if !works_cache.ready().await
-        || bctx.clusters.wait_until_ready().await.is_err()
-        || bctx.override_policies.wait_until_ready().await.is_err()
-        || bctx
-            .cluster_override_policies
-            .wait_until_ready()
-            .await
-            .is_err()
+        || !store_ready(&bctx.clusters).await
+        || !store_ready(&bctx.override_policies).await
+        || !store_ready(&bctx.cluster_override_policies).await
     {
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
@@ -216,6 +213,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
     if !scheduled(rb.as_ref()) && existing.is_empty() {
         // Not placed yet: nothing to render, and a status written now would only race the
         // scheduler's. Its write runs this again.
+        tracing::debug!(binding = %rb.name_any(), "not scheduled yet");
         return Ok(Action::await_change());
     }
     super::interpreting::ready(ctx).await;
@@ -239,10 +237,12 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
     let Some(template) = template_cache.get(namespace, &r.name) else {
         // Gone (the garbage collector removes this binding, ownerReference), or not in the
         // cache yet (a dependency's binding is made from another watch): look again soon.
+        tracing::debug!(binding = %rb.name_any(), template = %r.name, "template not in the cache");
         return Ok(Action::requeue(Duration::from_secs(5)));
     };
     if older(&template.metadata.resource_version, &r.resource_version) {
         // The cache has not caught up with the version the binding was made from.
+        tracing::debug!(binding = %rb.name_any(), template = %r.name, "template cache behind the binding");
         return Ok(Action::requeue(Duration::from_millis(500)));
     }
     let template = (*template).clone();

@@ -28,6 +28,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use crate::api::{self as keys, Binding, ClusterResourceBinding, ResourceBinding, Work};
+use crate::client::ready::store_ready;
 
 /// The annotation `kubectl apply` leaves: a second copy of the object, never read here.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -251,7 +252,7 @@ where
 
     /// Waits for the first list; `false` if the watch task is gone.
     pub async fn ready(&self) -> bool {
-        self.store.wait_until_ready().await.is_ok()
+        store_ready(&self.store).await
     }
 
     /// Whether the first list is in.

@@ -31,6 +31,7 @@ use crate::api::cluster::{
 use crate::api::names::execution_namespace;
 use crate::api::taint_policy::ClusterTaintPolicy;
 use crate::api::{self as keys, Cluster, ClusterStatus, Work};
+use crate::client::ready::store_ready;
 use crate::engine::capacity;
 use crate::engine::cluster::{Thresholds, health_taints, hold_ready, policy_taints, ready_status};
 use crate::install::agent::LEASE_NAMESPACE;
@@ -130,7 +131,7 @@ async fn reconcile(cluster: Arc<Cluster>, hctx: Arc<HealthCtx>) -> Result<Action
     }
     let taints = health_taints(&cluster.spec.taints, ready_status(&status));
     // Then the ClusterTaintPolicies, on the conditions just recorded.
-    let taints = if hctx.taint_policies.wait_until_ready().await.is_ok() {
+    let taints = if store_ready(&hctx.taint_policies).await {
         let mut policies = hctx.taint_policies.state();
         policies.sort_by(|a, b| {
             a.metadata

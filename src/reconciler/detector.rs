@@ -29,6 +29,7 @@ use crate::api::{
     OverridePolicy, PropagationPolicy, ResourceBinding, names,
 };
 use crate::client::kinds::{self, Resolved};
+use crate::client::ready::store_ready;
 use crate::engine::binding::{binding_differs, built_from, desired_binding};
 use crate::engine::interpreter::Replicas;
 use crate::engine::matching::{
@@ -134,8 +135,8 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
             Some(None) => break,
             None => {
                 pending = false;
-                let ready = policies.namespaced.wait_until_ready().await.is_ok()
-                    && policies.cluster.wait_until_ready().await.is_ok();
+                let ready =
+                    store_ready(&policies.namespaced).await && store_ready(&policies.cluster).await;
                 if !ready {
                     break;
                 }

@@ -33,6 +33,7 @@ use crate::api::work::ResourceHealth;
 use crate::api::work::{ManifestStatus, ResourceIdentifier};
 use crate::api::{self as keys, Cluster, Work, names};
 use crate::client::kinds::KindCache;
+use crate::client::ready::store_ready;
 use crate::engine::interpreter::InterpretError;
 use crate::engine::ownership::{self, OnApply, OnDelete};
 use crate::engine::placement;
@@ -122,7 +123,7 @@ async fn follow_clusters(
             change = cluster_changed.changed() => if change.is_err() { return },
             change = secret_changes.changed() => if change.is_err() { return },
         }
-        if ectx.clusters.wait_until_ready().await.is_err() {
+        if !store_ready(&ectx.clusters).await {
             return;
         }
         let clusters = ectx.clusters.state();
@@ -237,7 +238,7 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
     // Wait for this member's turn: a member that hangs holds only its own slots.
     let _slot = ectx.slots.acquire(&cluster_name).await;
     let _timer = ctx.metrics.start(CONTROLLER);
-    if ectx.clusters.wait_until_ready().await.is_err() {
+    if !store_ready(&ectx.clusters).await {
         return Err(Error::Internal("the Cluster cache stopped".into()));
     }
     let mut cluster = ectx.clusters.get(&ObjectRef::new(&cluster_name));

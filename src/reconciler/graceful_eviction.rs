@@ -11,7 +11,6 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
 use serde_json::{Value, json};
 
 use super::toolkit::{self, events};
@@ -30,13 +29,12 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
 }
 
 async fn evict<B: Binding>(ctx: Arc<Context>, shutdown: Shutdown) {
-    let results = Controller::new(
-        Api::<B>::all(ctx.client.clone()),
-        watcher::Config::default(),
-    )
-    .with_config(toolkit::config(&ctx, Duration::from_millis(200)))
-    .graceful_shutdown_on(shutdown)
-    .run(reconcile::<B>, error_policy::<B>, ctx.clone());
+    // The bindings' store is shared with the scheduler and the binding controller.
+    let bindings = ctx.caches.bindings::<B>();
+    let results = Controller::for_shared_stream(bindings.subscribe(), bindings.store())
+        .with_config(toolkit::config(&ctx, Duration::from_millis(200)))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::<B>, error_policy::<B>, ctx.clone());
     toolkit::drive(&ctx, CONTROLLER, results).await;
 }
 

@@ -31,6 +31,7 @@ use super::context::MANAGER;
 use super::toolkit;
 use super::{Context, Error, Result, Shutdown};
 use crate::api::{self as keys, Cluster, Work, names};
+use crate::client::ready::store_ready;
 use crate::engine::render::{self, Origin};
 
 const CONTROLLER: &str = "namespace";
@@ -109,7 +110,7 @@ async fn reconcile(ns: Arc<Namespace>, nctx: Arc<NsCtx>) -> Result<Action> {
         return Ok(Action::await_change());
     }
     let cached = ctx.caches.works();
-    if nctx.clusters.wait_until_ready().await.is_err() || !cached.ready().await {
+    if !store_ready(&nctx.clusters).await || !cached.ready().await {
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
     let name = ns.name_any();

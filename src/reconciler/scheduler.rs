@@ -18,6 +18,7 @@ use super::toolkit::{self, events, set_condition};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::work::TargetCluster;
 use crate::api::{self as keys, Binding, Cluster, ClusterResourceBinding, ResourceBinding};
+use crate::client::ready::store_ready;
 use crate::engine::placement::{self, Workload};
 
 const CONTROLLER: &str = "scheduler";
@@ -75,7 +76,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
         // The policy names another scheduler: its bindings are that scheduler's to place.
         return Ok(Action::await_change());
     }
-    if sctx.clusters.wait_until_ready().await.is_err() {
+    if !store_ready(&sctx.clusters).await {
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
     let clusters: Vec<Cluster> = sctx
@@ -178,6 +179,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
             )
             .await?;
         resource_version = updated.resource_version();
+        tracing::debug!(binding = %rb.name_any(), clusters = ?decision.targets, "placed");
         ctx.caches.bindings::<B>().record(updated);
     }
 
