@@ -202,6 +202,46 @@ spec:
         2.0 * n,
         "one Work apply per member: {writes:?}"
     );
+
+    // Events go out from a background recorder that folds repeats: each template's
+    // SyncSucceed (one per member) is one Event with a series of 2, and none is refused or
+    // dropped.
+    let text = support::scrape(port).await;
+    let outcome = |o: &str| {
+        support::metric(
+            &text,
+            "karmada_reconciler_events_total",
+            &[&format!("outcome=\"{o}\"")],
+        )
+    };
+    assert!(outcome("created") > 0.0, "events created: {text}");
+    assert!(outcome("folded") >= n, "one fold per template at least");
+    assert_eq!(outcome("failed"), 0.0, "no Event refused");
+    assert_eq!(outcome("dropped"), 0.0, "no Event dropped");
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(cp.clone(), "default");
+    let all = events.list(&Default::default()).await.unwrap().items;
+    for name in &names {
+        let synced: Vec<_> = all
+            .iter()
+            .filter(|e| {
+                e.reason.as_deref() == Some("SyncSucceed")
+                    && e.regarding.as_ref().is_some_and(|r| {
+                        r.kind.as_deref() == Some("Deployment") && r.name.as_deref() == Some(name)
+                    })
+            })
+            .collect();
+        assert_eq!(
+            synced.len(),
+            1,
+            "one SyncSucceed Event on {name}: {synced:?}"
+        );
+        assert_eq!(
+            synced[0].series.as_ref().map(|s| s.count),
+            Some(2),
+            "its series counts both members: {:?}",
+            synced[0]
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

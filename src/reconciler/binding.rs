@@ -196,6 +196,14 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
     let ctx = &bctx.ctx;
     let _timer = ctx.metrics.start(CONTROLLER);
     let ns = rb.namespace().unwrap_or_default();
+    // The store lags behind this process's own writes (the scheduler's placement, this
+    // controller's last status): the newest version, so a stale copy neither renders an old
+    // placement nor sends a status patch bound to fail on its resourceVersion.
+    let rb = ctx
+        .caches
+        .bindings::<B>()
+        .get(rb.namespace().as_deref(), &rb.name_any())
+        .unwrap_or(rb);
     let bindings: Api<B> = B::api(ctx.client.clone(), &ns);
     if rb.meta().deletion_timestamp.is_some() {
         return finalize(rb.as_ref(), &bctx, &bindings).await;
@@ -551,7 +559,8 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
         )
         .await
         {
-            Ok(true) => {
+            Ok(Some(written)) => {
+                ctx.caches.bindings::<B>().record(written);
                 let note = format!("Update {binding_phrase} with AggregatedStatus successfully.");
                 events::publish_on_change(
                     ctx,
@@ -563,7 +572,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
                 )
                 .await;
             }
-            Ok(false) => return Ok(Action::await_change()),
+            Ok(None) => return Ok(Action::await_change()),
             Err(e) => {
                 let note = format!("Failed to update {binding_phrase} with AggregatedStatus: {e}");
                 events::publish_on_change(

@@ -52,6 +52,10 @@ struct ExecCtx {
     slots: Slots,
     /// Retry delays of Works waiting for a kind their member does not serve yet.
     kind_waits: toolkit::Backoff,
+    /// The shared Work cache (not in a pull-mode agent, which watches its own namespace): its
+    /// read-your-writes keeps a trigger that arrives before the watch delivers this
+    /// controller's last status write from writing it again.
+    works: Option<super::cache::Cached<Work>>,
 }
 
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
@@ -65,6 +69,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
         clusters,
         slots: Slots::new(ctx.options.member_concurrency),
         kind_waits: toolkit::Backoff::new(Duration::from_millis(500), Duration::from_secs(10)),
+        works: agent.is_none().then(|| ctx.caches.works()),
     });
     let member_events =
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
@@ -231,6 +236,10 @@ fn error_policy(work: Arc<Work>, err: &Error, ectx: Arc<ExecCtx>) -> Action {
 async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
     let ctx = &ectx.ctx;
     let ns = work.namespace().unwrap_or_default();
+    let work = match &ectx.works {
+        Some(cache) => cache.get(Some(&ns), &work.name_any()).unwrap_or(work),
+        None => work,
+    };
     let Some(cluster_name) = names::cluster_of_execution_namespace(&ns).map(str::to_string) else {
         return Ok(Action::await_change());
     };
@@ -394,7 +403,15 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
     );
     st.manifest_statuses = manifest_statuses;
     if st != before {
-        works
+        tracing::debug!(
+            work = %work.name_any(),
+            cluster = %cluster_name,
+            conditions = st.conditions != before.conditions,
+            before = ?before.manifest_statuses,
+            after = ?st.manifest_statuses,
+            "work status updated"
+        );
+        let written = works
             .patch_status(
                 &work.name_any(),
                 &PatchParams::default(),
@@ -402,6 +419,9 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
                 &Patch::Merge(json!({"status": {"conditions": st.conditions, "manifestStatuses": st.manifest_statuses}})),
             )
             .await?;
+        if let Some(cache) = &ectx.works {
+            cache.record(written);
+        }
         let applied = |s: &crate::api::work::WorkStatus| {
             s.conditions
                 .iter()

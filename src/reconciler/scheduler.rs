@@ -222,9 +222,12 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
             "schedulerObservingAffinityName": status.scheduler_observed_affinity_name,
             "lastScheduledTime": status.last_scheduled_time,
         });
-        if !toolkit::patch_status_guarded(&api, &rb.name_any(), resource_version, fields).await? {
+        let Some(written) =
+            toolkit::patch_status_guarded(&api, &rb.name_any(), resource_version, fields).await?
+        else {
             return Ok(Action::await_change());
-        }
+        };
+        ctx.caches.bindings::<B>().record(written);
         let scheduled_changed = before
             .conditions
             .iter()

@@ -72,14 +72,15 @@ pub async fn drive<K, E>(
 }
 
 /// Merge-patches only the given `status` fields, guarded by `resource_version`: controllers
-/// that share a status (scheduler and binding) never undo each other's writes. `Ok(false)`
+/// that share a status (scheduler and binding) never undo each other's writes. `Ok(None)`
 /// means the object changed meanwhile; its update event runs the reconciliation again.
+/// `Ok(Some(written))` is the object as written, for the caches' read-your-writes.
 pub async fn patch_status_guarded<K>(
     api: &Api<K>,
     name: &str,
     resource_version: Option<String>,
     status: Value,
-) -> kube::Result<bool>
+) -> kube::Result<Option<K>>
 where
     K: Resource + Clone + DeserializeOwned + Debug,
 {
@@ -88,8 +89,8 @@ where
         .patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
         .await
     {
-        Ok(_) => Ok(true),
-        Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
+        Ok(written) => Ok(Some(written)),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(None),
         Err(e) => Err(e),
     }
 }
