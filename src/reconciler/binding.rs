@@ -487,7 +487,12 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
 
     // The statuses wait briefly for every Work's first report, so they are written once
     // rather than after each Work's (whose report runs this again).
-    if let Some(wait) = first_reports_pending(spec, &existing, &override_failures) {
+    let ready = |name: &str| {
+        bctx.clusters
+            .get(&ObjectRef::new(name))
+            .is_some_and(|c| crate::engine::placement::is_ready(&c))
+    };
+    if let Some(wait) = first_reports_pending(spec, &existing, &override_failures, ready) {
         let wait = if requeue {
             wait.min(Duration::from_secs(2))
         } else {
@@ -549,6 +554,13 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
         );
     }
     if st != before {
+        tracing::debug!(
+            binding = %rb.name_any(),
+            conditions = ?st.conditions.iter().map(|c| (&c.type_, &c.status)).collect::<Vec<_>>(),
+            items = st.aggregated_status.len(),
+            applied = st.aggregated_status.iter().filter(|i| i.applied).count(),
+            "binding status updated"
+        );
         // Only our fields: the scheduler writes this status too.
         let fields = json!({"aggregatedStatus": st.aggregated_status, "conditions": st.conditions});
         match toolkit::patch_status_guarded(
@@ -798,21 +810,24 @@ fn desired_work<B: Binding>(
 }
 
 /// How long a binding's status waits for its Works' first report (Applied, either way) before
-/// it is written without them (a member that is down, a Work that stays suspended).
-const FIRST_REPORT_WAIT: Duration = Duration::from_secs(5);
+/// it is written without them (a member that hangs). Generous:
+/// under a burst of new templates a Work waits its turn for seconds, and a status written
+/// early is written twice.
+const FIRST_REPORT_WAIT: Duration = Duration::from_secs(30);
 
 /// How much longer the status should wait: `Some` while a target's Work (rendered) has not
 /// reported yet and is younger than [`FIRST_REPORT_WAIT`]; a Work not in the cache yet has
-/// just been created.
+/// just been created. Targets that are not Ready are not waited for: their Works wait too.
 fn first_reports_pending(
     spec: &ResourceBindingSpec,
     works: &[Arc<Work>],
     override_failures: &HashMap<String, String>,
+    ready: impl Fn(&str) -> bool,
 ) -> Option<Duration> {
     let now = k8s_openapi::jiff::Timestamp::now();
     spec.clusters
         .iter()
-        .filter(|t| !override_failures.contains_key(&t.name))
+        .filter(|t| !override_failures.contains_key(&t.name) && ready(&t.name))
         .filter_map(|t| {
             let ns = names::execution_namespace(&t.name);
             let Some(work) = works.iter().find(|w| w.namespace().as_deref() == Some(&ns)) else {
@@ -823,7 +838,8 @@ fn first_reports_pending(
                     .iter()
                     .any(|c| c.type_ == keys::CONDITION_APPLIED)
             });
-            if reported {
+            // A suspended Work does not report until it is resumed.
+            if reported || work.spec.suspend_dispatching == Some(true) {
                 return None;
             }
             let created = work.metadata.creation_timestamp.as_ref()?;
