@@ -170,6 +170,9 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
         targets
     };
     let mut resource_version = rb.resource_version();
+    // The placement bumps the generation: the status observes the generation it produced, or
+    // the next pass would write the status again only to catch up.
+    let mut generation = rb.meta().generation.unwrap_or(0);
     if targets != spec.clusters {
         let updated = api
             .patch(
@@ -179,6 +182,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
             )
             .await?;
         resource_version = updated.resource_version();
+        generation = updated.meta().generation.unwrap_or(generation);
         tracing::debug!(binding = %rb.name_any(), clusters = ?decision.targets, "placed");
         ctx.caches.bindings::<B>().record(updated);
     }
@@ -209,7 +213,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
         // Recorded so the fresh division happens once per trigger.
         status.last_scheduled_time = Some(Time(Timestamp::now()));
     }
-    status.scheduler_observed_generation = rb.meta().generation.unwrap_or(0);
+    status.scheduler_observed_generation = generation;
     status.scheduler_observed_affinity_name = decision.affinity_name.clone().unwrap_or_default();
     if status != before {
         if targets != spec.clusters || status.last_scheduled_time.is_none() {
