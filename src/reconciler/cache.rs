@@ -59,6 +59,17 @@ pub fn typed(obj: &mut DynamicObject, resource: &ApiResource) {
     }
 }
 
+/// A kind with no dynamic type (known at compile time) that a watch can fill a store with.
+pub trait StaticKind:
+    Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
+{
+}
+
+impl<K> StaticKind for K where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
+{
+}
+
 /// Secondary keys of an object, for [`Cached::indexed`].
 pub type IndexFn<K> = fn(&K) -> Vec<String>;
 
@@ -196,12 +207,7 @@ where
     ) -> Self {
         let mut writer = Writer::new(dyntype.clone());
         let store = writer.as_reader();
-        let shared = Arc::new(Shared {
-            written: Mutex::default(),
-            index: index.map(|f| (f, Mutex::default())),
-            subscribers: Mutex::default(),
-            ready: AtomicBool::new(false),
-        });
+        let shared = Arc::new(Shared::new(index));
         let (s, reader, dt) = (shared.clone(), store.clone(), dyntype.clone());
         let fixup_type = dyntype.clone();
         let task = tokio::spawn(async move {
@@ -359,6 +365,15 @@ where
     K: Resource + Clone,
     K::DynamicType: Eq + Hash + Clone,
 {
+    fn new(index: Option<IndexFn<K>>) -> Self {
+        Shared {
+            written: Mutex::default(),
+            index: index.map(|f| (f, Mutex::default())),
+            subscribers: Mutex::default(),
+            ready: AtomicBool::new(false),
+        }
+    }
+
     /// Follows one watch event (already in the store): index, recorded writes, subscribers.
     fn observe(&self, event: &watcher::Event<K>, store: &Store<K>, dyntype: &K::DynamicType) {
         let reference = |o: &K| ObjectRef::from_obj_with(o, dyntype.clone());
@@ -554,12 +569,7 @@ mod tests {
     ) -> (Cached<ConfigMap>, impl FnMut(watcher::Event<ConfigMap>)) {
         let mut writer = Writer::new(());
         let store = writer.as_reader();
-        let shared = Arc::new(Shared {
-            written: Mutex::default(),
-            index: index.map(|f| (f, Mutex::default())),
-            subscribers: Mutex::default(),
-            ready: AtomicBool::new(false),
-        });
+        let shared = Arc::new(Shared::new(index));
         let cache = Cached {
             store: store.clone(),
             dyntype: (),

@@ -83,13 +83,7 @@ impl Dependencies {
     ) -> (Arc<Self>, BoxStream<'static, ObjectRef<ResourceBinding>>) {
         fn cache<K>(client: &kube::Client) -> Cached<PartialObjectMeta<K>>
         where
-            K: Resource<DynamicType = ()>
-                + Clone
-                + serde::de::DeserializeOwned
-                + std::fmt::Debug
-                + Send
-                + Sync
-                + 'static,
+            K: super::cache::StaticKind,
         {
             let api = Api::<PartialObjectMeta<K>>::all(client.clone());
             Cached::start(api, watcher::Config::default(), (), None)
@@ -107,13 +101,7 @@ impl Dependencies {
             deps: &Arc<Dependencies>,
         ) -> BoxStream<'static, ObjectRef<ResourceBinding>>
         where
-            K: Resource<DynamicType = ()>
-                + Clone
-                + serde::de::DeserializeOwned
-                + std::fmt::Debug
-                + Send
-                + Sync
-                + 'static,
+            K: super::cache::StaticKind,
         {
             // Weak: the stream must not keep the caches (and their watches) alive.
             let deps = Arc::downgrade(deps);
@@ -148,13 +136,7 @@ impl Dependencies {
             name: &str,
         ) -> Result<Option<(String, String)>>
         where
-            K: Resource<DynamicType = ()>
-                + Clone
-                + serde::de::DeserializeOwned
-                + std::fmt::Debug
-                + Send
-                + Sync
-                + 'static,
+            K: super::cache::StaticKind,
         {
             if !cache.ready().await {
                 return Err(super::Error::Internal(

@@ -42,13 +42,7 @@ pub fn changes<K>(
     predicate: Option<fn(&K) -> Option<u64>>,
 ) -> (Store<K>, BoxStream<'static, ()>)
 where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
+    K: super::super::cache::StaticKind,
 {
     let (store, writer) = reflector::store();
     let touched = reflector::reflector(writer, watcher(api, watcher::Config::default()))
