@@ -56,35 +56,14 @@ spec:
 async fn pipeline_writes(cp: &kube::Client) -> BTreeMap<(String, String), f64> {
     let req = http::Request::get("/metrics").body(Vec::new()).unwrap();
     let text = cp.request_text(req).await.unwrap();
-    let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let Some((labels, value)) = line
-            .strip_prefix("apiserver_request_total{")
-            .and_then(|l| l.rsplit_once("} "))
-        else {
-            continue;
-        };
-        let label = |k: &str| {
-            labels
-                .split(',')
-                .find_map(|kv| kv.strip_prefix(&format!("{k}=\"")))
-                .map(|v| v.trim_end_matches('"').to_string())
-                .unwrap_or_default()
-        };
-        let (resource, sub, verb) = (label("resource"), label("subresource"), label("verb"));
-        if !["deployments", "resourcebindings", "works"].contains(&resource.as_str())
-            || !["POST", "PATCH", "APPLY", "PUT", "DELETE"].contains(&verb.as_str())
-        {
-            continue;
-        }
-        let resource = if sub.is_empty() {
-            resource
-        } else {
-            format!("{resource}/{sub}")
-        };
-        *out.entry((resource, verb)).or_default() += value.parse::<f64>().unwrap_or(0.0);
-    }
-    out
+    karmadactl::testbed::metrics::requests_by_resource(&text)
+        .into_iter()
+        .filter(|((resource, verb), _)| {
+            let kind = resource.split('/').next().unwrap_or_default();
+            ["deployments", "resourcebindings", "works"].contains(&kind)
+                && ["POST", "PATCH", "APPLY", "PUT", "DELETE"].contains(&verb.as_str())
+        })
+        .collect()
 }
 
 /// Waits until the reconciler has run no reconciliation but cluster probes for 3 s.

@@ -177,27 +177,9 @@ pub fn metric_sum_where(text: &str, name: &str, label: &str) -> f64 {
 /// `apiserver_request_total` of one kube-apiserver, by verb, leaving out `leases` (the
 /// apiserver's own identity leases; the reconciler runs without leader election here).
 pub async fn apiserver_requests(client: &kube::Client) -> BTreeMap<String, f64> {
-    let req = http::Request::get("/metrics").body(Vec::new()).unwrap();
-    let text = client.request_text(req).await.unwrap_or_default();
     let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix("apiserver_request_total{") else {
-            continue;
-        };
-        let Some((labels, value)) = rest.rsplit_once("} ") else {
-            continue;
-        };
-        let label = |k: &str| {
-            labels
-                .split(',')
-                .find_map(|kv| kv.strip_prefix(&format!("{k}=\"")))
-                .map(|v| v.trim_end_matches('"').to_string())
-                .unwrap_or_default()
-        };
-        if label("resource") == "leases" {
-            continue;
-        }
-        *out.entry(label("verb")).or_default() += value.parse::<f64>().unwrap_or(0.0);
+    for ((_, verb), n) in apiserver_requests_by_resource(client).await {
+        *out.entry(verb).or_default() += n;
     }
     out
 }
@@ -317,34 +299,7 @@ pub async fn apiserver_requests_by_resource(
 ) -> BTreeMap<(String, String), f64> {
     let req = http::Request::get("/metrics").body(Vec::new()).unwrap();
     let text = client.request_text(req).await.unwrap_or_default();
-    let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix("apiserver_request_total{") else {
-            continue;
-        };
-        let Some((labels, value)) = rest.rsplit_once("} ") else {
-            continue;
-        };
-        let label = |k: &str| {
-            labels
-                .split(',')
-                .find_map(|kv| kv.strip_prefix(&format!("{k}=\"")))
-                .map(|v| v.trim_end_matches('"').to_string())
-                .unwrap_or_default()
-        };
-        let resource = label("resource");
-        if resource == "leases" {
-            continue;
-        }
-        let subresource = label("subresource");
-        let resource = if subresource.is_empty() {
-            resource
-        } else {
-            format!("{resource}/{subresource}")
-        };
-        *out.entry((resource, label("verb"))).or_default() += value.parse::<f64>().unwrap_or(0.0);
-    }
-    out
+    karmadactl::testbed::metrics::requests_by_resource(&text)
 }
 
 /// `after - before` of [`apiserver_requests_by_resource`], only what grew.

@@ -32,6 +32,7 @@
 mod apiserver;
 mod controller_manager;
 mod etcd;
+pub mod metrics;
 mod process;
 mod reconciler;
 
