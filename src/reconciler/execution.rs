@@ -407,8 +407,7 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
             work = %work.name_any(),
             cluster = %cluster_name,
             conditions = st.conditions != before.conditions,
-            before = ?before.manifest_statuses,
-            after = ?st.manifest_statuses,
+            manifests = st.manifest_statuses != before.manifest_statuses,
             "work status updated"
         );
         let written = works
