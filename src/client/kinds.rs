@@ -175,6 +175,15 @@ impl KindCache {
         Ok(resolved)
     }
 
+    /// Whether `resolve` would answer from memory, without asking the server.
+    pub fn known(&self, cluster: &str, api_version: &str, kind: &str) -> bool {
+        self.0.lock().expect("kind cache poisoned").contains_key(&(
+            cluster.to_string(),
+            api_version.to_string(),
+            kind.to_string(),
+        ))
+    }
+
     /// Drops what is known of one kind in `cluster` (its CRD may have been deleted or changed).
     pub fn forget_kind(&self, cluster: &str, api_version: &str, kind: &str) {
         self.0.lock().expect("kind cache poisoned").remove(&(

@@ -224,6 +224,32 @@ impl Slots {
     }
 }
 
+/// One reconciliation's turn at its member: taken only before the first member request, so a
+/// Work whose objects the member watch shows as applied (a status change to reflect) does not
+/// queue behind that member's applies.
+struct Turn<'a> {
+    slots: &'a Slots,
+    cluster: &'a str,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl<'a> Turn<'a> {
+    fn new(slots: &'a Slots, cluster: &'a str) -> Self {
+        Turn {
+            slots,
+            cluster,
+            permit: None,
+        }
+    }
+
+    /// Waits for a slot of the member, once.
+    async fn take(&mut self) {
+        if self.permit.is_none() {
+            self.permit = Some(self.slots.acquire(self.cluster).await);
+        }
+    }
+}
+
 /// How often a Work of a member that is not Ready looks again (from the cache), in case a
 /// Ready transition was missed; becoming Ready re-runs it at once.
 const NOT_READY_RECHECK: Duration = Duration::from_secs(300);
@@ -244,8 +270,9 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
         return Ok(Action::await_change());
     };
     let works: Api<Work> = Api::namespaced(ctx.client.clone(), &ns);
-    // Wait for this member's turn: a member that hangs holds only its own slots.
-    let _slot = ectx.slots.acquire(&cluster_name).await;
+    // Member requests wait for this member's turn: a member that hangs holds only its own
+    // slots. Reads from the member watch's cache do not.
+    let mut turn = Turn::new(&ectx.slots, &cluster_name);
     let _timer = ctx.metrics.start(CONTROLLER);
     if !store_ready(&ectx.clusters).await {
         return Err(Error::Internal("the Cluster cache stopped".into()));
@@ -277,6 +304,7 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
         return Ok(Action::await_change());
     }
     if deleting {
+        turn.take().await;
         return finalize(&work, cluster.as_deref(), &ectx, &works).await;
     }
     super::interpreting::ready(ctx).await;
@@ -325,7 +353,16 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
     let mut conflicts: Vec<(&Value, String)> = Vec::new();
     for (ordinal, manifest) in work.spec.workload.manifests.iter().enumerate() {
         let manifest = &manifest.0;
-        match apply_one(&ectx, &member, &cluster_name, manifest, overwrite).await {
+        match apply_one(
+            &ectx,
+            &mut turn,
+            &member,
+            &cluster_name,
+            manifest,
+            overwrite,
+        )
+        .await
+        {
             Ok((identifier, live)) => {
                 let interpreter = ctx.interpreter.clone();
                 let reflected = match live.as_ref() {
@@ -568,6 +605,7 @@ fn manifest_kind(m: &Value) -> String {
 /// Applies one manifest unless the member already has it as desired; returns the live object.
 async fn apply_one(
     ectx: &ExecCtx,
+    turn: &mut Turn<'_>,
     member: &Client,
     cluster: &str,
     manifest: &Value,
@@ -585,6 +623,9 @@ async fn apply_one(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    if !ectx.kinds.known(cluster, api_version, &kind) {
+        turn.take().await; // discovery
+    }
     let (ar, namespaced) = resolve_kind(ectx, member, cluster, api_version, &kind).await?;
     ensure_watch(ectx, cluster, &ar);
     let identifier = ResourceIdentifier {
@@ -610,11 +651,13 @@ async fn apply_one(
         .and_then(|c| c.get(namespaced.then_some(ns.as_str()), &name));
     let live = match cached {
         Some(o) => Some(serde_json::to_value(&*o).unwrap_or_default()),
-        None => api
-            .get_opt(&name)
-            .await
-            .map_err(classify)?
-            .map(|o| serde_json::to_value(o).unwrap_or_default()),
+        None => {
+            turn.take().await;
+            api.get_opt(&name)
+                .await
+                .map_err(classify)?
+                .map(|o| serde_json::to_value(o).unwrap_or_default())
+        }
     };
     // Values the member controls (per the kind's Retain customization) are kept.
     let retained;
@@ -646,6 +689,7 @@ async fn apply_one(
             ownership::adopted(manifest)
         }
     };
+    turn.take().await;
     ectx.ctx.metrics.member_writes.inc();
     let applied = api
         .patch(
