@@ -1,6 +1,7 @@
 //! Binding controller: renders one Work per target cluster of a ResourceBinding (in
-//! `karmada-es-<cluster>`), removes Works of clusters no longer targeted, aggregates the Works'
-//! status into the binding, and writes the sum back to the template's status.
+//! `karmada-es-<cluster>`) and removes Works of clusters no longer targeted. It reads no
+//! status: the binding status controller ([`super::binding_status`]), started alongside, sums
+//! the Works' status into the binding and the template.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,12 +15,12 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt as _};
 use serde_json::{Value, json};
 
+use super::binding_status::{RenderFailures, owner_of, scheduled};
 use super::context::MANAGER;
-use super::toolkit::{self, changes, events, set_condition};
+use super::toolkit::{self, changes, events};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::override_policy::{ClusterOverridePolicy, OverridePolicy};
 use crate::api::policy::ConflictResolution;
-use crate::api::work::{AggregatedStatusItem, ResourceHealth};
 use crate::api::{
     self as keys, Binding, Cluster, ClusterResourceBinding, ResourceBinding, ResourceBindingSpec,
     Work, names,
@@ -32,7 +33,7 @@ use crate::engine::render::{self, Origin};
 
 const CONTROLLER: &str = "binding";
 
-struct BindingCtx {
+struct BindingCtx<B: Binding> {
     ctx: Arc<Context>,
     kinds: Arc<KindCache>,
     /// Override rules pick clusters by name, labels and fields.
@@ -41,6 +42,8 @@ struct BindingCtx {
     cluster_override_policies: Store<ClusterOverridePolicy>,
     /// The dependency kinds' caches, and the workloads waiting for a dependency (propagateDeps).
     dependencies: Arc<super::dependencies::Dependencies>,
+    /// Targets this controller could not render, for the status controller.
+    failures: Arc<RenderFailures<B>>,
 }
 
 /// What of a Cluster an override rule can select on: its labels and its spec (fields).
@@ -53,7 +56,7 @@ fn cluster_selectable(c: &Cluster) -> Option<u64> {
 }
 
 /// One controller per binding kind (ResourceBinding, ClusterResourceBinding), each with the
-/// Works of its kind; the policy and Cluster caches are shared.
+/// Works of its kind and a status controller; the policy and Cluster caches are shared.
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let client = ctx.client.clone();
     // Any override policy change re-renders every binding; only Works whose content changes
@@ -125,10 +128,20 @@ async fn bind<B: Binding>(
     shutdown: Shutdown,
 ) {
     let ctx = shared.ctx.clone();
+    let (failures, failure_changes) = RenderFailures::<B>::new();
+    let status = super::binding_status::run::<B>(
+        ctx.clone(),
+        shared.kinds.clone(),
+        shared.clusters.clone(),
+        (failures.clone(), failure_changes),
+        shutdown.clone(),
+    );
     // Bindings and Works from the shared caches (the scheduler and the execution controller
-    // read the same).
+    // read the same); status writes, the status controller's business, do not re-render.
     let bindings = ctx.caches.bindings::<B>();
-    let work_events = ctx.caches.works().subscribe();
+    let binding_events = toolkit::outside_status_changes(bindings.subscribe(), bindings.store());
+    let works = ctx.caches.works();
+    let work_events = toolkit::outside_status_changes(works.subscribe(), works.store());
     // Dependencies (ConfigMaps, Secrets, ...) are namespaced: only ResourceBindings follow them.
     let dependency_changes = dependency_changes.filter_map(|r| async move {
         (!B::CLUSTER_SCOPED).then(|| {
@@ -142,41 +155,19 @@ async fn bind<B: Binding>(
         override_policies: shared.override_policies,
         cluster_override_policies: shared.cluster_override_policies,
         dependencies: shared.dependencies,
+        failures,
     });
-    let results = Controller::for_shared_stream(bindings.subscribe(), bindings.store())
+    let results = Controller::for_shared_stream(binding_events, bindings.store())
         .with_config(toolkit::config(&ctx, Duration::from_millis(100)))
         .watches_shared_stream(work_events, |work: Arc<Work>| owner_of::<B>(&work))
         .reconcile_on(dependency_changes)
         .reconcile_all_on(reconcile_all)
         .graceful_shutdown_on(shutdown)
         .run(reconcile::<B>, error_policy::<B>, bctx);
-    toolkit::drive(&ctx, CONTROLLER, results).await;
+    futures::join!(toolkit::drive(&ctx, CONTROLLER, results), status);
 }
 
-/// Whether the scheduler has looked at the binding (Scheduled, True or False), or something
-/// else placed it.
-fn scheduled<B: Binding>(rb: &B) -> bool {
-    !rb.spec().clusters.is_empty()
-        || rb.status().is_some_and(|s| {
-            s.conditions
-                .iter()
-                .any(|c| c.type_ == keys::CONDITION_SCHEDULED)
-        })
-}
-
-/// The binding a Work belongs to, from the annotations naming it.
-fn owner_of<B: Binding>(work: &Work) -> Option<ObjectRef<B>> {
-    let a = work.annotations();
-    if B::CLUSTER_SCOPED {
-        let name = a.get(keys::ANNOTATION_CLUSTER_RESOURCE_BINDING_NAME)?;
-        return Some(ObjectRef::new(name));
-    }
-    let name = a.get(keys::ANNOTATION_RESOURCE_BINDING_NAME)?;
-    let ns = a.get(keys::ANNOTATION_RESOURCE_BINDING_NAMESPACE)?;
-    Some(ObjectRef::new(name).within(ns))
-}
-
-fn error_policy<B: Binding>(rb: Arc<B>, err: &Error, bctx: Arc<BindingCtx>) -> Action {
+fn error_policy<B: Binding>(rb: Arc<B>, err: &Error, bctx: Arc<BindingCtx<B>>) -> Action {
     toolkit::error_policy(&bctx.ctx, CONTROLLER, rb.as_ref(), err)
 }
 
@@ -185,14 +176,14 @@ fn binding_id<B: Binding>(rb: &B) -> Option<&String> {
 }
 
 /// Works of this binding, from the cache's index.
-fn works_of<B: Binding>(bctx: &BindingCtx, rb: &B) -> Vec<Arc<Work>> {
+fn works_of<B: Binding>(bctx: &BindingCtx<B>, rb: &B) -> Vec<Arc<Work>> {
     let Some(id) = binding_id(rb) else {
         return Vec::new();
     };
     bctx.ctx.caches.works_of::<B>(id)
 }
 
-async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Action> {
+async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx<B>>) -> Result<Action> {
     let ctx = &bctx.ctx;
     let _timer = ctx.metrics.start(CONTROLLER);
     let ns = rb.namespace().unwrap_or_default();
@@ -232,11 +223,6 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
         .resolve(CONTROL_PLANE, &ctx.client, &r.api_version, &r.kind)
         .await?;
     let resource = resolved.ar;
-    let templates: Api<DynamicObject> = if resolved.namespaced {
-        Api::namespaced_with(ctx.client.clone(), &r.namespace, &resource)
-    } else {
-        Api::all_with(ctx.client.clone(), &resource)
-    };
     let template_cache = ctx.caches.templates(&resource);
     if !template_cache.ready().await {
         return Err(Error::Internal("the template cache stopped".into()));
@@ -485,169 +471,8 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx>) -> Result<Acti
         }
     }
 
-    // The statuses wait briefly for every Work's first report, so they are written once
-    // rather than after each Work's (whose report runs this again).
-    let ready = |name: &str| {
-        bctx.clusters
-            .get(&ObjectRef::new(name))
-            .is_some_and(|c| crate::engine::placement::is_ready(&c))
-    };
-    if let Some(wait) = first_reports_pending(spec, &existing, &override_failures, ready) {
-        let wait = if requeue {
-            wait.min(Duration::from_secs(2))
-        } else {
-            wait
-        };
-        return Ok(Action::requeue(wait));
-    }
-
-    // Aggregate status into the binding.
-    let items = aggregated_items(spec, &existing);
-    let mut st = rb.status().cloned().unwrap_or_default();
-    let before = st.clone();
-    st.aggregated_status = items.clone();
-    let all_applied = !spec.clusters.is_empty()
-        && override_failures.is_empty()
-        && items.len() == spec.clusters.len()
-        && items.iter().all(|i| i.applied);
-    if all_applied {
-        set_condition(
-            &mut st.conditions,
-            keys::CONDITION_FULLY_APPLIED,
-            "True",
-            "FullyAppliedSuccess",
-            "All works have been successfully applied",
-        );
-    } else {
-        let waiting: Vec<String> = spec
-            .clusters
-            .iter()
-            .filter(|t| {
-                override_failures.contains_key(&t.name)
-                    || !items.iter().any(|i| i.cluster_name == t.name && i.applied)
-            })
-            .map(|t| {
-                if let Some(e) = override_failures.get(&t.name) {
-                    return format!("{}: {e}", t.name);
-                }
-                match items
-                    .iter()
-                    .find(|i| i.cluster_name == t.name)
-                    .filter(|i| !i.applied_message.is_empty())
-                {
-                    Some(i) => format!("{}: {}", t.name, i.applied_message),
-                    None => format!("{}: not applied yet", t.name),
-                }
-            })
-            .collect();
-        let msg = if spec.clusters.is_empty() {
-            "no target cluster".to_string()
-        } else {
-            waiting.join("; ")
-        };
-        set_condition(
-            &mut st.conditions,
-            keys::CONDITION_FULLY_APPLIED,
-            "False",
-            "FullyAppliedFailed",
-            &msg,
-        );
-    }
-    if st != before {
-        tracing::debug!(
-            binding = %rb.name_any(),
-            conditions = ?st.conditions.iter().map(|c| (&c.type_, &c.status)).collect::<Vec<_>>(),
-            items = st.aggregated_status.len(),
-            applied = st.aggregated_status.iter().filter(|i| i.applied).count(),
-            "binding status updated"
-        );
-        // Only our fields: the scheduler writes this status too.
-        let fields = json!({"aggregatedStatus": st.aggregated_status, "conditions": st.conditions});
-        match toolkit::patch_status_guarded(
-            &bindings,
-            &rb.name_any(),
-            rb.resource_version(),
-            fields,
-        )
-        .await
-        {
-            Ok(Some(written)) => {
-                ctx.caches.bindings::<B>().record(written);
-                let note = format!("Update {binding_phrase} with AggregatedStatus successfully.");
-                events::publish_on_change(
-                    ctx,
-                    &binding_ref,
-                    "AggregateStatus",
-                    false,
-                    events::AGGREGATE_STATUS_SUCCEED,
-                    &note,
-                )
-                .await;
-            }
-            Ok(None) => return Ok(Action::await_change()),
-            Err(e) => {
-                let note = format!("Failed to update {binding_phrase} with AggregatedStatus: {e}");
-                events::publish_on_change(
-                    ctx,
-                    &binding_ref,
-                    "AggregateStatus",
-                    true,
-                    events::AGGREGATE_STATUS_FAILED,
-                    &note,
-                )
-                .await;
-                return Err(e.into());
-            }
-        }
-    }
-
-    // Sum member statuses onto the template.
-    let aggregated =
-        super::interpreting::blocking(|| interpreter.aggregate_status(&template_json, &items));
-    let aggregated = match aggregated {
-        Ok(s) => s,
-        Err(e) => {
-            super::interpreting::report(ctx, &template_json, None, &e).await;
-            None
-        }
-    };
-    if let Some(new_status) = aggregated
-        && template.data.get("status") != Some(&new_status)
-    {
-        tracing::debug!(template = %r.name, namespace = %r.namespace, old = ?template.data.get("status"), new = ?new_status, "template status updated");
-        let patch = json!({"status": render::merge_diff(template.data.get("status"), &new_status)});
-        match templates
-            .patch_status(&r.name, &PatchParams::default(), &Patch::Merge(patch))
-            .await
-        {
-            Ok(written) => {
-                template_cache.record(written);
-                let note = "Update Resource with AggregatedStatus successfully.";
-                events::publish_on_change(
-                    ctx,
-                    &template_ref,
-                    "AggregateStatus",
-                    false,
-                    events::AGGREGATE_STATUS_SUCCEED,
-                    note,
-                )
-                .await;
-            }
-            Err(e) => {
-                let note = format!("Failed to update Resource with AggregatedStatus: {e}");
-                events::publish_on_change(
-                    ctx,
-                    &template_ref,
-                    "AggregateStatus",
-                    true,
-                    events::AGGREGATE_STATUS_FAILED,
-                    &note,
-                )
-                .await;
-                return Err(e.into());
-            }
-        }
-    }
+    bctx.failures
+        .set(ObjectRef::from_obj(rb.as_ref()), override_failures);
     Ok(if requeue {
         Action::requeue(Duration::from_secs(2))
     } else {
@@ -809,86 +634,8 @@ fn desired_work<B: Binding>(
     work
 }
 
-/// How long a binding's status waits for its Works' first report (Applied, either way) before
-/// it is written without them (a member that hangs). Generous:
-/// under a burst of new templates a Work waits its turn for seconds, and a status written
-/// early is written twice.
-const FIRST_REPORT_WAIT: Duration = Duration::from_secs(30);
-
-/// How much longer the status should wait: `Some` while a target's Work (rendered) has not
-/// reported yet and is younger than [`FIRST_REPORT_WAIT`]; a Work not in the cache yet has
-/// just been created. Targets that are not Ready are not waited for: their Works wait too.
-fn first_reports_pending(
-    spec: &ResourceBindingSpec,
-    works: &[Arc<Work>],
-    override_failures: &HashMap<String, String>,
-    ready: impl Fn(&str) -> bool,
-) -> Option<Duration> {
-    let now = k8s_openapi::jiff::Timestamp::now();
-    spec.clusters
-        .iter()
-        .filter(|t| !override_failures.contains_key(&t.name) && ready(&t.name))
-        .filter_map(|t| {
-            let ns = names::execution_namespace(&t.name);
-            let Some(work) = works.iter().find(|w| w.namespace().as_deref() == Some(&ns)) else {
-                return Some(Duration::ZERO);
-            };
-            let reported = work.status.as_ref().is_some_and(|s| {
-                s.conditions
-                    .iter()
-                    .any(|c| c.type_ == keys::CONDITION_APPLIED)
-            });
-            // A suspended Work does not report until it is resumed.
-            if reported || work.spec.suspend_dispatching == Some(true) {
-                return None;
-            }
-            let created = work.metadata.creation_timestamp.as_ref()?;
-            Some(now.duration_since(created.0).try_into().unwrap_or_default())
-        })
-        .min()
-        .and_then(|age| FIRST_REPORT_WAIT.checked_sub(age))
-        .filter(|d| !d.is_zero())
-}
-
-/// One item per target cluster, sorted by cluster, from that cluster's Work.
-fn aggregated_items(spec: &ResourceBindingSpec, works: &[Arc<Work>]) -> Vec<AggregatedStatusItem> {
-    let mut items: Vec<AggregatedStatusItem> = spec
-        .clusters
-        .iter()
-        .filter_map(|t| {
-            let ns = names::execution_namespace(&t.name);
-            let work = works
-                .iter()
-                .find(|w| w.namespace().as_deref() == Some(&ns))?;
-            let status = work.status.as_ref()?;
-            let applied = status
-                .conditions
-                .iter()
-                .find(|c| c.type_ == keys::CONDITION_APPLIED)?;
-            let manifest = status.manifest_statuses.first();
-            Some(AggregatedStatusItem {
-                cluster_name: t.name.clone(),
-                status: manifest.and_then(|m| m.status.clone()),
-                applied: applied.status == "True",
-                applied_message: if applied.status == "True" {
-                    String::new()
-                } else {
-                    applied.message.clone()
-                },
-                health: Some(
-                    manifest
-                        .and_then(|m| m.health)
-                        .unwrap_or(ResourceHealth::Unknown),
-                ),
-            })
-        })
-        .collect();
-    items.sort_by(|a, b| a.cluster_name.cmp(&b.cluster_name));
-    items
-}
-
 /// Deletes the binding's Works and waits for them to go before releasing the binding.
-async fn finalize<B: Binding>(rb: &B, bctx: &BindingCtx, bindings: &Api<B>) -> Result<Action> {
+async fn finalize<B: Binding>(rb: &B, bctx: &BindingCtx<B>, bindings: &Api<B>) -> Result<Action> {
     if !rb.finalizers().iter().any(|f| f == B::FINALIZER) {
         return Ok(Action::await_change());
     }
@@ -914,6 +661,7 @@ async fn finalize<B: Binding>(rb: &B, bctx: &BindingCtx, bindings: &Api<B>) -> R
         super::dependencies::sync(ctx, rb, None, &bctx.dependencies).await?;
     }
     super::toolkit::remove_finalizer(bindings, rb, B::FINALIZER).await?;
+    bctx.failures.set(ObjectRef::from_obj(rb), HashMap::new());
     Ok(Action::await_change())
 }
 

@@ -3,7 +3,7 @@
 //! ```text
 //! template + policy --detector--> ResourceBinding --scheduler--> binding.spec.clusters
 //!   --binding--> Work per cluster (karmada-es-<cluster>) --execution--> member object
-//!   member status --execution--> Work status --binding--> binding status --> template status
+//!   member status --execution--> Work status --binding-status--> binding status --> template status
 //! (Cluster)OverridePolicy --binding--> per-cluster changes in each Work (overrides.rs)
 //! Cluster --cluster_health--> Ready, version, APIs, summaries, health taints
 //! NoExecute taint --scheduler (taint_eviction)--> binding.spec.gracefulEvictionTasks
@@ -17,6 +17,7 @@ pub mod agent;
 pub mod agent_csr;
 pub mod application_failover;
 pub mod binding;
+pub mod binding_status;
 pub mod cache;
 pub mod cluster_health;
 pub mod context;
@@ -319,10 +320,11 @@ pub async fn run(
 }
 
 /// The controllers, as named in metrics and logs.
-const CONTROLLERS: [&str; 9] = [
+const CONTROLLERS: [&str; 10] = [
     "detector",
     "scheduler",
     "binding",
+    binding_status::CONTROLLER,
     "graceful-eviction",
     "application-failover",
     "execution",

@@ -1,10 +1,13 @@
 //! Caches that re-run a controller when what they hold changes, and finalizer removal guarded
 //! by resourceVersion.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, Resource, ResourceExt as _};
 use serde::de::DeserializeOwned;
@@ -105,4 +108,44 @@ pub fn fanout<T: Clone + Send + 'static, const N: usize>(
         }
     });
     copies
+}
+
+/// What of an object its renderer reads outside the status: generation (the spec), labels,
+/// annotations and whether it is being deleted. A status write leaves it as it was.
+pub fn outside_status<K: kube::Resource>(obj: &K) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let meta = obj.meta();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut h);
+    meta.labels.hash(&mut h);
+    meta.annotations.hash(&mut h);
+    meta.deletion_timestamp.is_some().hash(&mut h);
+    h.finish()
+}
+
+/// The items of a cache's change stream whose [`outside_status`] changed since they last
+/// passed, and those that left `store` (deleted): a controller that does not read the status
+/// is not re-run by every status write.
+pub fn outside_status_changes<K>(
+    stream: BoxStream<'static, Arc<K>>,
+    store: Store<K>,
+) -> BoxStream<'static, Arc<K>>
+where
+    K: kube::Resource + Clone + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Default + Send + Sync,
+{
+    let mut seen: HashMap<ObjectRef<K>, u64> = HashMap::new();
+    stream
+        .filter_map(move |obj| {
+            let r = ObjectRef::from_obj(obj.as_ref());
+            let pass = if store.get(&r).is_none() {
+                seen.remove(&r);
+                true
+            } else {
+                let key = outside_status(obj.as_ref());
+                seen.insert(r, key) != Some(key)
+            };
+            futures::future::ready(pass.then_some(obj))
+        })
+        .boxed()
 }

@@ -20,7 +20,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 pub use backoff::Backoff;
-pub use caches::{changes, cluster_cache, cluster_cache_of, fanout, remove_finalizer};
+pub use caches::{
+    changes, cluster_cache, cluster_cache_of, fanout, outside_status_changes, remove_finalizer,
+};
 pub use conditions::set_condition;
 
 use super::{Context, Error};
