@@ -4,7 +4,8 @@
 //! target member, nothing extra, no orphans, one Work per object and cluster.
 //! (A member object deleted by hand is recreated: tests/propagation.rs.)
 //! Then isolation: a member that hangs (SIGSTOP) must not stall the others, Works of a dead
-//! member must cost the control plane little, and member watches must follow a rotated token.
+//! member must cost the control plane little, and member watches must follow a rotated token;
+//! a member status change reaches the template while another member hangs.
 //!
 //! Each test starts its own federation; they run one at a time (a lock) to keep the load of a
 //! 2-core CI machine bounded, except that the member-outage test lets the others run while it
@@ -853,4 +854,84 @@ subjects: [{kind: ServiceAccount, name: karmada-member1-rotated, namespace: karm
     let (ok, out) = karmadactl(&fed, &["unjoin", "member1", "--yes", "--wait"]).await;
     assert!(ok, "unjoin member1 failed: {out}");
     no_member_watches(&fed, port, "member1").await;
+}
+
+/// Item: status round trip. A binding's status waits (up to 30 s) for every target's first
+/// report so it is written once; a member status change that arrives meanwhile is news and
+/// reaches the template at once, not when the member that hangs (SIGSTOP, still Ready within
+/// its 30 s failure threshold) finally answers or the wait runs out.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_change_is_not_held_by_a_member_that_has_not_reported() {
+    if skipped() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let members = ["member1", "member2"];
+    let fed = support::federation(&members).await;
+    let log = fed.bed.dir().join("reconciler.log");
+    let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
+    let member1 = fed.bed.client("member1").await.unwrap();
+    let ns = "faults-status";
+    namespace(&cp, ns).await;
+    support::apply_yaml(&cp, &policy(ns, &members)).await;
+
+    signal_apiserver(&fed, "member2", libc::SIGSTOP);
+    create(&cp, ns, 0..1).await;
+    let works_in =
+        |cluster: &str| Api::<Work>::namespaced(cp.clone(), &format!("karmada-es-{cluster}"));
+    let reported = |w: &Work| {
+        w.status
+            .as_ref()
+            .is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Applied"))
+    };
+    let work_name = karmadactl::api::names::work_name("Deployment", "app-0", ns);
+    support::eventually("member1's Work of app-0 to report", CONVERGE, &log, || {
+        let works = works_in("member1");
+        let work_name = &work_name;
+        async move {
+            works
+                .get_opt(work_name)
+                .await
+                .ok()?
+                .filter(|w| reported(w))
+                .map(|_| ())
+        }
+    })
+    .await;
+
+    let patched = Instant::now();
+    let status = json!({"status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1,
+        "updatedReplicas": 1, "observedGeneration": 1}});
+    Api::<Deployment>::namespaced(member1.clone(), ns)
+        .patch_status(
+            "app-0",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&status),
+        )
+        .await
+        .unwrap();
+    let templates = Api::<Deployment>::namespaced(cp.clone(), ns);
+    support::eventually(
+        "member1's readyReplicas on the template while member2 hangs",
+        Duration::from_secs(15),
+        &log,
+        || {
+            let templates = templates.clone();
+            async move {
+                let d = templates.get("app-0").await.ok()?;
+                (d.status?.ready_replicas == Some(1)).then_some(())
+            }
+        },
+    )
+    .await;
+    let member2_work = works_in("member2").get_opt(&work_name).await.unwrap();
+    assert!(
+        member2_work.is_none_or(|w| !reported(&w)),
+        "member2's Work reported although member2 hangs: the test proves nothing"
+    );
+    eprintln!(
+        "member1's status reached the template {:.1}s after it changed, member2 still hung",
+        patched.elapsed().as_secs_f64()
+    );
+    signal_apiserver(&fed, "member2", libc::SIGCONT);
 }

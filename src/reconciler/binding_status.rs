@@ -105,7 +105,9 @@ pub async fn run<B: Binding>(
         reports: Mutex::default(),
     });
     let results = Controller::for_shared_stream(bindings.subscribe(), bindings.store())
-        .with_config(toolkit::config(&ctx, Duration::from_millis(100)))
+        // A short debounce: the first-report wait already folds a new binding's reports, and
+        // a later status change should not wait.
+        .with_config(toolkit::config(&ctx, Duration::from_millis(20)))
         .watches_shared_stream(ctx.caches.works().subscribe(), |work: Arc<Work>| {
             owner_of::<B>(&work)
         })
@@ -147,7 +149,6 @@ fn error_policy<B: Binding>(rb: Arc<B>, err: &Error, sctx: Arc<StatusCtx<B>>) ->
 async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<StatusCtx<B>>) -> Result<Action> {
     let ctx = &sctx.ctx;
     let _timer = ctx.metrics.start(CONTROLLER);
-    let ns = rb.namespace().unwrap_or_default();
     // The newest version (this controller's own last write included), so the status patch is
     // not bound to fail on its resourceVersion.
     let rb = ctx
@@ -209,18 +210,29 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<StatusCtx<B>>) -> Result<Ac
         .expect("reports poisoned")
         .remove(&reference);
 
-    let binding_ref = events::object_ref(rb.as_ref());
-    let template_ref = events::template_ref(r);
-    let binding_phrase = if B::CLUSTER_SCOPED {
-        format!("clusterResourceBinding({})", rb.name_any())
-    } else {
-        format!("resourceBinding({ns}/{})", rb.name_any())
-    };
     let items = aggregated_items(spec, &works);
+    // The binding's status and the template's sum go out at once: neither needs the other.
+    let (binding, template) = futures::join!(
+        write_binding_status(ctx, rb.as_ref(), &items, &failures),
+        write_template_status(ctx, rb.as_ref(), &template, &resolved, &items),
+    );
+    binding?;
+    template?;
+    Ok(Action::await_change())
+}
+
+/// `aggregatedStatus` and `FullyApplied` on the binding, if they change.
+async fn write_binding_status<B: Binding>(
+    ctx: &Context,
+    rb: &B,
+    items: &[AggregatedStatusItem],
+    failures: &HashMap<String, String>,
+) -> Result<()> {
+    let spec = rb.spec();
     let mut st = rb.status().cloned().unwrap_or_default();
     let before = st.clone();
-    st.aggregated_status = items.clone();
-    let (status, reason, message) = fully_applied(spec, &items, &failures);
+    st.aggregated_status = items.to_vec();
+    let (status, reason, message) = fully_applied(spec, items, failures);
     set_condition(
         &mut st.conditions,
         keys::CONDITION_FULLY_APPLIED,
@@ -228,62 +240,77 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<StatusCtx<B>>) -> Result<Ac
         reason,
         &message,
     );
-    if st != before {
-        tracing::debug!(
-            binding = %rb.name_any(),
-            conditions = ?st.conditions.iter().map(|c| (&c.type_, &c.status)).collect::<Vec<_>>(),
-            items = st.aggregated_status.len(),
-            applied = st.aggregated_status.iter().filter(|i| i.applied).count(),
-            "binding status updated"
-        );
-        // Only our fields: the scheduler writes this status too.
-        let fields = json!({"aggregatedStatus": st.aggregated_status, "conditions": st.conditions});
-        let bindings: Api<B> = B::api(ctx.client.clone(), &ns);
-        match toolkit::patch_status_guarded(
-            &bindings,
-            &rb.name_any(),
-            rb.resource_version(),
-            fields,
-        )
+    if st == before {
+        return Ok(());
+    }
+    tracing::debug!(
+        binding = %rb.name_any(),
+        conditions = ?st.conditions.iter().map(|c| (&c.type_, &c.status)).collect::<Vec<_>>(),
+        items = st.aggregated_status.len(),
+        applied = st.aggregated_status.iter().filter(|i| i.applied).count(),
+        "binding status updated"
+    );
+    let ns = rb.namespace().unwrap_or_default();
+    let binding_ref = events::object_ref(rb);
+    let binding_phrase = if B::CLUSTER_SCOPED {
+        format!("clusterResourceBinding({})", rb.name_any())
+    } else {
+        format!("resourceBinding({ns}/{})", rb.name_any())
+    };
+    // Only our fields: the scheduler writes this status too.
+    let fields = json!({"aggregatedStatus": st.aggregated_status, "conditions": st.conditions});
+    let bindings: Api<B> = B::api(ctx.client.clone(), &ns);
+    match toolkit::patch_status_guarded(&bindings, &rb.name_any(), rb.resource_version(), fields)
         .await
-        {
-            Ok(Some(written)) => {
-                ctx.caches.bindings::<B>().record(written);
-                let note = format!("Update {binding_phrase} with AggregatedStatus successfully.");
-                events::publish_on_change(
-                    ctx,
-                    &binding_ref,
-                    "AggregateStatus",
-                    false,
-                    events::AGGREGATE_STATUS_SUCCEED,
-                    &note,
-                )
-                .await;
-            }
-            Ok(None) => return Ok(Action::await_change()),
-            Err(e) => {
-                let note = format!("Failed to update {binding_phrase} with AggregatedStatus: {e}");
-                events::publish_on_change(
-                    ctx,
-                    &binding_ref,
-                    "AggregateStatus",
-                    true,
-                    events::AGGREGATE_STATUS_FAILED,
-                    &note,
-                )
-                .await;
-                return Err(e.into());
-            }
+    {
+        Ok(Some(written)) => {
+            ctx.caches.bindings::<B>().record(written);
+            let note = format!("Update {binding_phrase} with AggregatedStatus successfully.");
+            events::publish_on_change(
+                ctx,
+                &binding_ref,
+                "AggregateStatus",
+                false,
+                events::AGGREGATE_STATUS_SUCCEED,
+                &note,
+            )
+            .await;
+            Ok(())
+        }
+        // Changed meanwhile: that change runs this again.
+        Ok(None) => Ok(()),
+        Err(e) => {
+            let note = format!("Failed to update {binding_phrase} with AggregatedStatus: {e}");
+            events::publish_on_change(
+                ctx,
+                &binding_ref,
+                "AggregateStatus",
+                true,
+                events::AGGREGATE_STATUS_FAILED,
+                &note,
+            )
+            .await;
+            Err(e.into())
         }
     }
+}
 
-    // Sum member statuses onto the template.
+/// The members' statuses summed onto the template (the kind's AggregateStatus
+/// interpretation), if that changes it.
+async fn write_template_status<B: Binding>(
+    ctx: &Arc<Context>,
+    rb: &B,
+    template: &DynamicObject,
+    resolved: &crate::client::kinds::Resolved,
+    items: &[AggregatedStatusItem],
+) -> Result<()> {
+    let r = &rb.spec().resource;
     super::interpreting::ready(ctx).await;
     let interpreter = ctx.interpreter.clone();
     let template_json =
-        serde_json::to_value(template.as_ref()).map_err(|e| Error::Internal(e.to_string()))?;
+        serde_json::to_value(template).map_err(|e| Error::Internal(e.to_string()))?;
     let aggregated =
-        super::interpreting::blocking(|| interpreter.aggregate_status(&template_json, &items));
+        super::interpreting::blocking(|| interpreter.aggregate_status(&template_json, items));
     let aggregated = match aggregated {
         Ok(s) => s,
         Err(e) => {
@@ -292,23 +319,25 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<StatusCtx<B>>) -> Result<Ac
         }
     };
     let Some(new_status) = aggregated else {
-        return Ok(Action::await_change());
+        return Ok(());
     };
     if template.data.get("status") == Some(&new_status) {
-        return Ok(Action::await_change());
+        return Ok(());
     }
     tracing::debug!(template = %r.name, namespace = %r.namespace, old = ?template.data.get("status"), new = ?new_status, "template status updated");
-    let templates: Api<DynamicObject> = match namespace {
-        Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &resolved.ar),
-        None => Api::all_with(ctx.client.clone(), &resolved.ar),
+    let templates: Api<DynamicObject> = if resolved.namespaced {
+        Api::namespaced_with(ctx.client.clone(), &r.namespace, &resolved.ar)
+    } else {
+        Api::all_with(ctx.client.clone(), &resolved.ar)
     };
+    let template_ref = events::template_ref(r);
     let patch = json!({"status": render::merge_diff(template.data.get("status"), &new_status)});
     match templates
         .patch_status(&r.name, &PatchParams::default(), &Patch::Merge(patch))
         .await
     {
         Ok(written) => {
-            template_cache.record(written);
+            ctx.caches.templates(&resolved.ar).record(written);
             let note = "Update Resource with AggregatedStatus successfully.";
             events::publish_on_change(
                 ctx,
@@ -319,7 +348,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<StatusCtx<B>>) -> Result<Ac
                 note,
             )
             .await;
-            Ok(Action::await_change())
+            Ok(())
         }
         Err(e) => {
             let note = format!("Failed to update Resource with AggregatedStatus: {e}");

@@ -24,8 +24,10 @@ use super::super::metrics::Metrics;
 const QUEUE: usize = 8192;
 /// Events taken from the queue at once; repeats among them are folded before sending.
 const BATCH: usize = 512;
-/// Events sent at once.
-const IN_FLIGHT: usize = 8;
+/// Events sent at once. Two: Events are the least needed writes, and in a burst (thousands of
+/// templates) more senders would only take the API server from the pipeline (the queue then
+/// fills and drops, counted).
+const IN_FLIGHT: usize = 2;
 /// A repeat this long after the last one starts a new Event rather than extending the series.
 const SERIES_TTL: Duration = Duration::from_secs(600);
 /// Series remembered; past this, those older than `SERIES_TTL` are forgotten (and if that is
