@@ -112,6 +112,7 @@ pub async fn run<B: Binding>(
             owner_of::<B>(&work)
         })
         .reconcile_on(failure_changes)
+        .reconcile_on(ctx.handovers.subscribe::<B>())
         // A customization may change how a kind's status is summed.
         .reconcile_all_on(super::interpreting::change_events(&ctx))
         .graceful_shutdown_on(shutdown)
@@ -232,6 +233,27 @@ async fn write_binding_status<B: Binding>(
     let mut st = rb.status().cloned().unwrap_or_default();
     let before = st.clone();
     st.aggregated_status = items.to_vec();
+    // A successful scheduling the scheduler left to this write.
+    let placed = ctx.handovers.waiting(rb);
+    if let Some(p) = &placed {
+        if let Some(c) = p
+            .status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == keys::CONDITION_SCHEDULED)
+        {
+            set_condition(
+                &mut st.conditions,
+                &c.type_,
+                &c.status,
+                &c.reason,
+                &c.message,
+            );
+        }
+        st.scheduler_observed_generation = p.status.scheduler_observed_generation;
+        st.scheduler_observed_affinity_name = p.status.scheduler_observed_affinity_name.clone();
+        st.last_scheduled_time = p.status.last_scheduled_time.clone();
+    }
     let (status, reason, message) = fully_applied(spec, items, failures);
     set_condition(
         &mut st.conditions,
@@ -257,14 +279,23 @@ async fn write_binding_status<B: Binding>(
     } else {
         format!("resourceBinding({ns}/{})", rb.name_any())
     };
-    // Only our fields: the scheduler writes this status too.
-    let fields = json!({"aggregatedStatus": st.aggregated_status, "conditions": st.conditions});
+    // Only our fields (and the scheduler's, when it left them to this write): the scheduler
+    // writes this status too.
+    let mut fields = json!({"aggregatedStatus": st.aggregated_status, "conditions": st.conditions});
+    if placed.is_some() {
+        fields["schedulerObservedGeneration"] = json!(st.scheduler_observed_generation);
+        fields["schedulerObservingAffinityName"] = json!(st.scheduler_observed_affinity_name);
+        fields["lastScheduledTime"] = json!(st.last_scheduled_time);
+    }
     let bindings: Api<B> = B::api(ctx.client.clone(), &ns);
     match toolkit::patch_status_guarded(&bindings, &rb.name_any(), rb.resource_version(), fields)
         .await
     {
         Ok(Some(written)) => {
             ctx.caches.bindings::<B>().record(written);
+            if let Some(p) = &placed {
+                ctx.handovers.written(rb, p.generation);
+            }
             let note = format!("Update {binding_phrase} with AggregatedStatus successfully.");
             events::publish_on_change(
                 ctx,

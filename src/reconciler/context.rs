@@ -39,6 +39,8 @@ pub struct Context {
     /// The stores every controller reads (bindings, Works, templates), each started on first
     /// use.
     pub caches: Caches,
+    /// Successful schedulings whose status the binding status controller writes.
+    pub handovers: super::scheduler::Handovers,
 }
 
 impl Context {
@@ -57,6 +59,7 @@ impl Context {
             transitions: Default::default(),
             interpreter: Arc::new(Interpreter::default()),
             customizations: OnceLock::new(),
+            handovers: Default::default(),
         }
     }
 }

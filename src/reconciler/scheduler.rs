@@ -17,11 +17,138 @@ use serde_json::json;
 use super::toolkit::{self, events, set_condition};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::work::TargetCluster;
-use crate::api::{self as keys, Binding, Cluster, ClusterResourceBinding, ResourceBinding};
+use crate::api::{
+    self as keys, Binding, Cluster, ClusterResourceBinding, ResourceBinding, ResourceBindingSpec,
+};
 use crate::client::ready::store_ready;
 use crate::engine::placement::{self, Workload};
 
 const CONTROLLER: &str = "scheduler";
+
+/// How long a successful scheduling's status may wait with the binding status controller
+/// before the scheduler writes it itself. Long enough for a burst's Works to report (the
+/// status controller writes within 30 s of a Work's creation); the fallback is for a status
+/// controller that has no reason to run.
+const HANDOVER: Duration = Duration::from_secs(120);
+
+/// The status of a successful scheduling, handed to the binding status controller so that it
+/// goes out with the binding's aggregated status: one status write per change instead of two.
+/// In memory: after a restart the scheduler finds its status missing and writes it itself.
+#[derive(Clone, Debug)]
+pub struct Placed {
+    /// The binding generation the placement is for; any other generation ignores it.
+    pub generation: i64,
+    /// The `Scheduled` condition and the scheduler's other status fields.
+    pub status: crate::api::work::ResourceBindingStatus,
+    at: std::time::Instant,
+}
+
+/// Successful schedulings not written yet, by binding (cluster-scoped?, namespace, name), and
+/// the status controllers to tell.
+#[derive(Default)]
+pub struct Handovers {
+    placed: std::sync::Mutex<std::collections::HashMap<BindingKey, Placed>>,
+    subscribers: std::sync::Mutex<Vec<tokio::sync::mpsc::UnboundedSender<BindingKey>>>,
+}
+
+type BindingKey = (bool, String, String);
+
+impl Handovers {
+    /// The bindings of kind `B` whose scheduling is handed over, as they are.
+    pub fn subscribe<B: Binding>(
+        &self,
+    ) -> futures::stream::BoxStream<'static, reflector::ObjectRef<B>> {
+        use futures::StreamExt as _;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<BindingKey>();
+        self.subscribers
+            .lock()
+            .expect("handovers poisoned")
+            .push(tx);
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|k| (k, rx)) })
+            .filter_map(|(cluster_scoped, ns, name)| async move {
+                (cluster_scoped == B::CLUSTER_SCOPED).then(|| {
+                    let r = reflector::ObjectRef::new(&name);
+                    if ns.is_empty() { r } else { r.within(&ns) }
+                })
+            })
+            .boxed()
+    }
+
+    fn key<B: Binding>(rb: &B) -> BindingKey {
+        (
+            B::CLUSTER_SCOPED,
+            rb.namespace().unwrap_or_default(),
+            rb.name_any(),
+        )
+    }
+
+    /// The scheduling waiting for `rb`'s current generation, if any.
+    pub fn waiting<B: Binding>(&self, rb: &B) -> Option<Placed> {
+        let generation = rb.meta().generation.unwrap_or(0);
+        self.placed
+            .lock()
+            .expect("handovers poisoned")
+            .get(&Self::key(rb))
+            .filter(|p| p.generation == generation)
+            .cloned()
+    }
+
+    /// Forgets the scheduling of `generation` (written).
+    pub fn written<B: Binding>(&self, rb: &B, generation: i64) {
+        let mut map = self.placed.lock().expect("handovers poisoned");
+        let key = Self::key(rb);
+        if map.get(&key).is_some_and(|p| p.generation == generation) {
+            map.remove(&key);
+        }
+    }
+
+    fn hand_over<B: Binding>(
+        &self,
+        rb: &B,
+        generation: i64,
+        status: crate::api::work::ResourceBindingStatus,
+    ) {
+        let placed = Placed {
+            generation,
+            status,
+            at: std::time::Instant::now(),
+        };
+        let key = Self::key(rb);
+        self.placed
+            .lock()
+            .expect("handovers poisoned")
+            .insert(key.clone(), placed);
+        self.subscribers
+            .lock()
+            .expect("handovers poisoned")
+            .retain(|tx| tx.send(key.clone()).is_ok());
+    }
+
+    /// Where the scheduling of `generation` stands with the status controller.
+    fn state<B: Binding>(&self, rb: &B, generation: i64) -> Handover {
+        let mut map = self.placed.lock().expect("handovers poisoned");
+        let key = Self::key(rb);
+        let Some(placed) = map.get(&key).filter(|p| p.generation == generation) else {
+            return Handover::None;
+        };
+        match HANDOVER.checked_sub(placed.at.elapsed()) {
+            Some(left) => Handover::Waiting(left),
+            None => {
+                map.remove(&key);
+                Handover::Expired
+            }
+        }
+    }
+}
+
+enum Handover {
+    /// Not handed over.
+    None,
+    /// Handed over; the status controller has this long left.
+    Waiting(Duration),
+    /// Handed over, and not written in time: the scheduler writes it.
+    Expired,
+}
 
 struct SchedCtx {
     ctx: Arc<Context>,
@@ -103,47 +230,15 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
         .cloned()
         .collect();
     let current: Vec<String> = spec.clusters.iter().map(|c| c.name.clone()).collect();
-    let scheduled: Vec<(String, i32)> = spec
-        .clusters
-        .iter()
-        .map(|c| (c.name.clone(), c.replicas))
-        .collect();
     // rescheduleTriggeredAt after the last scheduling asks for a fresh division.
     let last_scheduled = rb.status().and_then(|s| s.last_scheduled_time.as_ref());
     let fresh = spec
         .reschedule_triggered_at
         .as_ref()
         .is_some_and(|t| last_scheduled.is_none_or(|l| t.0 > l.0));
-    let mut decision = match spec.placement.as_ref() {
-        Some(p) => {
-            let workload = Workload {
-                api_version: &spec.resource.api_version,
-                kind: &spec.resource.kind,
-                replicas: spec.replicas,
-                current: &current,
-                requests: spec
-                    .replica_requirements
-                    .as_ref()
-                    .map(|r| &r.resource_request),
-                scheduled: &scheduled,
-                fresh,
-                uid: &spec.resource.uid,
-            };
-            placement::schedule(p, &workload, &candidates)
-        }
-        None if !spec.required_by.is_empty() => placement::Decision::default(),
-        None => return Ok(Action::await_change()),
+    let Some(decision) = decide(spec, fresh, &candidates) else {
+        return Ok(Action::await_change());
     };
-    // A dependency also goes wherever the workloads that need it went.
-    if spec.placement.is_none() || decision.failure.is_none() {
-        decision.failure = None;
-        for c in spec.required_by.iter().flat_map(|r| &r.clusters) {
-            if !decision.targets.iter().any(|(n, _)| n == &c.name) {
-                decision.targets.push((c.name.clone(), 0));
-            }
-        }
-        decision.targets.sort();
-    }
 
     let api: Api<B> = B::api(ctx.client.clone(), &rb.namespace().unwrap_or_default());
     let targets: Vec<TargetCluster> = decision
@@ -187,6 +282,11 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
         ctx.caches.bindings::<B>().record(updated);
     }
 
+    // A NoExecute taint tolerated for tolerationSeconds: look again when that runs out.
+    let expiry = spec
+        .placement
+        .as_ref()
+        .and_then(|p| placement::next_toleration_expiry(p, &clusters, &current, Timestamp::now()));
     let mut status = rb.status().cloned().unwrap_or_default();
     let before = status.clone();
     match &decision.failure {
@@ -219,7 +319,39 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
         if targets != spec.clusters || status.last_scheduled_time.is_none() {
             status.last_scheduled_time = Some(Time(Timestamp::now()));
         }
-        // Only the scheduler's fields: the binding controller writes this status too.
+        let scheduled_changed = before
+            .conditions
+            .iter()
+            .find(|c| c.type_ == keys::CONDITION_SCHEDULED)
+            .map(|c| (&c.status, &c.message))
+            != status
+                .conditions
+                .iter()
+                .find(|c| c.type_ == keys::CONDITION_SCHEDULED)
+                .map(|c| (&c.status, &c.message));
+        // Whether the Events for this outcome went out when it was handed over.
+        let mut announced = false;
+        if decision.failure.is_none() && !targets.is_empty() && !fresh {
+            // Success goes out with the binding's aggregated status: the binding status
+            // controller runs on this binding's change and on its Works' reports. (A fresh
+            // division is written at once: its lastScheduledTime ends the trigger.)
+            match ctx.handovers.state(rb.as_ref(), generation) {
+                Handover::Waiting(left) => return Ok(next_look(expiry, Some(left))),
+                Handover::None => {
+                    ctx.handovers
+                        .hand_over(rb.as_ref(), generation, status.clone());
+                    if scheduled_changed {
+                        publish(ctx, rb.as_ref(), &decision).await;
+                    }
+                    return Ok(next_look(expiry, Some(HANDOVER)));
+                }
+                Handover::Expired => {
+                    announced = true;
+                    tracing::debug!(binding = %rb.name_any(), "scheduling status not written with the aggregated status in time; writing it");
+                }
+            }
+        }
+        // Only the scheduler's fields: the binding status controller writes this status too.
         let fields = json!({
             "conditions": status.conditions,
             "schedulerObservedGeneration": status.scheduler_observed_generation,
@@ -232,29 +364,69 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
             return Ok(Action::await_change());
         };
         ctx.caches.bindings::<B>().record(written);
-        let scheduled_changed = before
-            .conditions
-            .iter()
-            .find(|c| c.type_ == keys::CONDITION_SCHEDULED)
-            .map(|c| (&c.status, &c.message))
-            != status
-                .conditions
-                .iter()
-                .find(|c| c.type_ == keys::CONDITION_SCHEDULED)
-                .map(|c| (&c.status, &c.message));
-        if scheduled_changed {
+        if scheduled_changed && !announced {
             publish(ctx, rb.as_ref(), &decision).await;
         }
     }
-    // A NoExecute taint tolerated for tolerationSeconds: look again when that runs out.
-    let expiry = spec
-        .placement
-        .as_ref()
-        .and_then(|p| placement::next_toleration_expiry(p, &clusters, &current, Timestamp::now()));
-    Ok(match expiry {
-        Some(after) => Action::requeue(after + Duration::from_millis(500)),
+    Ok(next_look(expiry, None))
+}
+
+/// When to look at the binding again: when a tolerated NoExecute taint's tolerationSeconds run
+/// out, or a handed-over status's time does, whichever comes first.
+fn next_look(expiry: Option<Duration>, handover: Option<Duration>) -> Action {
+    let expiry = expiry.map(|e| e + Duration::from_millis(500));
+    let handover = handover.map(|h| h + Duration::from_secs(1));
+    match expiry.into_iter().chain(handover).min() {
+        Some(after) => Action::requeue(after),
         None => Action::await_change(),
-    })
+    }
+}
+
+/// The placement of a binding among `candidates` (`fresh`: divide replicas anew), the pure part
+/// of a scheduling pass; `None` when there is nothing to place (no placement, not a
+/// dependency).
+fn decide(
+    spec: &ResourceBindingSpec,
+    fresh: bool,
+    candidates: &[Cluster],
+) -> Option<placement::Decision> {
+    let current: Vec<String> = spec.clusters.iter().map(|c| c.name.clone()).collect();
+    let scheduled: Vec<(String, i32)> = spec
+        .clusters
+        .iter()
+        .map(|c| (c.name.clone(), c.replicas))
+        .collect();
+    let mut decision = match spec.placement.as_ref() {
+        Some(p) => {
+            let workload = Workload {
+                api_version: &spec.resource.api_version,
+                kind: &spec.resource.kind,
+                replicas: spec.replicas,
+                current: &current,
+                requests: spec
+                    .replica_requirements
+                    .as_ref()
+                    .map(|r| &r.resource_request),
+                scheduled: &scheduled,
+                fresh,
+                uid: &spec.resource.uid,
+            };
+            placement::schedule(p, &workload, candidates)
+        }
+        None if !spec.required_by.is_empty() => placement::Decision::default(),
+        None => return None,
+    };
+    // A dependency also goes wherever the workloads that need it went.
+    if spec.placement.is_none() || decision.failure.is_none() {
+        decision.failure = None;
+        for c in spec.required_by.iter().flat_map(|r| &r.clusters) {
+            if !decision.targets.iter().any(|(n, _)| n == &c.name) {
+                decision.targets.push((c.name.clone(), 0));
+            }
+        }
+        decision.targets.sort();
+    }
+    Some(decision)
 }
 
 /// Karmada's ScheduleBinding* Event on the binding and on its template, so
