@@ -179,6 +179,17 @@ spec:
         "template status written once: {writes:?}"
     );
     assert_eq!(
+        of("deployments", "PATCH"),
+        n,
+        "the claim written once per template (a pass that runs before the watch delivers the \
+         claim reads it from the cache): {writes:?}"
+    );
+    assert_eq!(
+        of("resourcebindings", "APPLY"),
+        n,
+        "one binding apply per template: {writes:?}"
+    );
+    assert_eq!(
         of("works", "APPLY"),
         2.0 * n,
         "one Work apply per member: {writes:?}"

@@ -297,30 +297,14 @@ async fn write_binding_status<B: Binding>(
                 ctx.handovers.written(rb, p.generation);
             }
             let note = format!("Update {binding_phrase} with AggregatedStatus successfully.");
-            events::publish_on_change(
-                ctx,
-                &binding_ref,
-                "AggregateStatus",
-                false,
-                events::AGGREGATE_STATUS_SUCCEED,
-                &note,
-            )
-            .await;
+            aggregated_event(ctx, &binding_ref, false, &note).await;
             Ok(())
         }
         // Changed meanwhile: that change runs this again.
         Ok(None) => Ok(()),
         Err(e) => {
             let note = format!("Failed to update {binding_phrase} with AggregatedStatus: {e}");
-            events::publish_on_change(
-                ctx,
-                &binding_ref,
-                "AggregateStatus",
-                true,
-                events::AGGREGATE_STATUS_FAILED,
-                &note,
-            )
-            .await;
+            aggregated_event(ctx, &binding_ref, true, &note).await;
             Err(e.into())
         }
     }
@@ -370,31 +354,30 @@ async fn write_template_status<B: Binding>(
         Ok(written) => {
             ctx.caches.templates(&resolved.ar).record(written);
             let note = "Update Resource with AggregatedStatus successfully.";
-            events::publish_on_change(
-                ctx,
-                &template_ref,
-                "AggregateStatus",
-                false,
-                events::AGGREGATE_STATUS_SUCCEED,
-                note,
-            )
-            .await;
+            aggregated_event(ctx, &template_ref, false, note).await;
             Ok(())
         }
         Err(e) => {
             let note = format!("Failed to update Resource with AggregatedStatus: {e}");
-            events::publish_on_change(
-                ctx,
-                &template_ref,
-                "AggregateStatus",
-                true,
-                events::AGGREGATE_STATUS_FAILED,
-                &note,
-            )
-            .await;
+            aggregated_event(ctx, &template_ref, true, &note).await;
             Err(e.into())
         }
     }
+}
+
+/// Karmada's AggregateStatusSucceed / AggregateStatusFailed, when the outcome changes.
+async fn aggregated_event(
+    ctx: &Context,
+    regarding: &k8s_openapi::api::core::v1::ObjectReference,
+    failed: bool,
+    note: &str,
+) {
+    let reason = if failed {
+        events::AGGREGATE_STATUS_FAILED
+    } else {
+        events::AGGREGATE_STATUS_SUCCEED
+    };
+    events::publish_on_change(ctx, regarding, "AggregateStatus", failed, reason, note).await;
 }
 
 impl<B: Binding> StatusCtx<B> {

@@ -44,7 +44,14 @@ const CONTROLLER: &str = "detector";
 pub struct Policies {
     pub namespaced: Store<PropagationPolicy>,
     pub cluster: Store<ClusterPropagationPolicy>,
+    /// Permanent ids this process gave policies whose label the stores do not show yet.
+    ids: PolicyIds,
 }
+
+/// The permanent id given to each new policy, by (cluster-scoped?, namespace, name), until
+/// the policy store shows its label: templates claimed at once by a new policy all get the one
+/// id it is given, instead of each writing an id of its own over the last one.
+type PolicyIds = Arc<std::sync::Mutex<HashMap<(bool, String, String), String>>>;
 
 pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let client = ctx.client.clone();
@@ -53,6 +60,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let policies = Policies {
         namespaced: pp_store,
         cluster: cpp_store,
+        ids: PolicyIds::default(),
     };
     let (changed, _) = broadcast::channel::<()>(16);
 
@@ -295,6 +303,13 @@ async fn reconcile_template(obj: Arc<DynamicObject>, tctx: Arc<TemplateCtx>) -> 
     let ctx = &tctx.ctx;
     let _timer = ctx.metrics.start(CONTROLLER);
     let ns = obj.namespace().unwrap_or_default();
+    // The newest version, this process's own claim included: a pass that runs before the
+    // watch delivers the claim (a policy change re-runs every template) must not claim again.
+    let obj = ctx
+        .caches
+        .templates(&tctx.resource)
+        .get(obj.namespace().as_deref(), &obj.name_any())
+        .unwrap_or(obj);
     let skipped = if tctx.namespaced {
         skipped_namespace(&ns, &ctx.options.skipped_propagating_namespaces)
     } else {
@@ -352,7 +367,7 @@ async fn claim_and_bind<B: Binding>(
         tracing::info!(template = %obj.name_any(), namespace = %ns, policy = %claim.describe(), "waiting for dependent override {missing}");
         return Ok(Action::requeue(Duration::from_secs(3)));
     }
-    let claim = ensure_policy_id(ctx, claim).await?;
+    let claim = ensure_policy_id(ctx, &tctx.policies.ids, claim).await?;
     let policy_id = claim.permanent_id.clone().unwrap_or_default();
 
     // Record the claim on the template.
@@ -379,13 +394,14 @@ async fn claim_and_bind<B: Binding>(
             .await;
         }
         tracing::debug!(template = %obj.name_any(), namespace = %ns, policy = %claim.describe(), "claiming template");
-        templates
+        let claimed = templates
             .patch(
                 &obj.name_any(),
                 &PatchParams::default(),
                 &Patch::Merge(json!({"metadata": claim_meta})),
             )
             .await?;
+        ctx.caches.templates(&tctx.resource).record(claimed);
         return Ok(Action::await_change()); // the template's own update event continues from here
     }
 
@@ -520,28 +536,54 @@ async fn publish_template_event(
 }
 
 /// Gives the policy its permanent-id label (a UUID, like Karmada) if it has none yet.
-async fn ensure_policy_id(ctx: &Context, mut claim: Claim) -> Result<Claim> {
+async fn ensure_policy_id(ctx: &Context, ids: &PolicyIds, mut claim: Claim) -> Result<Claim> {
+    let key = (
+        claim.is_cluster_policy(),
+        claim.namespace.clone(),
+        claim.name.clone(),
+    );
     if claim.permanent_id.is_some() {
+        ids.lock().expect("policy ids poisoned").remove(&key);
         return Ok(claim);
     }
-    let id = uuid::Uuid::new_v4().to_string();
-    let patch = |label: &str| Patch::Merge(json!({"metadata": {"labels": {label: id}}}));
-    if claim.is_cluster_policy() {
-        let api: Api<ClusterPropagationPolicy> = Api::all(ctx.client.clone());
-        api.patch(
-            &claim.name,
-            &PatchParams::default(),
-            &patch(keys::LABEL_CLUSTER_PROPAGATION_POLICY_PERMANENT_ID),
-        )
-        .await?;
-    } else {
-        let api: Api<PropagationPolicy> = Api::namespaced(ctx.client.clone(), &claim.namespace);
-        api.patch(
-            &claim.name,
-            &PatchParams::default(),
-            &patch(keys::LABEL_PROPAGATION_POLICY_PERMANENT_ID),
-        )
-        .await?;
+    // The first template to need it gives the policy its id; the others use the same one
+    // while the store catches up.
+    let (id, first) = {
+        let mut ids = ids.lock().expect("policy ids poisoned");
+        match ids.get(&key) {
+            Some(id) => (id.clone(), false),
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                ids.insert(key.clone(), id.clone());
+                (id, true)
+            }
+        }
+    };
+    if first {
+        let patch = |label: &str| Patch::Merge(json!({"metadata": {"labels": {label: id}}}));
+        let written = if claim.is_cluster_policy() {
+            let api: Api<ClusterPropagationPolicy> = Api::all(ctx.client.clone());
+            api.patch(
+                &claim.name,
+                &PatchParams::default(),
+                &patch(keys::LABEL_CLUSTER_PROPAGATION_POLICY_PERMANENT_ID),
+            )
+            .await
+            .map(|_| ())
+        } else {
+            let api: Api<PropagationPolicy> = Api::namespaced(ctx.client.clone(), &claim.namespace);
+            api.patch(
+                &claim.name,
+                &PatchParams::default(),
+                &patch(keys::LABEL_PROPAGATION_POLICY_PERMANENT_ID),
+            )
+            .await
+            .map(|_| ())
+        };
+        if let Err(e) = written {
+            ids.lock().expect("policy ids poisoned").remove(&key);
+            return Err(e.into());
+        }
     }
     claim.permanent_id = Some(id);
     Ok(claim)
