@@ -33,7 +33,7 @@ const HANDOVER: Duration = Duration::from_secs(120);
 
 /// The status of a successful scheduling, handed to the binding status controller so that it
 /// goes out with the binding's aggregated status: one status write per change instead of two.
-/// In memory: after a restart the scheduler finds its status missing and writes it itself.
+/// In memory: after a restart the scheduler finds its status missing and hands it over again.
 #[derive(Clone, Debug)]
 pub struct Placed {
     /// The binding generation the placement is for; any other generation ignores it.
