@@ -163,6 +163,9 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<StatusCtx<B>>) -> Result<Ac
             .lock()
             .expect("reports poisoned")
             .remove(&reference);
+        // A scheduling handed over and never written goes with the binding.
+        ctx.handovers
+            .written(rb.as_ref(), rb.meta().generation.unwrap_or(0));
         return Ok(Action::await_change());
     }
     let works_cache = ctx.caches.works();

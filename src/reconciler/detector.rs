@@ -560,25 +560,19 @@ async fn ensure_policy_id(ctx: &Context, ids: &PolicyIds, mut claim: Claim) -> R
         }
     };
     if first {
-        let patch = |label: &str| Patch::Merge(json!({"metadata": {"labels": {label: id}}}));
+        let label = if claim.is_cluster_policy() {
+            keys::LABEL_CLUSTER_PROPAGATION_POLICY_PERMANENT_ID
+        } else {
+            keys::LABEL_PROPAGATION_POLICY_PERMANENT_ID
+        };
+        let patch = Patch::Merge(json!({"metadata": {"labels": {label: id}}}));
+        let params = PatchParams::default();
         let written = if claim.is_cluster_policy() {
             let api: Api<ClusterPropagationPolicy> = Api::all(ctx.client.clone());
-            api.patch(
-                &claim.name,
-                &PatchParams::default(),
-                &patch(keys::LABEL_CLUSTER_PROPAGATION_POLICY_PERMANENT_ID),
-            )
-            .await
-            .map(|_| ())
+            api.patch(&claim.name, &params, &patch).await.map(|_| ())
         } else {
             let api: Api<PropagationPolicy> = Api::namespaced(ctx.client.clone(), &claim.namespace);
-            api.patch(
-                &claim.name,
-                &PatchParams::default(),
-                &patch(keys::LABEL_PROPAGATION_POLICY_PERMANENT_ID),
-            )
-            .await
-            .map(|_| ())
+            api.patch(&claim.name, &params, &patch).await.map(|_| ())
         };
         if let Err(e) = written {
             ids.lock().expect("policy ids poisoned").remove(&key);
