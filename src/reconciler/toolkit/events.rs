@@ -56,9 +56,18 @@ pub const TAINT_CLUSTER_FAILED: &str = "TaintClusterFailed";
 
 /// The last outcome published per (object, step), so a step that keeps succeeding (or keeps
 /// failing the same way) on every reconciliation publishes once, and again only when the
-/// outcome changes.
+/// outcome changes. Both are kept as 64-bit hashes: there are several per template, and the
+/// strings would take hundreds of bytes each.
 #[derive(Default)]
-pub struct Transitions(std::sync::Mutex<std::collections::HashMap<(String, &'static str), String>>);
+pub struct Transitions(std::sync::Mutex<std::collections::HashMap<u64, u64>>);
+
+/// A 64-bit hash of `value` (the same within one process).
+fn hash_of(value: impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher as _;
+    let mut h = std::hash::DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
 
 /// Past this many remembered outcomes the memory starts over (a repeat may then be published
 /// again; the Recorder folds it into the existing Event's series).
@@ -68,19 +77,20 @@ impl Transitions {
     /// Whether `outcome` differs from the last one recorded for `regarding` and `step`
     /// (and records it).
     fn changed(&self, regarding: &ObjectReference, step: &'static str, outcome: String) -> bool {
-        let who = format!(
-            "{}/{}/{}/{}/{}",
-            regarding.api_version.as_deref().unwrap_or_default(),
-            regarding.kind.as_deref().unwrap_or_default(),
-            regarding.namespace.as_deref().unwrap_or_default(),
-            regarding.name.as_deref().unwrap_or_default(),
-            regarding.uid.as_deref().unwrap_or_default(),
-        );
+        let who = hash_of((
+            &regarding.api_version,
+            &regarding.kind,
+            &regarding.namespace,
+            &regarding.name,
+            &regarding.uid,
+            step,
+        ));
+        let outcome = hash_of(outcome);
         let mut map = self.0.lock().expect("transitions poisoned");
         if map.len() >= TRANSITIONS_CAP {
             map.clear();
         }
-        map.insert((who, step), outcome.clone()).as_ref() != Some(&outcome)
+        map.insert(who, outcome) != Some(outcome)
     }
 }
 

@@ -20,8 +20,10 @@ use tokio::sync::mpsc;
 
 use super::super::metrics::Metrics;
 
-/// Events waiting to be sent; past this, new ones are dropped.
-const QUEUE: usize = 8192;
+/// Events waiting to be sent; past this, new ones are dropped (counted). In a burst the queue
+/// fills whatever its size (two in flight send slower than reconciliations record), so it is
+/// kept small: each waiting Event holds half a kilobyte.
+const QUEUE: usize = 2048;
 /// Events taken from the queue at once; repeats among them are folded before sending.
 const BATCH: usize = 512;
 /// Events sent at once. Two: Events are the least needed writes, and in a burst (thousands of
@@ -71,6 +73,15 @@ impl Key {
             note: r.warning.then(|| r.note.clone()),
         }
     }
+}
+
+/// A [`Key`] as the series map keeps it: a 64-bit hash (thousands of series are remembered;
+/// two keys sharing a hash would only share a series count).
+fn series_key(key: &Key) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::hash::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
 }
 
 /// An Event already in the API server.
@@ -132,7 +143,7 @@ async fn send_all(
     mut rx: mpsc::Receiver<Record>,
     metrics: Metrics,
 ) {
-    let mut series: HashMap<Key, Sent> = HashMap::new();
+    let mut series: HashMap<u64, Sent> = HashMap::new();
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -150,6 +161,7 @@ async fn send_all(
         let jobs: Vec<_> = fold(batch)
             .into_iter()
             .map(|(key, record, n)| {
+                let key = series_key(&key);
                 let previous = series
                     .get(&key)
                     .filter(|s| s.at.elapsed() < SERIES_TTL)
