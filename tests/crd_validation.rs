@@ -843,7 +843,7 @@ async fn typed_clients_work_for_every_kind() {
             cluster_name: "member1".into(),
             applied: true,
             health: Some(api::work::ResourceHealth::Healthy),
-            status: Some(json!({"anything": {"nested": [1, 2]}})),
+            status: Some(json!({"anything": {"nested": [1, 2]}}).into()),
             ..Default::default()
         }],
         ..Default::default()
@@ -853,7 +853,10 @@ async fn typed_clients_work_for_every_kind() {
         .await
         .unwrap();
     let item = &updated.status.unwrap().aggregated_status[0];
-    assert_eq!(item.status, Some(json!({"anything": {"nested": [1, 2]}})));
+    assert_eq!(
+        item.status.as_ref().map(|s| s.value()),
+        Some(json!({"anything": {"nested": [1, 2]}}))
+    );
 
     let cpps: Api<api::ClusterPropagationPolicy> = Api::all(client.clone());
     let cpp = api::ClusterPropagationPolicy::new(
@@ -875,7 +878,7 @@ async fn typed_clients_work_for_every_kind() {
         &unique("typed-work"),
         api::WorkSpec {
             workload: api::work::WorkloadTemplate {
-                manifests: vec![api::RawManifest(json!({
+                manifests: vec![api::RawManifest::from(json!({
                     "apiVersion": "v1",
                     "kind": "ConfigMap",
                     "metadata": {"name": "cm", "namespace": "default"},
@@ -886,5 +889,5 @@ async fn typed_clients_work_for_every_kind() {
         },
     );
     let created = works.create(&PostParams::default(), &work).await.unwrap();
-    assert_eq!(created.spec.workload.manifests[0].0["data"]["k"], "v");
+    assert_eq!(created.spec.workload.manifests[0].value()["data"]["k"], "v");
 }

@@ -218,7 +218,7 @@ async fn differences(
         let mut per_object: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         for w in &works.items {
             for manifest in &w.spec.workload.manifests {
-                let v = &manifest.0;
+                let v = &manifest.value();
                 if v.pointer("/metadata/namespace").and_then(|n| n.as_str()) != Some(ns) {
                     continue;
                 }

@@ -166,7 +166,7 @@ pub mod work;
 pub use cluster::{Cluster, ClusterSpec, ClusterStatus};
 pub use override_policy::{ClusterOverridePolicy, OverridePolicy, OverrideSpec};
 pub use policy::{ClusterPropagationPolicy, Placement, PropagationPolicy, PropagationSpec};
-pub use schema::RawManifest;
+pub use schema::{RawManifest, RawObject};
 pub use work::{
     Binding, ClusterResourceBinding, ResourceBinding, ResourceBindingSpec, ResourceBindingStatus,
     Work, WorkSpec, WorkStatus,

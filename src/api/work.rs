@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::policy::{
     ConflictResolution, FailoverBehavior, Placement, PurgeMode, Suspension as PolicySuspension,
 };
-use crate::api::schema::{self, RawManifest, is_false, is_zero_i32, is_zero_i64};
+use crate::api::schema::{self, RawManifest, RawObject, is_false, is_zero_i32, is_zero_i64};
 
 /// The binding of one resource template to its target clusters.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -443,7 +443,7 @@ pub struct AggregatedStatusItem {
     /// The member object's status, as reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::raw_object")]
-    pub status: Option<serde_json::Value>,
+    pub status: Option<RawObject>,
     /// Whether the resource was applied.
     #[serde(default, skip_serializing_if = "is_false")]
     pub applied: bool,
@@ -538,7 +538,7 @@ pub struct ManifestStatus {
     /// The member object's status, as reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::raw_object")]
-    pub status: Option<serde_json::Value>,
+    pub status: Option<RawObject>,
     /// Health of the member object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<ResourceHealth>,

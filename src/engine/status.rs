@@ -33,9 +33,26 @@ pub fn reflect(live: &Value) -> Option<Value> {
     Some(Value::Object(out))
 }
 
+/// A member's report with its status parsed, what the sums below read.
+struct Reported {
+    cluster_name: String,
+    status: Option<Value>,
+    health: Option<ResourceHealth>,
+}
+
+impl From<&AggregatedStatusItem> for Reported {
+    fn from(i: &AggregatedStatusItem) -> Self {
+        Reported {
+            cluster_name: i.cluster_name.clone(),
+            status: i.status.as_ref().map(|s| s.value()),
+            health: i.health,
+        }
+    }
+}
+
 /// The Job status summed over members: counts add up; Complete when every member completed,
 /// Failed when any failed; startTime the earliest, completionTime the latest once all are done.
-fn aggregate_job(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+fn aggregate_job(current: Option<&Value>, items: &[Reported]) -> Value {
     let mut out = current_fields(current);
     let statuses: Vec<&Value> = items.iter().filter_map(|i| i.status.as_ref()).collect();
     for f in ["active", "succeeded", "failed", "ready", "terminating"] {
@@ -139,7 +156,7 @@ fn current_fields(current: Option<&Value>) -> serde_json::Map<String, Value> {
 }
 
 /// Each member copy's `status.phase` (a copy that reported nothing counts as Pending).
-fn phases(items: &[AggregatedStatusItem]) -> Vec<&str> {
+fn phases(items: &[Reported]) -> Vec<&str> {
     items
         .iter()
         .map(|i| {
@@ -152,7 +169,7 @@ fn phases(items: &[AggregatedStatusItem]) -> Vec<&str> {
 }
 
 /// Every member's `status.loadBalancer.ingress` entries, deduplicated, in cluster order.
-fn load_balancer_ingress(items: &[AggregatedStatusItem]) -> Vec<Value> {
+fn load_balancer_ingress(items: &[Reported]) -> Vec<Value> {
     let mut ingress: Vec<Value> = Vec::new();
     for i in items {
         for ing in i
@@ -172,7 +189,7 @@ fn load_balancer_ingress(items: &[AggregatedStatusItem]) -> Vec<Value> {
 }
 
 /// A Service's status: every member's LoadBalancer ingress, deduplicated, in cluster order.
-fn aggregate_service(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+fn aggregate_service(current: Option<&Value>, items: &[Reported]) -> Value {
     let mut out = current_fields(current);
     let ingress = load_balancer_ingress(items);
     if ingress.is_empty() {
@@ -184,7 +201,7 @@ fn aggregate_service(current: Option<&Value>, items: &[AggregatedStatusItem]) ->
 }
 
 /// A PVC's phase over members: Bound when bound everywhere, Lost when lost anywhere, else Pending.
-fn aggregate_pvc(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+fn aggregate_pvc(current: Option<&Value>, items: &[Reported]) -> Value {
     let mut out = current_fields(current);
     let phases = phases(items);
     let phase = if !phases.is_empty() && phases.iter().all(|p| *p == "Bound") {
@@ -208,7 +225,7 @@ fn aggregate_pvc(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Val
 }
 
 /// A CronJob's status: active Jobs of every member, the latest schedule and success times.
-fn aggregate_cronjob(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+fn aggregate_cronjob(current: Option<&Value>, items: &[Reported]) -> Value {
     let mut out = current_fields(current);
     let statuses: Vec<&Value> = items.iter().filter_map(|i| i.status.as_ref()).collect();
     let active: Vec<Value> = statuses
@@ -229,7 +246,7 @@ fn aggregate_cronjob(current: Option<&Value>, items: &[AggregatedStatusItem]) ->
 
 /// A Pod's status: the worst phase of its copies (Failed, Pending, Running, Succeeded; a copy
 /// that reported nothing counts as Pending) and every copy's container readiness and state.
-fn aggregate_pod(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+fn aggregate_pod(current: Option<&Value>, items: &[Reported]) -> Value {
     let mut out = current_fields(current);
     if items.is_empty() {
         return Value::Object(out);
@@ -253,7 +270,7 @@ fn aggregate_pod(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Val
 
 /// A PersistentVolume's phase: the first of Failed, Pending, Available, Bound, Released that a
 /// copy has (a copy that reported nothing counts as Pending).
-fn aggregate_pv(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+fn aggregate_pv(current: Option<&Value>, items: &[Reported]) -> Value {
     let mut out = current_fields(current);
     let phases = phases(items);
     let phase = ["Failed", "Pending", "Available", "Bound", "Released"]
@@ -264,7 +281,7 @@ fn aggregate_pv(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Valu
 }
 
 /// A PodDisruptionBudget's counts summed; disrupted pods named `<cluster>/<pod>`.
-fn aggregate_pdb(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+fn aggregate_pdb(current: Option<&Value>, items: &[Reported]) -> Value {
     let mut out = current_fields(current);
     for f in [
         "currentHealthy",
@@ -299,7 +316,7 @@ fn aggregate_pdb(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Val
 }
 
 /// An Ingress' status: every member's load balancer ingress, deduplicated and sorted.
-fn aggregate_ingress(current: Option<&Value>, items: &[AggregatedStatusItem]) -> Value {
+fn aggregate_ingress(current: Option<&Value>, items: &[Reported]) -> Value {
     let mut out = current_fields(current);
     let mut ingress = load_balancer_ingress(items);
     ingress.sort_by_key(|i| (i["ip"].to_string(), i["hostname"].to_string()));
@@ -330,6 +347,8 @@ pub fn aggregate(
     current: Option<&Value>,
     items: &[AggregatedStatusItem],
 ) -> Option<Value> {
+    let parsed: Vec<Reported> = items.iter().map(Reported::from).collect();
+    let items = parsed.as_slice();
     const DEPLOYMENT_FIELDS: &[&str] = &[
         "replicas",
         "updatedReplicas",
@@ -446,7 +465,7 @@ mod tests {
     fn item(cluster: &str, status: Value, healthy: bool) -> AggregatedStatusItem {
         AggregatedStatusItem {
             cluster_name: cluster.into(),
-            status: Some(status),
+            status: Some(status.into()),
             applied: true,
             health: Some(if healthy {
                 ResourceHealth::Healthy

@@ -239,7 +239,7 @@ pub async fn unjoin(
         if opts.force {
             for w in works.list(&ListParams::default()).await.map_err(cp_error)? {
                 for m in &w.spec.workload.manifests {
-                    work_objects.push(manifest_key(&m.0));
+                    work_objects.push(manifest_key(&m.value()));
                 }
             }
         }

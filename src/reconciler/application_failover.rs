@@ -196,8 +196,8 @@ fn task_options(
         let status = observed
             .iter()
             .find(|i| i.cluster_name == cluster)
-            .and_then(|i| i.status.as_ref());
-        options.preserved_label_state = eviction::preserved_state(rules, status)
+            .and_then(|i| i.status.as_ref().map(|s| s.value()));
+        options.preserved_label_state = eviction::preserved_state(rules, status.as_ref())
             .map_err(|e| format!("statePreservation for cluster {cluster}: {e}"))?;
         if !options.preserved_label_state.is_empty() {
             options.clusters_before_failover = before.to_vec();

@@ -239,7 +239,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx<B>>) -> Result<A
         tracing::debug!(binding = %rb.name_any(), template = %r.name, "template cache behind the binding");
         return Ok(Action::requeue(Duration::from_millis(500)));
     }
-    let template = (*template).clone();
+    let template = template.unpack();
     let Some(id) = binding_id(rb.as_ref()).cloned() else {
         return Ok(Action::await_change()); // the detector has not finished writing it
     };

@@ -19,6 +19,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::packed::PackedObject;
 use super::toolkit::{self, events, set_condition};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::work::{AggregatedStatusItem, ResourceHealth};
@@ -318,7 +319,7 @@ async fn write_binding_status<B: Binding>(
 async fn write_template_status<B: Binding>(
     ctx: &Arc<Context>,
     rb: &B,
-    template: &DynamicObject,
+    template: &PackedObject,
     resolved: &crate::client::kinds::Resolved,
     items: &[AggregatedStatusItem],
 ) -> Result<()> {
@@ -339,23 +340,24 @@ async fn write_template_status<B: Binding>(
     let Some(new_status) = aggregated else {
         return Ok(());
     };
-    if template.data.get("status") == Some(&new_status) {
+    let old_status = template_json.get("status");
+    if old_status == Some(&new_status) {
         return Ok(());
     }
-    tracing::debug!(template = %r.name, namespace = %r.namespace, old = ?template.data.get("status"), new = ?new_status, "template status updated");
+    tracing::debug!(template = %r.name, namespace = %r.namespace, old = ?old_status, new = ?new_status, "template status updated");
     let templates: Api<DynamicObject> = if resolved.namespaced {
         Api::namespaced_with(ctx.client.clone(), &r.namespace, &resolved.ar)
     } else {
         Api::all_with(ctx.client.clone(), &resolved.ar)
     };
     let template_ref = events::template_ref(r);
-    let patch = json!({"status": render::merge_diff(template.data.get("status"), &new_status)});
+    let patch = json!({"status": render::merge_diff(old_status, &new_status)});
     match templates
         .patch_status(&r.name, &PatchParams::default(), &Patch::Merge(patch))
         .await
     {
         Ok(written) => {
-            ctx.caches.templates(&resolved.ar).record(written);
+            ctx.caches.templates(&resolved.ar).record(written.into());
             let note = "Update Resource with AggregatedStatus successfully.";
             aggregated_event(ctx, &template_ref, false, note).await;
             Ok(())

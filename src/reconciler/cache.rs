@@ -27,6 +27,7 @@ use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
+use super::packed::PackedObject;
 use crate::api::{self as keys, Binding, ClusterResourceBinding, ResourceBinding, Work};
 use crate::client::ready::store_ready;
 
@@ -51,6 +52,16 @@ type Written<K> = (Arc<K>, Instant);
 
 /// Gives a dynamic object its apiVersion and kind: a list's items come without them.
 pub fn typed(obj: &mut DynamicObject, resource: &ApiResource) {
+    if obj.types.is_none() {
+        obj.types = Some(kube::core::TypeMeta {
+            api_version: resource.api_version.clone(),
+            kind: resource.kind.clone(),
+        });
+    }
+}
+
+/// [`typed`] for a packed object.
+pub fn typed_packed(obj: &mut PackedObject, resource: &ApiResource) {
     if obj.types.is_none() {
         obj.types = Some(kube::core::TypeMeta {
             api_version: resource.api_version.clone(),
@@ -451,7 +462,7 @@ pub struct Caches {
     works: OnceLock<Cached<Work>>,
     namespaces: OnceLock<Cached<PartialObjectMeta<Namespace>>>,
     /// Resource templates per (apiVersion, kind): the detector's and the binding controller's.
-    templates: Mutex<HashMap<(String, String), Cached<DynamicObject>>>,
+    templates: Mutex<HashMap<(String, String), Cached<PackedObject>>>,
 }
 
 /// Index keys of a ResourceBinding: the depended-by labels naming the workloads that need it.
@@ -542,7 +553,7 @@ impl Caches {
     }
 
     /// The resource templates of one kind (every namespace), started on first use.
-    pub fn templates(&self, resource: &ApiResource) -> Cached<DynamicObject> {
+    pub fn templates(&self, resource: &ApiResource) -> Cached<PackedObject> {
         let key = (resource.api_version.clone(), resource.kind.clone());
         self.templates
             .lock()
@@ -552,7 +563,14 @@ impl Caches {
                 let api = Api::all_with(self.client.clone(), resource);
                 let what = format!("{} templates", resource.kind);
                 let config = watcher::Config::default();
-                Cached::start_named(what, api, config, resource.clone(), None, Some(typed))
+                Cached::start_named(
+                    what,
+                    api,
+                    config,
+                    resource.clone(),
+                    None,
+                    Some(typed_packed),
+                )
             })
             .clone()
     }

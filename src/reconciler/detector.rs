@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::context::MANAGER;
+use super::packed::PackedObject;
 use super::toolkit::{self, events};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::policy::ActivationPreference;
@@ -262,7 +263,7 @@ async fn start_template_controller(
 fn deleted_bindings<B: Binding>(
     ctx: &Context,
     resource: &ApiResource,
-) -> stream::BoxStream<'static, ObjectRef<DynamicObject>> {
+) -> stream::BoxStream<'static, ObjectRef<PackedObject>> {
     let owner_kind = resource.clone();
     watcher(
         Api::<PartialObjectMeta<B>>::all(ctx.client.clone()),
@@ -295,11 +296,11 @@ fn deleted_bindings<B: Binding>(
     .boxed()
 }
 
-fn template_error(obj: Arc<DynamicObject>, err: &Error, tctx: Arc<TemplateCtx>) -> Action {
+fn template_error(obj: Arc<PackedObject>, err: &Error, tctx: Arc<TemplateCtx>) -> Action {
     toolkit::error_policy(&tctx.ctx, CONTROLLER, obj.as_ref(), err)
 }
 
-async fn reconcile_template(obj: Arc<DynamicObject>, tctx: Arc<TemplateCtx>) -> Result<Action> {
+async fn reconcile_template(obj: Arc<PackedObject>, tctx: Arc<TemplateCtx>) -> Result<Action> {
     let ctx = &tctx.ctx;
     let _timer = ctx.metrics.start(CONTROLLER);
     let ns = obj.namespace().unwrap_or_default();
@@ -322,6 +323,7 @@ async fn reconcile_template(obj: Arc<DynamicObject>, tctx: Arc<TemplateCtx>) -> 
     if obj.metadata.deletion_timestamp.is_some() || skipped {
         return Ok(Action::await_change());
     }
+    let obj = obj.unpack();
     // A namespaced template gets a ResourceBinding, a cluster-scoped one a
     // ClusterResourceBinding, whichever kind of policy claims it (as Karmada does).
     if tctx.namespaced {
@@ -401,7 +403,7 @@ async fn claim_and_bind<B: Binding>(
                 &Patch::Merge(json!({"metadata": claim_meta})),
             )
             .await?;
-        ctx.caches.templates(&tctx.resource).record(claimed);
+        ctx.caches.templates(&tctx.resource).record(claimed.into());
         return Ok(Action::await_change()); // the template's own update event continues from here
     }
 

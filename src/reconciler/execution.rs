@@ -31,7 +31,7 @@ use super::toolkit::{self, events, set_condition};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::work::ResourceHealth;
 use crate::api::work::{ManifestStatus, ResourceIdentifier};
-use crate::api::{self as keys, Cluster, Work, names};
+use crate::api::{self as keys, Cluster, RawManifest, Work, names};
 use crate::client::kinds::KindCache;
 use crate::client::ready::store_ready;
 use crate::engine::interpreter::InterpretError;
@@ -350,9 +350,10 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
     let mut failure: Option<String> = None;
     let mut kind_missing = false;
     // Events wait for the status: they are published only when the outcome changes.
-    let mut conflicts: Vec<(&Value, String)> = Vec::new();
+    let mut conflicts: Vec<(Value, String)> = Vec::new();
+    // Parsed one at a time: a reconciliation may wait for its member's turn meanwhile.
     for (ordinal, manifest) in work.spec.workload.manifests.iter().enumerate() {
-        let manifest = &manifest.0;
+        let manifest = &manifest.value();
         match apply_one(
             &ectx,
             &mut turn,
@@ -392,11 +393,11 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
                         ..identifier
                     },
                     health: Some(health),
-                    status: reflected,
+                    status: reflected.map(Into::into),
                 });
             }
             Err(ApplyError::Conflict(msg)) => {
-                conflicts.push((manifest, msg.clone()));
+                conflicts.push((manifest.clone(), msg.clone()));
                 failure = Some(msg);
             }
             Err(ApplyError::Failed(msg)) => failure = Some(msg),
@@ -493,7 +494,8 @@ async fn publish_sync(ctx: &Context, work: &Work, cluster: &str, failure: Option
         Some(_) => (true, events::SYNC_FAILED),
     };
     for m in &work.spec.workload.manifests {
-        let what = ownership::describe(&m.0);
+        let m = m.value();
+        let what = ownership::describe(&m);
         let note = match failure {
             None => format!("Successfully applied {what} to cluster {cluster}"),
             Some(e) => format!("Failed to apply {what} to cluster {cluster}: {e}"),
@@ -512,7 +514,7 @@ async fn publish_sync(ctx: &Context, work: &Work, cluster: &str, failure: Option
         } else {
             EventType::Normal
         };
-        publish(ctx, &m.0, t, reason, &note).await;
+        publish(ctx, &m, t, reason, &note).await;
     }
 }
 
@@ -650,7 +652,7 @@ async fn apply_one(
         .filter(|c| c.is_ready())
         .and_then(|c| c.get(namespaced.then_some(ns.as_str()), &name));
     let live = match cached {
-        Some(o) => Some(serde_json::to_value(&*o).unwrap_or_default()),
+        Some(o) => Some(o.to_value()),
         None => {
             turn.take().await;
             api.get_opt(&name)
@@ -709,7 +711,7 @@ async fn apply_one(
     tracing::info!(%cluster, %kind, name = %name, namespace = %ns, "applied");
     let applied_json = serde_json::to_value(&applied).unwrap_or_default();
     if let Some(c) = cache {
-        c.record(applied);
+        c.record(applied.into());
     }
     Ok((identifier, Some(applied_json)))
 }
@@ -827,15 +829,15 @@ async fn finalize(
 }
 
 /// What a Work's deletion could not remove, and why.
-struct Left<'a> {
-    manifests: Vec<&'a Value>,
+struct Left {
+    manifests: Vec<Value>,
     reason: String,
 }
 
-fn describe_all(manifests: &[&Value]) -> String {
+fn describe_all(manifests: &[Value]) -> String {
     manifests
         .iter()
-        .map(|m| ownership::describe(m))
+        .map(ownership::describe)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -855,12 +857,19 @@ fn deleting_for(work: &Work) -> Duration {
 }
 
 /// Deletes (or releases) each of the Work's objects in the member; what could not be removed.
-async fn remove_from_member<'a>(
-    work: &'a Work,
+async fn remove_from_member(
+    work: &Work,
     cluster: Option<&Cluster>,
     ectx: &ExecCtx,
-) -> std::result::Result<(), Left<'a>> {
-    let all = || work.spec.workload.manifests.iter().map(|m| &m.0).collect();
+) -> std::result::Result<(), Left> {
+    let all = || {
+        work.spec
+            .workload
+            .manifests
+            .iter()
+            .map(RawManifest::value)
+            .collect()
+    };
     let Some(cluster) = cluster else {
         return Err(Left {
             manifests: all(),
@@ -881,12 +890,12 @@ async fn remove_from_member<'a>(
         manifests: Vec::new(),
         reason: String::new(),
     };
-    for m in &work.spec.workload.manifests {
-        if let Err(e) = delete_one(ectx, &member, &name, &m.0).await {
+    for m in work.spec.workload.manifests.iter().map(RawManifest::value) {
+        if let Err(e) = delete_one(ectx, &member, &name, &m).await {
             if left.manifests.is_empty() {
                 left.reason = e.to_string();
             }
-            left.manifests.push(&m.0);
+            left.manifests.push(m);
         }
     }
     if left.manifests.is_empty() {

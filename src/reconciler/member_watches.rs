@@ -11,8 +11,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use futures::StreamExt as _;
-use kube::ResourceExt as _;
-use kube::api::{Api, DynamicObject};
+use kube::api::Api;
 use kube::core::ApiResource;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
@@ -21,6 +20,7 @@ use tokio::task::JoinHandle;
 
 use super::cache::Cached;
 use super::metrics::{ClusterLabel, Metrics};
+use super::packed::PackedObject;
 use crate::api::{self as keys, Work, names};
 use crate::client::member::{Member, WATCH_TIMEOUT_SECS};
 
@@ -43,7 +43,7 @@ struct ClusterWatches {
 /// triggers.
 struct Watch {
     ar: ApiResource,
-    cache: Cached<DynamicObject>,
+    cache: Cached<PackedObject>,
     triggers: JoinHandle<()>,
 }
 
@@ -88,7 +88,7 @@ impl MemberWatches {
     }
 
     /// The cache of the managed objects of kind `ar` in `cluster` (see `Cached::is_ready`).
-    pub fn cache(&self, cluster: &str, ar: &ApiResource) -> Option<Cached<DynamicObject>> {
+    pub fn cache(&self, cluster: &str, ar: &ApiResource) -> Option<Cached<PackedObject>> {
         let clusters = self.clusters.lock().expect("watch registry poisoned");
         let watch = clusters
             .get(cluster)?
@@ -162,7 +162,7 @@ impl MemberWatches {
     /// triggers every Work with such an object, so what changed while no watch ran is caught
     /// up.
     fn spawn(&self, cluster: &str, member: &Member, ar: &ApiResource) -> Watch {
-        let api: Api<DynamicObject> = Api::all_with(member.watch.clone(), ar);
+        let api: Api<PackedObject> = Api::all_with(member.watch.clone(), ar);
         let config = watcher::Config::default()
             .labels(&format!("{}=true", keys::LABEL_MANAGED))
             .timeout(WATCH_TIMEOUT_SECS);
@@ -172,24 +172,23 @@ impl MemberWatches {
             config,
             ar.clone(),
             None,
-            Some(super::cache::typed),
+            Some(super::cache::typed_packed),
         );
         let mut changes = cache.subscribe();
         let triggers = self.triggers.clone();
         let cluster_ns = names::execution_namespace(cluster);
         let task = tokio::spawn(async move {
             while let Some(obj) = changes.next().await {
-                let a = obj.annotations();
                 let (Some(name), Some(ns)) = (
-                    a.get(keys::ANNOTATION_WORK_NAME),
-                    a.get(keys::ANNOTATION_WORK_NAMESPACE),
+                    obj.annotation(keys::ANNOTATION_WORK_NAME),
+                    obj.annotation(keys::ANNOTATION_WORK_NAMESPACE),
                 ) else {
                     continue;
                 };
-                if *ns != cluster_ns {
+                if ns != cluster_ns {
                     continue; // applied by another control plane or another cluster entry
                 }
-                if triggers.send(ObjectRef::new(name).within(ns)).is_err() {
+                if triggers.send(ObjectRef::new(&name).within(&ns)).is_err() {
                     break;
                 }
             }

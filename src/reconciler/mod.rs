@@ -30,6 +30,7 @@ pub mod leader;
 pub mod member_watches;
 pub mod metrics;
 pub mod namespace_sync;
+pub mod packed;
 pub mod scheduler;
 pub mod server;
 pub mod taint_eviction;

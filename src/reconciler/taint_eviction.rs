@@ -75,9 +75,9 @@ pub async fn evict<B: Binding>(ctx: &Context, rb: &B, leaving: &[String]) -> Res
             let status = observed
                 .iter()
                 .find(|i| &i.cluster_name == cluster)
-                .and_then(|i| i.status.as_ref());
+                .and_then(|i| i.status.as_ref().map(|s| s.value()));
             options.preserved_label_state =
-                eviction::preserved_state(rules, status).map_err(|e| {
+                eviction::preserved_state(rules, status.as_ref()).map_err(|e| {
                     Error::Internal(format!(
                         "failover.cluster.statePreservation for cluster {cluster}: {e}"
                     ))

@@ -67,7 +67,7 @@ mod tests {
     fn item(cluster: &str, status: Value) -> AggregatedStatusItem {
         AggregatedStatusItem {
             cluster_name: cluster.into(),
-            status: Some(status),
+            status: Some(status.into()),
             applied: true,
             ..Default::default()
         }

@@ -92,7 +92,7 @@ pub fn state(work: &Work, kind: &str, live: &DynamicObject) -> Synced {
     });
     let current = serde_json::to_value(live).ok().and_then(|v| reflect(&v));
     match reported {
-        Some(m) if m.status == current => Synced::Yes { last },
+        Some(m) if m.status.as_ref().map(|s| s.value()) == current => Synced::Yes { last },
         _ => Synced::No { last },
     }
 }
@@ -146,7 +146,7 @@ mod tests {
                     resource: "deployments".into(),
                     ordinal: 0,
                 },
-                status: reported,
+                status: reported.map(Into::into),
                 health: None,
             }],
             ..Default::default()
