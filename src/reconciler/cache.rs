@@ -184,6 +184,17 @@ where
     }
 }
 
+/// A reference to `obj` without the resourceVersion and uid `ObjectRef::from_obj` copies in
+/// (they take no part in its equality or hash): thousands of these are kept as map keys.
+pub fn bare_ref<K: Resource>(obj: &K, dyntype: &K::DynamicType) -> ObjectRef<K>
+where
+    K::DynamicType: Clone,
+{
+    let mut r = ObjectRef::from_obj_with(obj, dyntype.clone());
+    r.extra = Default::default();
+    r
+}
+
 /// The resourceVersion as a number: etcd revisions, which order the versions of one object.
 fn version<K: Resource>(obj: &K) -> Option<u64> {
     obj.meta().resource_version.as_deref()?.parse().ok()
@@ -309,7 +320,7 @@ where
     /// Notes an object as a write returned it (or as it will be, once written).
     pub fn record(&self, mut obj: K) {
         slim(&mut obj);
-        let r = ObjectRef::from_obj_with(&obj, self.dyntype.clone());
+        let r = bare_ref(&obj, &self.dyntype);
         self.shared
             .written
             .lock()
@@ -387,7 +398,7 @@ where
 
     /// Follows one watch event (already in the store): index, recorded writes, subscribers.
     fn observe(&self, event: &watcher::Event<K>, store: &Store<K>, dyntype: &K::DynamicType) {
-        let reference = |o: &K| ObjectRef::from_obj_with(o, dyntype.clone());
+        let reference = |o: &K| bare_ref(o, dyntype);
         let seen = |o: &K| {
             let mut written = self.written.lock().expect("cache poisoned");
             let r = reference(o);

@@ -137,7 +137,7 @@ where
     let mut seen: HashMap<ObjectRef<K>, u64> = HashMap::new();
     stream
         .filter_map(move |obj| {
-            let r = ObjectRef::from_obj(obj.as_ref());
+            let r = crate::reconciler::cache::bare_ref(obj.as_ref(), &Default::default());
             let pass = if store.get(&r).is_none() {
                 seen.remove(&r);
                 true
