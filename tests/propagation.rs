@@ -194,6 +194,19 @@ spec:
         2.0 * n,
         "one Work apply per member: {writes:?}"
     );
+    assert_eq!(
+        of("resourcebindings", "PATCH"),
+        0.0,
+        "a binding is created placed (the detector's apply carries the scheduler's first \
+         decision), not placed by a second write: {writes:?}"
+    );
+    // Per template: the claim, the binding, a Work and a Work status per member, the binding
+    // status and the template status; two spare as above.
+    let pipeline: f64 = writes.values().sum();
+    assert!(
+        pipeline <= n * (4.0 + 2.0 * members.len() as f64) + 2.0,
+        "{pipeline} pipeline writes for {n} templates: {writes:?}"
+    );
 
     // Events go out from a background recorder that folds repeats: each template's
     // SyncSucceed (one per member) is one Event with a series of 2, and none is refused or

@@ -25,9 +25,11 @@ use super::packed::PackedObject;
 use super::toolkit::{self, events};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::policy::ActivationPreference;
+use crate::api::work::TargetCluster;
 use crate::api::{
-    self as keys, Binding, ClusterOverridePolicy, ClusterPropagationPolicy, ClusterResourceBinding,
-    OverridePolicy, PropagationPolicy, ResourceBinding, names,
+    self as keys, Binding, Cluster, ClusterOverridePolicy, ClusterPropagationPolicy,
+    ClusterResourceBinding, OverridePolicy, PropagationPolicy, ResourceBinding,
+    ResourceBindingSpec, names,
 };
 use crate::client::kinds::{self, Resolved};
 use crate::client::ready::store_ready;
@@ -40,11 +42,13 @@ use crate::engine::matching::{
 
 const CONTROLLER: &str = "detector";
 
-/// The policy stores every template controller reads.
+/// The policy stores every template controller reads (and the Clusters, for a new binding's
+/// first placement).
 #[derive(Clone)]
 pub struct Policies {
     pub namespaced: Store<PropagationPolicy>,
     pub cluster: Store<ClusterPropagationPolicy>,
+    clusters: Store<Cluster>,
     /// Permanent ids this process gave policies whose label the stores do not show yet.
     ids: PolicyIds,
 }
@@ -58,11 +62,19 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
     let client = ctx.client.clone();
     let (pp_store, pp_writer) = reflector::store();
     let (cpp_store, cpp_writer) = reflector::store();
+    let (clusters, cluster_changes) = toolkit::cluster_cache(&client);
     let policies = Policies {
         namespaced: pp_store,
         cluster: cpp_store,
+        clusters,
         ids: PolicyIds::default(),
     };
+    // The Cluster cache fills while its stream is polled; its changes trigger nothing here.
+    let clusters_filling = tokio::spawn(
+        cluster_changes
+            .take_until(shutdown.clone())
+            .for_each(|()| async {}),
+    );
     let (changed, _) = broadcast::channel::<()>(16);
 
     // The policy reflectors run on their own tasks, so their caches keep filling while the
@@ -117,6 +129,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
         .map(Ok::<(), String>)
         .boxed();
     let watches = [
+        clusters_filling,
         forward(pp, true),
         forward(cpp, true),
         forward(crds, false),
@@ -440,7 +453,7 @@ async fn claim_and_bind<B: Binding>(
             })
         }
     };
-    let desired = desired_binding(
+    let mut desired = desired_binding(
         obj,
         &tctx.resource,
         &claim,
@@ -448,6 +461,22 @@ async fn claim_and_bind<B: Binding>(
         existing.as_ref(),
         replicas.as_ref(),
     );
+    match existing.as_ref() {
+        // A new binding is created placed (one write instead of two) when the scheduler's
+        // decision is plain: see `scheduler::first_placement`.
+        None => {
+            if let Some(targets) = first_placement(&desired, &tctx.policies.clusters) {
+                desired["spec"]["clusters"] = json!(targets);
+            }
+        }
+        // Server-side apply removes a field its manager applied before and leaves out now, so
+        // the placement goes along as it stands; the resourceVersion turns a placement the
+        // scheduler changed meanwhile into a conflict (retried) rather than a revert.
+        Some(b) => {
+            desired["spec"]["clusters"] = json!(b.spec().clusters);
+            desired["metadata"]["resourceVersion"] = json!(b.resource_version());
+        }
+    }
     if existing
         .as_ref()
         .is_none_or(|b| binding_differs(b, &desired))
@@ -461,6 +490,13 @@ async fn claim_and_bind<B: Binding>(
             )
             .await;
         let written = written.map(|b| cached.record(b));
+        if let Err(kube::Error::Api(s)) = &written
+            && s.code == 409
+        {
+            // Changed since the cache's copy (the placement, a status): again on the newer one.
+            tracing::debug!(binding = %format!("{ns}/{binding_name}"), "binding changed meanwhile; applying again");
+            return Ok(Action::requeue(Duration::from_millis(200)));
+        }
         if let Err(e) = written {
             let note = format!("Apply {} failed: {e}", policy_phrase(&claim));
             events::publish_on_change(
@@ -487,6 +523,19 @@ async fn claim_and_bind<B: Binding>(
         .await;
     }
     Ok(Action::await_change())
+}
+
+/// What the scheduler would place a new binding on now, if its decision is plain (`None` while
+/// the Cluster cache is filling).
+fn first_placement(desired: &Value, clusters: &Store<Cluster>) -> Option<Vec<TargetCluster>> {
+    use futures::FutureExt as _;
+    let ready = matches!(clusters.wait_until_ready().now_or_never(), Some(Ok(())));
+    if !ready {
+        return None;
+    }
+    let spec: ResourceBindingSpec = serde_json::from_value(desired["spec"].clone()).ok()?;
+    let clusters: Vec<Cluster> = clusters.state().iter().map(|c| (**c).clone()).collect();
+    super::scheduler::first_placement(&spec, &clusters)
 }
 
 /// How Karmada's ApplyPolicy Events name the policy: `policy(ns/name)`, `cluster policy(name)`.

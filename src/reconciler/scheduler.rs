@@ -241,15 +241,7 @@ async fn reconcile<B: Binding>(rb: Arc<B>, sctx: Arc<SchedCtx>) -> Result<Action
     };
 
     let api: Api<B> = B::api(ctx.client.clone(), &rb.namespace().unwrap_or_default());
-    let targets: Vec<TargetCluster> = decision
-        .targets
-        .iter()
-        .map(|(name, replicas)| TargetCluster {
-            name: name.clone(),
-            replicas: *replicas,
-            ..Default::default()
-        })
-        .collect();
+    let targets = targets_of(&decision);
     // When nothing fits, existing placements stay, except on clusters that are leaving.
     let targets = if decision.failure.is_some() {
         spec.clusters
@@ -380,6 +372,35 @@ fn next_look(expiry: Option<Duration>, handover: Option<Duration>) -> Action {
         Some(after) => Action::requeue(after),
         None => Action::await_change(),
     }
+}
+
+/// The decision's targets as `spec.clusters` lists them.
+fn targets_of(decision: &placement::Decision) -> Vec<TargetCluster> {
+    decision
+        .targets
+        .iter()
+        .map(|(name, replicas)| TargetCluster {
+            name: name.clone(),
+            replicas: *replicas,
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// The placement a new binding is created with, so that creating and placing it are one write
+/// (the detector's): what this scheduler would decide for it among `clusters` now. `None`
+/// leaves the binding to a scheduling pass: another scheduler's binding, no placement, or
+/// nothing fits (the pass writes why). The pass that follows finds the placement made and only
+/// writes its status (handed over to the aggregated status, as for any placement).
+pub fn first_placement(
+    spec: &ResourceBindingSpec,
+    clusters: &[Cluster],
+) -> Option<Vec<TargetCluster>> {
+    if !placement::is_ours(&spec.scheduler_name) || spec.placement.is_none() {
+        return None;
+    }
+    let decision = decide(spec, false, clusters)?;
+    (decision.failure.is_none() && !decision.targets.is_empty()).then(|| targets_of(&decision))
 }
 
 /// The placement of a binding among `candidates` (`fresh`: divide replicas anew), the pure part

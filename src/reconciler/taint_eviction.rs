@@ -76,8 +76,8 @@ pub async fn evict<B: Binding>(ctx: &Context, rb: &B, leaving: &[String]) -> Res
                 .iter()
                 .find(|i| &i.cluster_name == cluster)
                 .and_then(|i| i.status.as_ref().map(|s| s.value()));
-            options.preserved_label_state =
-                eviction::preserved_state(rules, status.as_ref()).map_err(|e| {
+            options.preserved_label_state = eviction::preserved_state(rules, status.as_ref())
+                .map_err(|e| {
                     Error::Internal(format!(
                         "failover.cluster.statePreservation for cluster {cluster}: {e}"
                     ))
