@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, DynamicObject, PartialObjectMeta};
+use kube::api::{Api, PartialObjectMeta};
 use kube::core::ApiResource;
 use kube::runtime::reflector::{ObjectRef, Store, store::Writer};
 use kube::runtime::{WatchStreamExt as _, watcher};
@@ -50,18 +50,8 @@ pub fn slim<K: Resource>(obj: &mut K) {
 /// An object as this process wrote it, and when.
 type Written<K> = (Arc<K>, Instant);
 
-/// Gives a dynamic object its apiVersion and kind: a list's items come without them.
-pub fn typed(obj: &mut DynamicObject, resource: &ApiResource) {
-    if obj.types.is_none() {
-        obj.types = Some(kube::core::TypeMeta {
-            api_version: resource.api_version.clone(),
-            kind: resource.kind.clone(),
-        });
-    }
-}
-
-/// [`typed`] for a packed object.
-pub fn typed_packed(obj: &mut PackedObject, resource: &ApiResource) {
+/// Gives a packed object its apiVersion and kind: a list's items come without them.
+pub fn typed(obj: &mut PackedObject, resource: &ApiResource) {
     if obj.types.is_none() {
         obj.types = Some(kube::core::TypeMeta {
             api_version: resource.api_version.clone(),
@@ -574,14 +564,7 @@ impl Caches {
                 let api = Api::all_with(self.client.clone(), resource);
                 let what = format!("{} templates", resource.kind);
                 let config = watcher::Config::default();
-                Cached::start_named(
-                    what,
-                    api,
-                    config,
-                    resource.clone(),
-                    None,
-                    Some(typed_packed),
-                )
+                Cached::start_named(what, api, config, resource.clone(), None, Some(typed))
             })
             .clone()
     }

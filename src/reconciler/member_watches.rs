@@ -172,7 +172,7 @@ impl MemberWatches {
             config,
             ar.clone(),
             None,
-            Some(super::cache::typed_packed),
+            Some(super::cache::typed),
         );
         let mut changes = cache.subscribe();
         let triggers = self.triggers.clone();
