@@ -43,9 +43,17 @@ impl PackedObject {
         obj
     }
 
-    /// The whole object as a JSON value.
+    /// The whole object as a JSON value (one parse of the text).
     pub fn to_value(&self) -> Value {
-        serde_json::to_value(self.unpack()).unwrap_or_default()
+        let mut value: Value = match serde_json::from_str(&self.body) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => return serde_json::to_value(self.unpack()).unwrap_or_default(),
+        };
+        if let Some(t) = &self.types {
+            value["apiVersion"] = Value::String(t.api_version.clone());
+            value["kind"] = Value::String(t.kind.clone());
+        }
+        value
     }
 
     /// One top-level field of the object (`status`, say), parsed; `None` if absent.
