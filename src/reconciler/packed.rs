@@ -56,12 +56,6 @@ impl PackedObject {
         value
     }
 
-    /// One top-level field of the object (`status`, say), parsed; `None` if absent.
-    pub fn field(&self, name: &str) -> Option<Value> {
-        let mut body: serde_json::Map<String, Value> = serde_json::from_str(&self.body).ok()?;
-        body.remove(name)
-    }
-
     /// One annotation, read from the text.
     pub fn annotation(&self, key: &str) -> Option<String> {
         #[derive(Deserialize)]
@@ -172,8 +166,6 @@ mod tests {
         assert_eq!(packed.metadata.name.as_deref(), Some("web"));
         assert_eq!(packed.to_value(), deployment());
         assert_eq!(serde_json::to_value(&packed).unwrap(), deployment());
-        assert_eq!(packed.field("status"), Some(json!({"readyReplicas": 1})));
-        assert_eq!(packed.field("data"), None);
         assert_eq!(packed.annotation("a"), Some("b".into()));
         assert_eq!(packed.annotation("c"), None);
         assert!(packed.metadata.labels.is_none(), "labels stay in the text");
