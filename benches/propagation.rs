@@ -90,9 +90,26 @@ impl Stages {
     }
 }
 
+/// When the bench's status probe (`readyReplicas: 1` in member1) first showed in a Work's
+/// status and in its binding's `aggregatedStatus`, per Deployment template (`ns/name`).
+type Probes = Arc<Mutex<HashMap<String, [Option<Instant>; 2]>>>;
+
+fn probe_mark(probes: &Probes, key: &str, step: usize) {
+    probes.lock().unwrap().entry(key.to_string()).or_default()[step]
+        .get_or_insert_with(Instant::now);
+}
+
+/// Whether a reported member status says `readyReplicas >= 1` (only the probes set it).
+fn probed(status: Option<&Value>) -> bool {
+    status
+        .and_then(|s| s["readyReplicas"].as_i64())
+        .unwrap_or(0)
+        >= 1
+}
+
 /// Watches ResourceBindings and Works of Deployment templates on the control plane and marks
 /// the stages they show. Returns once both initial lists are done.
-async fn watch_stages(client: Client, members: usize, stages: Stages) {
+async fn watch_stages(client: Client, members: usize, stages: Stages, probes: Probes) {
     use karmadactl::api::{self as keys, ResourceBinding, Work};
     fn condition_true(
         conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
@@ -105,6 +122,7 @@ async fn watch_stages(client: Client, members: usize, stages: Stages) {
     let (tx1, rx1) = tokio::sync::oneshot::channel::<()>();
     let mut tx1 = Some(tx1);
     let st = stages.clone();
+    let pr = probes.clone();
     let mut bindings = watcher(
         Api::<ResourceBinding>::all(client.clone()),
         watcher::Config::default(),
@@ -136,6 +154,13 @@ async fn watch_stages(client: Client, members: usize, stages: Stages) {
                 .is_some_and(|s| condition_true(&s.conditions, keys::CONDITION_FULLY_APPLIED))
             {
                 st.mark(&key, Stage::BindingStatus);
+            }
+            if b.status.as_ref().is_some_and(|s| {
+                s.aggregated_status
+                    .iter()
+                    .any(|i| probed(i.status.as_ref().map(|r| r.value()).as_ref()))
+            }) {
+                probe_mark(&pr, &key, 1);
             }
         }
     });
@@ -183,6 +208,13 @@ async fn watch_stages(client: Client, members: usize, stages: Stages) {
                 .is_some_and(|s| condition_true(&s.conditions, keys::CONDITION_APPLIED))
             {
                 entry.1.insert(wns);
+            }
+            if w.status.as_ref().is_some_and(|s| {
+                s.manifest_statuses
+                    .iter()
+                    .any(|m| probed(m.status.as_ref().map(|r| r.value()).as_ref()))
+            }) {
+                probe_mark(&probes, &key, 0);
             }
             if entry.0.len() >= members {
                 stages.mark(&key, Stage::Works);
@@ -483,12 +515,26 @@ async fn main() {
 
 /// Member1's status of template `(ns, name)` is patched to ready; how long until the control
 /// plane's template shows it (None after 120 s).
+/// One status probe, in ms from the probe's member write being sent.
+#[derive(Clone, Copy, Default)]
+struct Trip {
+    /// The member answered the write.
+    written: f64,
+    /// The Work's status showed it.
+    work: f64,
+    /// The binding's `aggregatedStatus` showed it.
+    binding: f64,
+    /// The template's status showed it (the round trip).
+    template: f64,
+}
+
 async fn status_round_trip(
     member1: &Client,
     status_ready: &Arc<Mutex<HashMap<String, Instant>>>,
+    probes: &Probes,
     ns: &str,
     name: &str,
-) -> Option<f64> {
+) -> Option<Trip> {
     let patch = json!({"status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1,
         "updatedReplicas": 1}});
     let t0 = Instant::now();
@@ -496,11 +542,26 @@ async fn status_round_trip(
         .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .ok()?;
+    let written = ms(t0.elapsed());
     let key = format!("{ns}/{name}");
     let deadline = Instant::now() + Duration::from_secs(120);
+    let at = |t: Option<Instant>| t.map(|t| ms(t.saturating_duration_since(t0)));
     loop {
         if let Some(t) = status_ready.lock().unwrap().get(&key) {
-            return Some(ms(t.saturating_duration_since(t0)));
+            let template = ms(t.saturating_duration_since(t0));
+            // The control-plane watches may deliver the Work or binding after the template.
+            let seen = probes
+                .lock()
+                .unwrap()
+                .get(&key)
+                .copied()
+                .unwrap_or_default();
+            return Some(Trip {
+                written,
+                work: at(seen[0]).unwrap_or(template),
+                binding: at(seen[1]).unwrap_or(template),
+                template,
+            });
         }
         if Instant::now() > deadline {
             eprintln!("status of {key} never reached the template");
@@ -508,6 +569,93 @@ async fn status_round_trip(
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+}
+
+/// p50 / p99 of each step of a set of status probes, and of the whole round trip.
+fn trip_steps(trips: &[Trip]) -> Value {
+    let sorted = |f: &dyn Fn(&Trip) -> f64| {
+        let mut v: Vec<f64> = trips.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        json!({"p50": percentile(&v, 50.0), "p99": percentile(&v, 99.0)})
+    };
+    json!({
+        "member write": sorted(&|t| t.written),
+        "member -> Work status": sorted(&|t| t.work - t.written),
+        "Work -> binding status": sorted(&|t| t.binding - t.work),
+        "Work -> template status": sorted(&|t| t.template - t.work),
+        "member answered -> template": sorted(&|t| t.template - t.written),
+    })
+}
+
+/// p50 / p99 (bucket upper bounds, ms) of the reconciler's `cache_lag_seconds` histograms.
+fn cache_lags(metrics: &str) -> String {
+    let mut buckets: std::collections::BTreeMap<String, Vec<(f64, f64)>> = Default::default();
+    for line in metrics.lines() {
+        let Some(rest) = line.strip_prefix("karmada_reconciler_cache_lag_seconds_bucket{") else {
+            continue;
+        };
+        let Some((labels, count)) = rest.rsplit_once("} ") else {
+            continue;
+        };
+        let label = |name: &str| {
+            labels
+                .split(',')
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                .map(|v| v.trim_matches('"').to_string())
+        };
+        let (Some(cache), Some(le)) = (label("cache"), label("le")) else {
+            continue;
+        };
+        let le = if le == "+Inf" {
+            f64::INFINITY
+        } else {
+            le.parse().unwrap_or(f64::NAN)
+        };
+        buckets
+            .entry(cache)
+            .or_default()
+            .push((le, count.parse().unwrap_or(0.0)));
+    }
+    buckets
+        .iter_mut()
+        .filter_map(|(cache, b)| {
+            b.sort_by(|x, y| x.0.total_cmp(&y.0));
+            let total = b.last()?.1;
+            if total == 0.0 {
+                return None;
+            }
+            let q = |p: f64| {
+                b.iter()
+                    .find(|(_, c)| *c >= p * total)
+                    .map(|(le, _)| le * 1000.0)
+                    .unwrap_or(f64::NAN)
+            };
+            Some(format!(
+                "{cache} ≤{:.0}/≤{:.0} ms ({total})",
+                q(0.5),
+                q(0.99)
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn describe_steps(steps: &Value) -> String {
+    steps
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{k} {:.0}/{:.0}",
+                        v["p50"].as_f64().unwrap_or(f64::NAN),
+                        v["p99"].as_f64().unwrap_or(f64::NAN)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }
 
 async fn run(shape: Shape) -> Value {
@@ -575,7 +723,8 @@ async fn run(shape: Shape) -> Value {
     let stages = Stages::default();
     let status_ready: Arc<Mutex<HashMap<String, Instant>>> = Default::default();
     watch_template_status(cp.clone(), status_ready.clone(), stages.clone()).await;
-    watch_stages(cp.clone(), m, stages.clone()).await;
+    let probes = Probes::default();
+    watch_stages(cp.clone(), m, stages.clone(), probes.clone()).await;
     fed.quiesce(Duration::from_secs(2), Duration::from_secs(60))
         .await;
     eprintln!("setup took {:.1}s", setup.elapsed().as_secs_f64());
@@ -607,6 +756,7 @@ async fn run(shape: Shape) -> Value {
         let seen1 = seen[0].clone();
         let status_ready = status_ready.clone();
         let propagating = propagating.clone();
+        let probes = probes.clone();
         let picks: Vec<(String, String)> = (0..samples)
             .map(|j| objects[j * n / samples].clone())
             .collect();
@@ -623,7 +773,9 @@ async fn run(shape: Shape) -> Value {
                 if !propagating.load(std::sync::atomic::Ordering::Relaxed) {
                     return lat;
                 }
-                if let Some(l) = status_round_trip(&member1, &status_ready, &ns, &name).await {
+                if let Some(l) =
+                    status_round_trip(&member1, &status_ready, &probes, &ns, &name).await
+                {
                     lat.push(l);
                 }
             }
@@ -725,7 +877,8 @@ async fn run(shape: Shape) -> Value {
         expected * m,
         total.as_secs_f64()
     );
-    let mut status_under_load = under_load.await.unwrap_or_default();
+    let trips_under_load = under_load.await.unwrap_or_default();
+    let mut status_under_load: Vec<f64> = trips_under_load.iter().map(|t| t.template).collect();
     status_under_load.sort_by(f64::total_cmp);
 
     // Settle (binding/Work status updates trail the applies), then count requests.
@@ -816,15 +969,17 @@ async fn run(shape: Shape) -> Value {
     };
 
     // --- status: member change -> template status, idle --------------------------------------
-    let mut status_lat = Vec::new();
+    let mut trips_idle = Vec::new();
     for j in 0..samples {
         // Other templates than the ones sampled under load.
         let (ns, name) = &objects[(j * n / samples + 1).min(n - 1)];
-        if let Some(l) = status_round_trip(&members[0], &status_ready, ns, name).await {
-            status_lat.push(l);
+        if let Some(l) = status_round_trip(&members[0], &status_ready, &probes, ns, name).await {
+            trips_idle.push(l);
         }
     }
+    let mut status_lat: Vec<f64> = trips_idle.iter().map(|t| t.template).collect();
     status_lat.sort_by(f64::total_cmp);
+    let (steps_under_load, steps_idle) = (trip_steps(&trips_under_load), trip_steps(&trips_idle));
     let stats_end = proc_stats(fed.pid());
 
     // --- floor: the same member writes by a plain client ---------------------------------
@@ -952,6 +1107,15 @@ async fn run(shape: Shape) -> Value {
             ),
         ),
         (
+            "status steps p50/p99 ms, under load",
+            describe_steps(&steps_under_load),
+        ),
+        ("status steps p50/p99 ms, idle", describe_steps(&steps_idle)),
+        (
+            "shared caches: own write -> watch p50/p99 (samples)",
+            cache_lags(&metrics_settled),
+        ),
+        (
             "reconciler peak RSS (VmHWM)",
             format!("{:.1} MiB", stats_end.hwm_kib as f64 / 1024.0),
         ),
@@ -1046,9 +1210,11 @@ async fn run(shape: Shape) -> Value {
         "latency_ms": {"p50": percentile(&latencies, 50.0), "p90": percentile(&latencies, 90.0),
             "p99": percentile(&latencies, 99.0), "max": latencies.last()},
         "status_latency_ms": {"samples": status_lat.len(), "p50": percentile(&status_lat, 50.0),
-            "p99": percentile(&status_lat, 99.0)},
+            "p99": percentile(&status_lat, 99.0), "steps": steps_idle},
         "status_under_load_ms": {"samples": status_under_load.len(),
-            "p50": percentile(&status_under_load, 50.0), "p99": percentile(&status_under_load, 99.0)},
+            "p50": percentile(&status_under_load, 50.0), "p99": percentile(&status_under_load, 99.0),
+            "steps": steps_under_load},
+        "cache_lag": cache_lags(&metrics_settled),
         "stages_ms": stage_rows.iter().map(|(s, p50, p99, since)| json!({"stage": s, "step_p50": p50, "step_p99": p99, "since_create_p50": since})).collect::<Vec<_>>(),
         "reconciler": {
             "binary": common::reconciler_bin(),

@@ -331,7 +331,15 @@ async fn reconcile<B: Binding>(rb: Arc<B>, bctx: Arc<BindingCtx<B>>) -> Result<A
             current.map(|w| &**w),
             &applied,
         );
-        let live = current.map(|w| serde_json::to_value(&**w).unwrap_or_default());
+        // Compared without its status: the member statuses would be parsed for nothing.
+        let live = current.map(|w| {
+            json!({
+                "apiVersion": Work::api_version(&()),
+                "kind": Work::kind(&()),
+                "metadata": w.metadata,
+                "spec": w.spec,
+            })
+        });
         let stale_record = live.as_ref().is_some_and(|l| {
             [
                 overrides::ANNOTATION_APPLIED_OVERRIDES,

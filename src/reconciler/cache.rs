@@ -24,6 +24,7 @@ use kube::core::ApiResource;
 use kube::runtime::reflector::{ObjectRef, Store, store::Writer};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, Resource};
+use prometheus_client::metrics::histogram::Histogram;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
@@ -119,6 +120,8 @@ where
     index: Option<(IndexFn<K>, Mutex<Index<K>>)>,
     subscribers: Mutex<Vec<mpsc::UnboundedSender<Arc<K>>>>,
     ready: AtomicBool,
+    /// Where to record how long the watch took to deliver a recorded write.
+    lag: OnceLock<Histogram>,
 }
 
 struct Index<K: Resource>
@@ -318,6 +321,11 @@ where
             .insert(r, (Arc::new(obj), Instant::now()));
     }
 
+    /// Records in `lag` how long each recorded write takes to come back through the watch.
+    pub fn measure_lag(&self, lag: Histogram) {
+        let _ = self.shared.lag.set(lag);
+    }
+
     /// Forgets a recorded write (the object was deleted).
     pub fn forget(&self, namespace: Option<&str>, name: &str) {
         let r = self.object_ref(namespace, name);
@@ -383,6 +391,7 @@ where
             index: index.map(|f| (f, Mutex::default())),
             subscribers: Mutex::default(),
             ready: AtomicBool::new(false),
+            lag: OnceLock::new(),
         }
     }
 
@@ -392,10 +401,14 @@ where
         let seen = |o: &K| {
             let mut written = self.written.lock().expect("cache poisoned");
             let r = reference(o);
-            if written
-                .get(&r)
-                .is_some_and(|(mine, _)| version(&**mine) <= version(o))
+            if let Some((mine, at)) = written.get(&r)
+                && version(&**mine) <= version(o)
             {
+                if version(&**mine) == version(o)
+                    && let Some(lag) = self.lag.get()
+                {
+                    lag.observe(at.elapsed().as_secs_f64());
+                }
                 written.remove(&r);
             }
         };
@@ -458,6 +471,7 @@ where
 /// The caches of one reconciler process, each started on first use.
 pub struct Caches {
     client: Client,
+    metrics: super::metrics::Metrics,
     resource_bindings: OnceLock<Box<dyn Any + Send + Sync>>,
     cluster_resource_bindings: OnceLock<Box<dyn Any + Send + Sync>>,
     works: OnceLock<Cached<Work>>,
@@ -490,9 +504,10 @@ fn work_owner(w: &Work) -> Vec<String> {
 }
 
 impl Caches {
-    pub fn new(client: Client) -> Self {
+    pub fn new(client: Client, metrics: super::metrics::Metrics) -> Self {
         Caches {
             client,
+            metrics,
             resource_bindings: OnceLock::new(),
             cluster_resource_bindings: OnceLock::new(),
             works: OnceLock::new(),
@@ -512,15 +527,15 @@ impl Caches {
             let config = watcher::Config::default();
             if B::CLUSTER_SCOPED {
                 let api = Api::<ClusterResourceBinding>::all(self.client.clone());
-                Box::new(Cached::start(api, config, (), None))
+                Box::new(self.measured(Cached::start(api, config, (), None)))
             } else {
                 let api = Api::<ResourceBinding>::all(self.client.clone());
-                Box::new(Cached::start(
+                Box::new(self.measured(Cached::start(
                     api,
                     config,
                     (),
                     Some(depended_by as IndexFn<_>),
-                ))
+                )))
             }
         });
         any.downcast_ref::<Cached<B>>()
@@ -533,7 +548,12 @@ impl Caches {
         self.works
             .get_or_init(|| {
                 let api = Api::<Work>::all(self.client.clone());
-                Cached::start(api, watcher::Config::default(), (), Some(work_owner))
+                self.measured(Cached::start(
+                    api,
+                    watcher::Config::default(),
+                    (),
+                    Some(work_owner),
+                ))
             })
             .clone()
     }
@@ -564,7 +584,28 @@ impl Caches {
                 let api = Api::all_with(self.client.clone(), resource);
                 let what = format!("{} templates", resource.kind);
                 let config = watcher::Config::default();
-                Cached::start_named(what, api, config, resource.clone(), None, Some(typed))
+                let cache =
+                    Cached::start_named(what, api, config, resource.clone(), None, Some(typed));
+                cache.measure_lag(self.lag_of(&resource.kind));
+                cache
+            })
+            .clone()
+    }
+
+    /// `cache` with its lag measured under its kind's name.
+    fn measured<K>(&self, cache: Cached<K>) -> Cached<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    {
+        cache.measure_lag(self.lag_of(&K::kind(&())));
+        cache
+    }
+
+    fn lag_of(&self, kind: &str) -> Histogram {
+        self.metrics
+            .cache_lag
+            .get_or_create(&super::metrics::CacheLabel {
+                cache: kind.to_string(),
             })
             .clone()
     }

@@ -41,6 +41,8 @@ pub struct Context {
     pub caches: Caches,
     /// Successful schedulings whose status the binding status controller writes.
     pub handovers: super::scheduler::Handovers,
+    /// Work status writes, for the binding status controllers.
+    pub status_writes: super::binding_status::StatusWrites,
 }
 
 impl Context {
@@ -49,7 +51,7 @@ impl Context {
         let metrics = Metrics::default();
         Context {
             members: member::Clients::new(options.member_request_timeout),
-            caches: Caches::new(client.clone()),
+            caches: Caches::new(client.clone(), metrics.clone()),
             recorder: Recorder::new(client.clone(), instance, metrics.clone()),
             client,
             options,
@@ -60,6 +62,7 @@ impl Context {
             interpreter: Arc::new(Interpreter::default()),
             customizations: OnceLock::new(),
             handovers: Default::default(),
+            status_writes: Default::default(),
         }
     }
 }

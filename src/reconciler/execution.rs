@@ -87,7 +87,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: Shutdown) {
         }
     };
     let controller =
-        controller.with_config(toolkit::config(&ctx, Duration::from_millis(100)).concurrency(0));
+        controller.with_config(toolkit::config(&ctx, Duration::from_millis(20)).concurrency(0));
     let follow = tokio::spawn(follow_clusters(
         ectx.clone(),
         controller.store(),
@@ -458,6 +458,7 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
             .await?;
         if let Some(cache) = &ectx.works {
             cache.record(written);
+            ctx.status_writes.written(&work);
         }
         let applied = |s: &crate::api::work::WorkStatus| {
             s.conditions

@@ -26,6 +26,11 @@ pub struct ClusterLabel {
     pub cluster: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabel {
+    pub cache: String,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
@@ -41,6 +46,8 @@ pub struct Metrics {
     pub member_watches: Family<ClusterLabel, Gauge>,
     /// Events recorded, by what became of them.
     events: Family<OutcomeLabel, Counter>,
+    /// How long a shared cache takes to show this process's own writes (its watch's lag).
+    pub cache_lag: Family<CacheLabel, Histogram>,
 }
 
 impl Default for Metrics {
@@ -56,6 +63,9 @@ impl Default for Metrics {
         let leader = Gauge::default();
         let member_watches = Family::<ClusterLabel, Gauge>::default();
         let events = Family::<OutcomeLabel, Counter>::default();
+        let cache_lag = Family::<CacheLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.001, 2.0, 16))
+        });
         for outcome in ["created", "folded", "dropped", "failed"] {
             let _ = events.get_or_create(&OutcomeLabel { outcome });
         }
@@ -104,6 +114,11 @@ impl Default for Metrics {
             "Events recorded: created (a new Event), folded (a repeat counted in an existing Event's series), dropped (the send queue was full), failed (refused by the API server)",
             events.clone(),
         );
+        registry.register(
+            "cache_lag_seconds",
+            "Time from a write of this process to the watch of a shared cache delivering it, per cache",
+            cache_lag.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             reconciles,
@@ -114,6 +129,7 @@ impl Default for Metrics {
             leader,
             member_watches,
             events,
+            cache_lag,
         }
     }
 }
