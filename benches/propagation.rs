@@ -681,7 +681,7 @@ async fn run(shape: Shape) -> Value {
     );
 
     let setup = Instant::now();
-    let fed = Federation::start(m, concurrency).await;
+    let mut fed = Federation::start(m, concurrency).await;
     let cp = fed.bed.client(CONTROL_PLANE).await.unwrap();
     let mut members = Vec::new();
     for name in &fed.members {
@@ -1050,6 +1050,12 @@ async fn run(shape: Shape) -> Value {
         .await;
     let floor = floor_started.elapsed();
 
+    // --- pipeline floor: every write the pipeline makes, by a plain client -----------------
+    // The reconciler stops first: it would act on the copies.
+    fed.reconciler.kill();
+    let (pipeline_writes, pipeline_floor) =
+        pipeline_floor(&cp, &members, &fed.members, &objects, k, concurrency).await;
+
     // --- report -------------------------------------------------------------------------------
     let per_obj = |v: f64| v / n as f64;
     let member_total = member_requests.get("total").copied().unwrap_or(0.0);
@@ -1161,6 +1167,14 @@ async fn run(shape: Shape) -> Value {
             format!("{floor_writes} writes in {:.1} s", floor.as_secs_f64()),
         ),
         (
+            "pipeline floor: plain client, the pipeline's writes",
+            format!(
+                "{pipeline_writes} writes in {:.1} s (ratio reconciler / pipeline floor {:.2}x)",
+                pipeline_floor.as_secs_f64(),
+                total.as_secs_f64() / pipeline_floor.as_secs_f64()
+            ),
+        ),
+        (
             "ratio reconciler / floor",
             format!(
                 "time {:.2}x, member requests {:.2}x",
@@ -1238,6 +1252,8 @@ async fn run(shape: Shape) -> Value {
         "floor": {"writes": floor_writes, "seconds": floor.as_secs_f64(),
             "ratio_time": total.as_secs_f64() / floor.as_secs_f64(),
             "ratio_member_requests": member_total / floor_writes as f64},
+        "pipeline_floor": {"writes": pipeline_writes, "seconds": pipeline_floor.as_secs_f64(),
+            "ratio_time": total.as_secs_f64() / pipeline_floor.as_secs_f64()},
         "machine_before": load_before, "machine_after": load_after,
     });
     report
@@ -1248,6 +1264,262 @@ async fn run(shape: Shape) -> Value {
 /// template's own objects: the template, its binding, its Works, its member copies),
 /// `dependency` (its ConfigMap's), `events`, or `other` (lists and watches, Clusters, leases,
 /// discovery, probes).
+/// The writes the pipeline makes for each template pair, made by a plain client on copies in
+/// namespaces of their own (`pfloor-*`), `concurrency` pairs at once, each pair's steps in
+/// order: claim both templates, apply both bindings, apply the Works, apply the member objects,
+/// then the Works' status, the bindings' status and the template's status (copied from the
+/// pipeline's). What the apiservers need for the pipeline's own writes, without its reads,
+/// Events, queues and decisions. Returns (writes, time).
+async fn pipeline_floor(
+    cp: &Client,
+    members: &[Client],
+    member_names: &[String],
+    objects: &[(String, String)],
+    k: usize,
+    concurrency: u16,
+) -> (usize, Duration) {
+    use karmadactl::api::{self as keys, ResourceBinding, Work};
+    use kube::Resource as _;
+    let floor_ns = |ns: &str| ns.replacen("bench-", "pfloor-", 1);
+    let create_ns = |c: Client, name: String| async move {
+        let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+        Api::<Namespace>::all(c)
+            .create(&PostParams::default(), &obj)
+            .await
+            .unwrap();
+    };
+    for i in 0..k {
+        create_ns(cp.clone(), format!("pfloor-{i}")).await;
+        for c in members {
+            create_ns(c.clone(), format!("pfloor-{i}")).await;
+        }
+    }
+    for m in member_names {
+        create_ns(cp.clone(), format!("pfloor-es-{m}")).await;
+    }
+    // The pipeline's objects, to copy.
+    let mut bindings: HashMap<(String, String), ResourceBinding> = HashMap::new();
+    for b in Api::<ResourceBinding>::all(cp.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+    {
+        bindings.insert((b.namespace().unwrap_or_default(), b.name_any()), b);
+    }
+    let mut works: HashMap<(String, String), Vec<Work>> = HashMap::new();
+    for w in Api::<Work>::all(cp.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+    {
+        let a = w.annotations();
+        if let (Some(ns), Some(name)) = (
+            a.get(keys::ANNOTATION_RESOURCE_BINDING_NAMESPACE),
+            a.get(keys::ANNOTATION_RESOURCE_BINDING_NAME),
+        ) {
+            works.entry((ns.clone(), name.clone())).or_default().push(w);
+        }
+    }
+    let mut templates: HashMap<(String, String), Deployment> = HashMap::new();
+    for d in Api::<Deployment>::all(cp.clone())
+        .list(&ListParams::default().labels(LABEL))
+        .await
+        .unwrap()
+        .items
+    {
+        templates.insert((d.namespace().unwrap_or_default(), d.name_any()), d);
+    }
+    // The templates, created as the bench created the originals (not timed).
+    futures::stream::iter(objects.iter().cloned())
+        .map(|(ns, name)| {
+            let cp = cp.clone();
+            let ns = floor_ns(&ns);
+            async move {
+                Api::<ConfigMap>::namespaced(cp.clone(), &ns)
+                    .create(&PostParams::default(), &config_map(&ns, &name))
+                    .await
+                    .unwrap();
+                Api::<Deployment>::namespaced(cp, &ns)
+                    .create(&PostParams::default(), &deployment(&ns, &name, true))
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffered(CREATE_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+
+    let writes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    futures::stream::iter(objects.iter().cloned())
+        .map(|(ns, name)| {
+            let (cp, writes) = (cp.clone(), writes.clone());
+            let pns = floor_ns(&ns);
+            let keys = [
+                (ns.clone(), format!("{name}-deployment")),
+                (ns.clone(), format!("{name}-cfg-configmap")),
+            ];
+            let pair_bindings: Vec<ResourceBinding> = keys
+                .iter()
+                .filter_map(|k| bindings.get(k).cloned())
+                .collect();
+            let pair_works: Vec<Work> = keys
+                .iter()
+                .flat_map(|k| works.get(k).cloned().unwrap_or_default())
+                .collect();
+            let template = templates.get(&(ns.clone(), name.clone())).cloned();
+            let members: Vec<Client> = members.to_vec();
+            async move {
+                let count = |n: usize| {
+                    writes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                };
+                let apply = PatchParams::apply("bench-floor").force();
+                // Claims.
+                let claim = json!({"metadata": {"labels": {
+                    karmadactl::api::LABEL_PROPAGATION_POLICY_PERMANENT_ID: "floor"}}});
+                let d_api = Api::<Deployment>::namespaced(cp.clone(), &pns);
+                let cm_api = Api::<ConfigMap>::namespaced(cp.clone(), &pns);
+                let cfg = format!("{name}-cfg");
+                let (params, merge) = (PatchParams::default(), Patch::Merge(&claim));
+                let (a, b) = futures::join!(
+                    d_api.patch(&name, &params, &merge),
+                    cm_api.patch(&cfg, &params, &merge),
+                );
+                a.unwrap();
+                b.unwrap();
+                count(2);
+                // Bindings.
+                let rb_api = Api::<ResourceBinding>::namespaced(cp.clone(), &pns);
+                futures::future::join_all(pair_bindings.iter().map(|b| {
+                    let mut v = json!({"apiVersion": ResourceBinding::api_version(&()),
+                        "kind": "ResourceBinding",
+                        "metadata": {"name": b.name_any(), "namespace": pns},
+                        "spec": serde_json::to_value(&b.spec).unwrap()});
+                    v["spec"]["resource"]["namespace"] = json!(pns);
+                    let (rb_api, apply) = (rb_api.clone(), apply.clone());
+                    async move {
+                        rb_api
+                            .patch(&b.name_any(), &apply, &Patch::Apply(&v))
+                            .await
+                            .unwrap()
+                    }
+                }))
+                .await;
+                count(pair_bindings.len());
+                // Works.
+                futures::future::join_all(pair_works.iter().map(|w| {
+                    let wns =
+                        w.namespace()
+                            .unwrap_or_default()
+                            .replacen("karmada-es-", "pfloor-es-", 1);
+                    let v = json!({"apiVersion": "work.karmada.io/v1alpha1", "kind": "Work",
+                        "metadata": {"name": w.name_any(), "namespace": wns,
+                            "labels": w.labels(), "annotations": w.annotations()},
+                        "spec": serde_json::to_value(&w.spec).unwrap()});
+                    let (cp, apply) = (cp.clone(), apply.clone());
+                    async move {
+                        Api::<Work>::namespaced(cp, &wns)
+                            .patch(&w.name_any(), &apply, &Patch::Apply(&v))
+                            .await
+                            .unwrap()
+                    }
+                }))
+                .await;
+                count(pair_works.len());
+                // Member objects.
+                futures::future::join_all(pair_works.iter().flat_map(|w| {
+                    let member = w
+                        .namespace()
+                        .unwrap_or_default()
+                        .strip_prefix("karmada-es-member")
+                        .and_then(|i| i.parse::<usize>().ok())
+                        .and_then(|i| members.get(i - 1).cloned());
+                    let (pns, apply) = (pns.clone(), apply.clone());
+                    w.spec.workload.manifests.iter().filter_map(move |m| {
+                        let mut v = m.value();
+                        v["metadata"]["namespace"] = json!(pns);
+                        let kind = v["kind"].as_str().unwrap_or_default().to_string();
+                        let ar = match kind.as_str() {
+                            "Deployment" => kube::discovery::ApiResource::erase::<Deployment>(&()),
+                            _ => kube::discovery::ApiResource::erase::<ConfigMap>(&()),
+                        };
+                        let name = v["metadata"]["name"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string();
+                        let (member, pns, apply) = (member.clone()?, pns.clone(), apply.clone());
+                        Some(async move {
+                            Api::<DynamicObject>::namespaced_with(member, &pns, &ar)
+                                .patch(&name, &apply, &Patch::Apply(&v))
+                                .await
+                                .unwrap()
+                        })
+                    })
+                }))
+                .await;
+                count(pair_works.len());
+                // Work status.
+                futures::future::join_all(pair_works.iter().map(|w| {
+                    let wns =
+                        w.namespace()
+                            .unwrap_or_default()
+                            .replacen("karmada-es-", "pfloor-es-", 1);
+                    let st = json!({"status": serde_json::to_value(&w.status).unwrap()});
+                    let cp = cp.clone();
+                    async move {
+                        Api::<Work>::namespaced(cp, &wns)
+                            .patch_status(
+                                &w.name_any(),
+                                &PatchParams::default(),
+                                &Patch::Merge(&st),
+                            )
+                            .await
+                            .unwrap()
+                    }
+                }))
+                .await;
+                count(pair_works.len());
+                // Binding status, template status.
+                futures::future::join_all(pair_bindings.iter().map(|b| {
+                    let st = json!({"status": serde_json::to_value(&b.status).unwrap()});
+                    let rb_api = rb_api.clone();
+                    async move {
+                        rb_api
+                            .patch_status(
+                                &b.name_any(),
+                                &PatchParams::default(),
+                                &Patch::Merge(&st),
+                            )
+                            .await
+                            .unwrap()
+                    }
+                }))
+                .await;
+                count(pair_bindings.len());
+                let status = template
+                    .and_then(|t| t.status)
+                    .map(|s| serde_json::to_value(s).unwrap())
+                    .unwrap_or_else(|| json!({"observedGeneration": 1}));
+                d_api
+                    .patch_status(
+                        &name,
+                        &PatchParams::default(),
+                        &Patch::Merge(&json!({"status": status})),
+                    )
+                    .await
+                    .unwrap();
+                count(1);
+            }
+        })
+        .buffer_unordered(concurrency as usize)
+        .collect::<Vec<_>>()
+        .await;
+    let took = started.elapsed();
+    (writes.load(std::sync::atomic::Ordering::Relaxed), took)
+}
+
 fn attribute_requests(
     log: &std::path::Path,
     offset: u64,

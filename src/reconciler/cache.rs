@@ -48,8 +48,9 @@ pub fn slim<K: Resource>(obj: &mut K) {
     }
 }
 
-/// An object as this process wrote it, and when.
-type Written<K> = (Arc<K>, Instant);
+/// An object as this process wrote it, when, and whether the write is still on its way
+/// (see [`Cached::record_pending`]).
+type Written<K> = (Arc<K>, Instant, bool);
 
 /// Gives a packed object its apiVersion and kind: a list's items come without them.
 pub fn typed(obj: &mut PackedObject, resource: &ApiResource) {
@@ -297,9 +298,11 @@ where
     fn get_ref(&self, r: &ObjectRef<K>) -> Option<Arc<K>> {
         let stored = self.store.get(r);
         let mut written = self.shared.written.lock().expect("cache poisoned");
-        if let Some((mine, at)) = written.get(r) {
+        if let Some((mine, at, pending)) = written.get(r) {
             let newer = match &stored {
                 None => true,
+                // A pending write carries the version it changes.
+                Some(s) if *pending => version(&**mine) >= version(&**s),
                 Some(s) => version(&**mine) > version(&**s),
             };
             if newer && at.elapsed() < RECORDED_FOR {
@@ -318,7 +321,29 @@ where
             .written
             .lock()
             .expect("cache poisoned")
-            .insert(r, (Arc::new(obj), Instant::now()));
+            .insert(r, (Arc::new(obj), Instant::now(), false));
+    }
+
+    /// Notes what a write about to be sent makes of an object (`obj` keeps the version it
+    /// changes), so readers see it while the request is on its way; then `record` its answer,
+    /// or `forget_pending` if it fails.
+    pub fn record_pending(&self, mut obj: K) {
+        slim(&mut obj);
+        let r = bare_ref(&obj, &self.dyntype);
+        self.shared
+            .written
+            .lock()
+            .expect("cache poisoned")
+            .insert(r, (Arc::new(obj), Instant::now(), true));
+    }
+
+    /// Drops a pending write that failed (a write recorded since is kept).
+    pub fn forget_pending(&self, namespace: Option<&str>, name: &str) {
+        let r = self.object_ref(namespace, name);
+        let mut written = self.shared.written.lock().expect("cache poisoned");
+        if written.get(&r).is_some_and(|(_, _, pending)| *pending) {
+            written.remove(&r);
+        }
     }
 
     /// Records in `lag` how long each recorded write takes to come back through the watch.
@@ -354,7 +379,7 @@ where
                 .lock()
                 .expect("cache poisoned")
                 .iter()
-                .filter(|(_, (o, _))| keys_of(o).iter().any(|k| k == key))
+                .filter(|(_, (o, _, _))| keys_of(o).iter().any(|k| k == key))
                 .map(|(r, _)| r.clone()),
         );
         refs.iter()
@@ -401,8 +426,9 @@ where
         let seen = |o: &K| {
             let mut written = self.written.lock().expect("cache poisoned");
             let r = reference(o);
-            if let Some((mine, at)) = written.get(&r)
-                && version(&**mine) <= version(o)
+            // A pending write is superseded only by a newer version (the one it makes).
+            if let Some((mine, at, pending)) = written.get(&r)
+                && (version(&**mine) < version(o) || !pending && version(&**mine) == version(o))
             {
                 if version(&**mine) == version(o)
                     && let Some(lag) = self.lag.get()
@@ -685,6 +711,34 @@ mod tests {
         cache.record(cm("c", 11, None));
         cache.forget(Some("ns"), "c");
         assert!(cache.get(Some("ns"), "c").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_pending_write_is_read_until_its_answer_or_a_newer_version() {
+        let (cache, mut feed) = detached(Some(labelled));
+        feed(watcher::Event::Init);
+        feed(watcher::Event::InitApply(cm("a", 5, None)));
+        feed(watcher::Event::InitDone);
+        // A write on its way carries the version it changes, and is read over it.
+        cache.record_pending(cm("a", 5, Some("k")));
+        assert_eq!(labelled(&cache.get(Some("ns"), "a").unwrap()), ["k"]);
+        assert_eq!(cache.indexed("k").len(), 1);
+        // The version it started from, delivered late, does not hide it.
+        feed(watcher::Event::Apply(cm("a", 5, None)));
+        assert_eq!(labelled(&cache.get(Some("ns"), "a").unwrap()), ["k"]);
+        // Failed: the store's copy again.
+        cache.forget_pending(Some("ns"), "a");
+        assert!(labelled(&cache.get(Some("ns"), "a").unwrap()).is_empty());
+        // Answered: the answer replaces it, and forgetting a pending write keeps the answer.
+        cache.record_pending(cm("a", 5, Some("k")));
+        cache.record(cm("a", 6, Some("k")));
+        cache.forget_pending(Some("ns"), "a");
+        assert_eq!(rv(&cache.get(Some("ns"), "a")), Some("6".into()));
+        // Superseded by a newer version from the watch.
+        cache.record_pending(cm("b", 7, Some("k")));
+        feed(watcher::Event::Apply(cm("b", 8, None)));
+        assert_eq!(rv(&cache.get(Some("ns"), "b")), Some("8".into()));
+        assert!(labelled(&cache.get(Some("ns"), "b").unwrap()).is_empty());
     }
 
     #[tokio::test]

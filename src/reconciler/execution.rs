@@ -448,6 +448,14 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
             manifests = st.manifest_statuses != before.manifest_statuses,
             "work status updated"
         );
+        if let Some(cache) = &ectx.works {
+            // The binding status controller sums the new status while it is being written:
+            // the binding's and template's statuses go out beside the Work's, not after it.
+            let mut pending = (*work).clone();
+            pending.status = Some(st.clone());
+            cache.record_pending(pending);
+            ctx.status_writes.written(&work);
+        }
         let written = works
             .patch_status(
                 &work.name_any(),
@@ -455,10 +463,16 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
                 // Lists spelled out even when empty: a merge patch that omits them keeps old ones.
                 &Patch::Merge(json!({"status": {"conditions": st.conditions, "manifestStatuses": st.manifest_statuses}})),
             )
-            .await?;
-        if let Some(cache) = &ectx.works {
-            cache.record(written);
-            ctx.status_writes.written(&work);
+            .await;
+        match (written, &ectx.works) {
+            (Ok(w), Some(cache)) => cache.record(w),
+            (Ok(_), None) => {}
+            (Err(e), cache) => {
+                if let Some(cache) = cache {
+                    cache.forget_pending(Some(&ns), &work.name_any());
+                }
+                return Err(e.into());
+            }
         }
         let applied = |s: &crate::api::work::WorkStatus| {
             s.conditions
@@ -646,11 +660,11 @@ async fn apply_one(
         Api::all_with(member.clone(), &ar)
     };
     // The member watch's cache holds every object we manage there; only an object it lacks
-    // (first contact, or one that exists unmanaged) is read from the member.
+    // (first contact, or one that exists unmanaged) is read from the member. Before its first
+    // list it holds only what this process applied (its store is empty until then).
     let cache = ectx.watches.cache(cluster, &ar);
     let cached = cache
         .as_ref()
-        .filter(|c| c.is_ready())
         .and_then(|c| c.get(namespaced.then_some(ns.as_str()), &name));
     let live = match cached {
         Some(o) => Some(o.to_value()),
