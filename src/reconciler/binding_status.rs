@@ -2,8 +2,8 @@
 //! `FullyApplied`) and the template's status (the kind's AggregateStatus interpretation).
 //!
 //! A queue of its own, apart from the binding controller's renders: a member status change
-//! reaches the template in the time of two status writes, however many templates are being
-//! rendered at once.
+//! reaches the template in the time of one status write (the Work's, the binding's and the
+//! template's go out together), however many templates are being rendered at once.
 
 use std::collections::HashMap;
 use std::hash::{Hash as _, Hasher as _};
@@ -123,8 +123,9 @@ pub async fn run<B: Binding>(
 }
 
 /// Work status writes of this process (the execution controller's), told to the binding status
-/// controllers: they sum a Work's new status as soon as it is written instead of when the
-/// Works' watch delivers it back, which takes seconds while thousands of Works change.
+/// controllers as they are sent: they sum a Work's new status (pending in the Works' cache)
+/// beside its write instead of when the Works' watch delivers it back, which takes hundreds of
+/// milliseconds while thousands of Works change.
 #[derive(Default)]
 pub struct StatusWrites {
     subscribers: Mutex<Vec<mpsc::UnboundedSender<Owner>>>,
@@ -134,8 +135,8 @@ pub struct StatusWrites {
 type Owner = (bool, String, String);
 
 impl StatusWrites {
-    /// Tells the status controller of `work`'s binding that its status was written (and
-    /// recorded in the Works' cache).
+    /// Tells the status controller of `work`'s binding that its status is being written (and
+    /// is pending in the Works' cache).
     pub fn written(&self, work: &Work) {
         let a = work.annotations();
         let owner = match (
