@@ -589,55 +589,22 @@ fn trip_steps(trips: &[Trip]) -> Value {
 
 /// p50 / p99 (bucket upper bounds, ms) of the reconciler's `cache_lag_seconds` histograms.
 fn cache_lags(metrics: &str) -> String {
-    let mut buckets: std::collections::BTreeMap<String, Vec<(f64, f64)>> = Default::default();
-    for line in metrics.lines() {
-        let Some(rest) = line.strip_prefix("karmada_reconciler_cache_lag_seconds_bucket{") else {
-            continue;
-        };
-        let Some((labels, count)) = rest.rsplit_once("} ") else {
-            continue;
-        };
-        let label = |name: &str| {
-            labels
-                .split(',')
-                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                .map(|v| v.trim_matches('"').to_string())
-        };
-        let (Some(cache), Some(le)) = (label("cache"), label("le")) else {
-            continue;
-        };
-        let le = if le == "+Inf" {
-            f64::INFINITY
-        } else {
-            le.parse().unwrap_or(f64::NAN)
-        };
-        buckets
-            .entry(cache)
-            .or_default()
-            .push((le, count.parse().unwrap_or(0.0)));
-    }
-    buckets
-        .iter_mut()
-        .filter_map(|(cache, b)| {
-            b.sort_by(|x, y| x.0.total_cmp(&y.0));
-            let total = b.last()?.1;
-            if total == 0.0 {
-                return None;
-            }
-            let q = |p: f64| {
-                b.iter()
-                    .find(|(_, c)| *c >= p * total)
-                    .map(|(le, _)| le * 1000.0)
-                    .unwrap_or(f64::NAN)
-            };
-            Some(format!(
-                "{cache} ≤{:.0}/≤{:.0} ms ({total})",
-                q(0.5),
-                q(0.99)
-            ))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    karmadactl::testbed::metrics::histogram_quantiles(
+        metrics,
+        "karmada_reconciler_cache_lag_seconds",
+        "cache",
+        &[0.5, 0.99],
+    )
+    .iter()
+    .map(|(cache, (q, total))| {
+        format!(
+            "{cache} ≤{:.0}/≤{:.0} ms ({total})",
+            q[0] * 1000.0,
+            q[1] * 1000.0
+        )
+    })
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 fn describe_steps(steps: &Value) -> String {
@@ -1281,6 +1248,11 @@ async fn pipeline_floor(
     use karmadactl::api::{self as keys, ResourceBinding, Work};
     use kube::Resource as _;
     let floor_ns = |ns: &str| ns.replacen("bench-", "pfloor-", 1);
+    let floor_work_ns = |w: &Work| {
+        w.namespace()
+            .unwrap_or_default()
+            .replacen("karmada-es-", "pfloor-es-", 1)
+    };
     let create_ns = |c: Client, name: String| async move {
         let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
         Api::<Namespace>::all(c)
@@ -1410,10 +1382,7 @@ async fn pipeline_floor(
                 count(pair_bindings.len());
                 // Works.
                 futures::future::join_all(pair_works.iter().map(|w| {
-                    let wns =
-                        w.namespace()
-                            .unwrap_or_default()
-                            .replacen("karmada-es-", "pfloor-es-", 1);
+                    let wns = floor_work_ns(w);
                     let v = json!({"apiVersion": "work.karmada.io/v1alpha1", "kind": "Work",
                         "metadata": {"name": w.name_any(), "namespace": wns,
                             "labels": w.labels(), "annotations": w.annotations()},
@@ -1462,10 +1431,7 @@ async fn pipeline_floor(
                 count(pair_works.len());
                 // Work status.
                 futures::future::join_all(pair_works.iter().map(|w| {
-                    let wns =
-                        w.namespace()
-                            .unwrap_or_default()
-                            .replacen("karmada-es-", "pfloor-es-", 1);
+                    let wns = floor_work_ns(w);
                     let st = json!({"status": serde_json::to_value(&w.status).unwrap()});
                     let cp = cp.clone();
                     async move {

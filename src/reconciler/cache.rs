@@ -314,27 +314,25 @@ where
     }
 
     /// Notes an object as a write returned it (or as it will be, once written).
-    pub fn record(&self, mut obj: K) {
-        slim(&mut obj);
-        let r = bare_ref(&obj, &self.dyntype);
-        self.shared
-            .written
-            .lock()
-            .expect("cache poisoned")
-            .insert(r, (Arc::new(obj), Instant::now(), false));
+    pub fn record(&self, obj: K) {
+        self.note(obj, false);
     }
 
     /// Notes what a write about to be sent makes of an object (`obj` keeps the version it
     /// changes), so readers see it while the request is on its way; then `record` its answer,
     /// or `forget_pending` if it fails.
-    pub fn record_pending(&self, mut obj: K) {
+    pub fn record_pending(&self, obj: K) {
+        self.note(obj, true);
+    }
+
+    fn note(&self, mut obj: K, pending: bool) {
         slim(&mut obj);
         let r = bare_ref(&obj, &self.dyntype);
         self.shared
             .written
             .lock()
             .expect("cache poisoned")
-            .insert(r, (Arc::new(obj), Instant::now(), true));
+            .insert(r, (Arc::new(obj), Instant::now(), pending));
     }
 
     /// Drops a pending write that failed (a write recorded since is kept).
