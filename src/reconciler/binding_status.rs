@@ -122,17 +122,46 @@ pub async fn run<B: Binding>(
     toolkit::drive(&ctx, CONTROLLER, results).await;
 }
 
+/// Bindings to run the status controller of again, told by another controller (the
+/// scheduler's hand-overs, the execution controller's Work status writes).
+#[derive(Default)]
+pub struct BindingNudges {
+    subscribers: Mutex<Vec<mpsc::UnboundedSender<BindingKey>>>,
+}
+
+/// A binding of either kind: (cluster-scoped, namespace, name).
+pub type BindingKey = (bool, String, String);
+
+impl BindingNudges {
+    /// Tells every subscriber of the binding's kind.
+    pub fn nudge(&self, key: BindingKey) {
+        self.subscribers
+            .lock()
+            .expect("nudges poisoned")
+            .retain(|tx| tx.send(key.clone()).is_ok());
+    }
+
+    /// The bindings of kind `B` nudged from now on.
+    pub fn subscribe<B: Binding>(&self) -> BoxStream<'static, ObjectRef<B>> {
+        let (tx, rx) = mpsc::unbounded_channel::<BindingKey>();
+        self.subscribers.lock().expect("nudges poisoned").push(tx);
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|k| (k, rx)) })
+            .filter_map(|(cluster_scoped, ns, name)| async move {
+                (cluster_scoped == B::CLUSTER_SCOPED).then(|| {
+                    let r = ObjectRef::new(&name);
+                    if cluster_scoped { r } else { r.within(&ns) }
+                })
+            })
+            .boxed()
+    }
+}
+
 /// Work status writes of this process (the execution controller's), told to the binding status
 /// controllers as they are sent: they sum a Work's new status (pending in the Works' cache)
 /// beside its write instead of when the Works' watch delivers it back, which takes hundreds of
 /// milliseconds while thousands of Works change.
 #[derive(Default)]
-pub struct StatusWrites {
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<Owner>>>,
-}
-
-/// The binding a Work names: (cluster-scoped, namespace, name).
-type Owner = (bool, String, String);
+pub struct StatusWrites(BindingNudges);
 
 impl StatusWrites {
     /// Tells the status controller of `work`'s binding that its status is being written (and
@@ -148,27 +177,12 @@ impl StatusWrites {
             (None, Some(name), Some(ns)) => (false, ns.clone(), name.clone()),
             _ => return,
         };
-        self.subscribers
-            .lock()
-            .expect("status writes poisoned")
-            .retain(|tx| tx.send(owner.clone()).is_ok());
+        self.0.nudge(owner);
     }
 
-    /// The bindings of kind `B` whose Works had their status written.
+    /// The bindings of kind `B` whose Works' status is being written.
     pub fn subscribe<B: Binding>(&self) -> BoxStream<'static, ObjectRef<B>> {
-        let (tx, rx) = mpsc::unbounded_channel::<Owner>();
-        self.subscribers
-            .lock()
-            .expect("status writes poisoned")
-            .push(tx);
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|o| (o, rx)) })
-            .filter_map(|(cluster_scoped, ns, name)| async move {
-                (cluster_scoped == B::CLUSTER_SCOPED).then(|| {
-                    let r = ObjectRef::new(&name);
-                    if cluster_scoped { r } else { r.within(&ns) }
-                })
-            })
-            .boxed()
+        self.0.subscribe::<B>()
     }
 }
 

@@ -14,6 +14,7 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector;
 use serde_json::json;
 
+use super::binding_status::BindingKey;
 use super::toolkit::{self, events, set_condition};
 use super::{Context, Error, Result, Shutdown};
 use crate::api::work::TargetCluster;
@@ -48,30 +49,15 @@ pub struct Placed {
 #[derive(Default)]
 pub struct Handovers {
     placed: std::sync::Mutex<std::collections::HashMap<BindingKey, Placed>>,
-    subscribers: std::sync::Mutex<Vec<tokio::sync::mpsc::UnboundedSender<BindingKey>>>,
+    nudges: super::binding_status::BindingNudges,
 }
-
-type BindingKey = (bool, String, String);
 
 impl Handovers {
     /// The bindings of kind `B` whose scheduling is handed over, as they are.
     pub fn subscribe<B: Binding>(
         &self,
     ) -> futures::stream::BoxStream<'static, reflector::ObjectRef<B>> {
-        use futures::StreamExt as _;
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<BindingKey>();
-        self.subscribers
-            .lock()
-            .expect("handovers poisoned")
-            .push(tx);
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|k| (k, rx)) })
-            .filter_map(|(cluster_scoped, ns, name)| async move {
-                (cluster_scoped == B::CLUSTER_SCOPED).then(|| {
-                    let r = reflector::ObjectRef::new(&name);
-                    if ns.is_empty() { r } else { r.within(&ns) }
-                })
-            })
-            .boxed()
+        self.nudges.subscribe::<B>()
     }
 
     fn key<B: Binding>(rb: &B) -> BindingKey {
@@ -118,10 +104,7 @@ impl Handovers {
             .lock()
             .expect("handovers poisoned")
             .insert(key.clone(), placed);
-        self.subscribers
-            .lock()
-            .expect("handovers poisoned")
-            .retain(|tx| tx.send(key.clone()).is_ok());
+        self.nudges.nudge(key);
     }
 
     /// Where the scheduling of `generation` stands with the status controller.
