@@ -451,7 +451,8 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
         if let Some(cache) = &ectx.works {
             // The binding status controller sums the new status while it is being written:
             // the binding's and template's statuses go out beside the Work's, not after it.
-            let mut pending = (*work).clone();
+            let mut pending = Work::new(&work.name_any(), work.spec.clone());
+            pending.metadata = work.metadata.clone();
             pending.status = Some(st.clone());
             cache.record_pending(pending);
             ctx.status_writes.written(&work);
@@ -464,15 +465,17 @@ async fn reconcile(work: Arc<Work>, ectx: Arc<ExecCtx>) -> Result<Action> {
                 &Patch::Merge(json!({"status": {"conditions": st.conditions, "manifestStatuses": st.manifest_statuses}})),
             )
             .await;
-        match (written, &ectx.works) {
-            (Ok(w), Some(cache)) => cache.record(w),
-            (Ok(_), None) => {}
-            (Err(e), cache) => {
-                if let Some(cache) = cache {
+        let written = match written {
+            Ok(w) => w,
+            Err(e) => {
+                if let Some(cache) = &ectx.works {
                     cache.forget_pending(Some(&ns), &work.name_any());
                 }
                 return Err(e.into());
             }
+        };
+        if let Some(cache) = &ectx.works {
+            cache.record(written);
         }
         let applied = |s: &crate::api::work::WorkStatus| {
             s.conditions
